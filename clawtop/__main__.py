@@ -1,0 +1,5 @@
+import sys
+
+from clawtop.cli import main
+
+sys.exit(main())

@@ -1,0 +1,61 @@
+"""Event kinds of the gateway shell itself: lifecycle, config reloads and log lines."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from core.events.base import Event, register_kind
+
+
+@register_kind
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class GatewayStarted(Event):
+    """The gateway finished starting; ``config_source`` says where its config came from."""
+
+    kind = "gateway.started"
+    config_source: str
+    state_dir: str
+
+
+@register_kind
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class GatewayStopped(Event):
+    """The gateway stopped cleanly (the store flushes right after this event)."""
+
+    kind = "gateway.stopped"
+    reason: str = "stop"
+
+
+@register_kind
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ConfigReloaded(Event):
+    """A changed config file was validated and applied.
+
+    ``restart_paths`` are the changed paths whose effect needs a core restart (reload plan).
+    """
+
+    kind = "config.reloaded"
+    changed_paths: tuple[str, ...]
+    hot_paths: tuple[str, ...] = ()
+    restart_paths: tuple[str, ...] = ()
+    none_paths: tuple[str, ...] = ()
+
+
+@register_kind
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ConfigInvalid(Event):
+    """A changed config file failed validation; the previous config stays in force."""
+
+    kind = "config.invalid"
+    path: str
+    issues: tuple[str, ...]
+
+
+@register_kind
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class LogMessage(Event):
+    """A human-readable line from the core (warnings, notices) that is also worth keeping."""
+
+    kind = "log"
+    level: str
+    message: str
