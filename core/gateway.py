@@ -1,0 +1,140 @@
+"""The gateway: one object that owns the config, the event bus and the telemetry store.
+
+Later capabilities (providers, sessions, sandboxes) hang off it too. It is async-first: the
+dashboard runs it as a background task of its own event loop, ``clawtop gateway`` runs it
+headless. It never imports the UI; the UI subscribes to :attr:`Gateway.bus`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Mapping
+
+from core.config.errors import ConfigError
+from core.config.loader import LoadedConfig
+from core.config.reload_plan import plan_reload
+from core.config.diff import changed_paths
+from core.config.watcher import ConfigWatcher
+from core.events import ConfigInvalid, ConfigReloaded, EventBus, GatewayStarted, GatewayStopped
+from core.telemetry.store import EventStore
+
+log = logging.getLogger("clawtop.gateway")
+
+
+class GatewayState(enum.Enum):
+    """Lifecycle of the gateway, shown in the dashboard's status bar."""
+
+    STOPPED = "stopped"
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+
+
+class Gateway:
+    """Owns config, bus and store; ``start()`` brings them up, ``stop()`` flushes and closes.
+
+    ``watch_config`` turns on hot reload of the config file (on for real runs, off for tests
+    that want a frozen config).
+    """
+
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        *,
+        env: Mapping[str, str] | None = None,
+        watch_config: bool = True,
+    ) -> None:
+        self.loaded = loaded
+        self.bus = EventBus()
+        self.state = GatewayState.STOPPED
+        self.config_error: ConfigError | None = None
+        """The last rejected reload; cleared by the next valid one. The old config stays in force."""
+        self.restart_pending: tuple[str, ...] = ()
+        """Changed paths applied to the file but needing a core restart to take effect."""
+        self._env = env
+        self._watch_config = watch_config
+        telemetry = loaded.config.telemetry
+        self.store = EventStore(
+            loaded.db_path,
+            flush_interval_ms=telemetry.flush_interval_ms,
+            batch_size=telemetry.batch_size,
+            retention_days=telemetry.retention_days,
+            retention_rows=telemetry.retention_rows,
+        )
+        self._watcher: ConfigWatcher | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def config(self):  # type: ignore[no-untyped-def]  # ClawtopConfig; kept loose to avoid a cycle
+        """The config in force (the last valid one)."""
+        return self.loaded.config
+
+    async def start(self) -> None:
+        """Open the store, attach it to the bus, start watching the config file."""
+        async with self._lock:
+            if self.state is not GatewayState.STOPPED:
+                return
+            self.state = GatewayState.STARTING
+            await self.store.open()
+            self.store.attach(self.bus, queue_size=self.config.telemetry.subscriber_queue_size)
+            if self._watch_config:
+                self._watcher = ConfigWatcher(
+                    self.loaded.path,
+                    debounce_ms=self.config.gateway.reload.debounce_ms,
+                    on_change=self._on_config_change,
+                    on_invalid=self._on_config_invalid,
+                    explicit=self.loaded.path,
+                    env=self._env,
+                )
+                await self._watcher.start()
+            self.state = GatewayState.RUNNING
+            self.bus.publish(
+                GatewayStarted(
+                    config_source=self.loaded.source, state_dir=str(self.loaded.state_dir)
+                )
+            )
+            log.info("gateway running (config: %s)", self.loaded.source)
+
+    async def stop(self, reason: str = "stop") -> None:
+        """Stop watching, publish ``GatewayStopped`` and flush every pending event to disk."""
+        async with self._lock:
+            if self.state is not GatewayState.RUNNING:
+                return
+            self.state = GatewayState.STOPPING
+            if self._watcher is not None:
+                await self._watcher.stop()
+                self._watcher = None
+            self.bus.publish(GatewayStopped(reason=reason))
+            await self.store.close()
+            self.state = GatewayState.STOPPED
+            log.info("gateway stopped (%s)", reason)
+
+    async def _on_config_change(self, new: LoadedConfig) -> None:
+        paths = changed_paths(self.loaded.data, new.data)
+        self.config_error = None
+        if not paths:
+            self.loaded = new
+            return
+        plan = plan_reload(paths)
+        self.loaded = new
+        mode = new.config.gateway.reload.mode
+        # In "restart"/"hybrid" mode a restart-kind change is flagged for the user: the core
+        # restart itself arrives with the capabilities that hold long-lived state.
+        self.restart_pending = tuple(sorted({*self.restart_pending, *plan.restart}))
+        self.bus.publish(
+            ConfigReloaded(
+                changed_paths=tuple(paths),
+                hot_paths=plan.hot,
+                restart_paths=plan.restart,
+                none_paths=plan.none,
+            )
+        )
+        log.info("config reloaded (%s): %s", mode, ", ".join(paths))
+
+    async def _on_config_invalid(self, error: ConfigError) -> None:
+        self.config_error = error
+        issues = tuple(issue.format() for issue in error.issues)
+        self.bus.publish(ConfigInvalid(path=str(self.loaded.path), issues=issues))
+        log.warning("config reload skipped (invalid config): %s", "; ".join(issues))
