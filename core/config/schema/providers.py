@@ -1,0 +1,163 @@
+"""``models``: model providers (OpenClaw's ``models.providers.<id>``) and their model entries.
+
+A provider is one HTTP endpoint speaking one wire API. Model entries carry the facts the gateway
+cannot learn from the wire: the context window (pruning spec §6 resolution order) and prices used
+for cost accounting. The provider id ``sim`` is reserved for the built-in simulator
+(``simulator`` section).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+
+from core.config.schema.base import SECRET, NonEmptyStr, ProviderId, StrictModel, raise_at
+from core.config.schema.retry import ProviderRetryOverride
+
+__all__ = [
+    "DEFAULT_CONTEXT_TOKENS",
+    "DEFAULT_MODEL_MAX_TOKENS",
+    "ModelCost",
+    "ModelDefinition",
+    "ModelsConfig",
+    "ProviderApi",
+    "ProviderConfig",
+]
+
+DEFAULT_CONTEXT_TOKENS = 200_000
+"""OpenClaw's ``DEFAULT_CONTEXT_TOKENS``: the window assumed when nothing says otherwise (pruning spec §6)."""
+
+DEFAULT_MODEL_MAX_TOKENS = 8192
+"""Output-token limit assumed for a model entry that does not give one (OpenClaw's model default)."""
+
+ProviderApi = Literal["anthropic-messages", "openai-completions"]
+"""Wire API of a provider: Anthropic Messages (``POST /v1/messages``) or OpenAI Chat Completions
+(``POST /chat/completions``, also spoken by Ollama, llama.cpp and vLLM, bench spec §2.1)."""
+
+
+class ModelCost(StrictModel):
+    """Prices in USD per million tokens (OpenClaw's unit), used for the dashboard's cost figures
+    and the prune cost estimate (pruning spec §11.2). All zero = free or unknown (local models)."""
+
+    input: float = Field(0.0, ge=0, le=10_000)
+    """USD per 1M uncached input tokens. Default 0."""
+
+    output: float = Field(0.0, ge=0, le=10_000)
+    """USD per 1M output tokens (thinking included). Default 0."""
+
+    cache_read: float = Field(0.0, ge=0, le=10_000)
+    """USD per 1M input tokens read from the prompt cache (Anthropic: 0.1× input). Default 0."""
+
+    cache_write: float = Field(0.0, ge=0, le=10_000)
+    """USD per 1M input tokens written to the prompt cache (Anthropic: 1.25× input for 5 min,
+    2× for 1 h). Default 0."""
+
+
+class ModelDefinition(StrictModel):
+    """One model offered by a provider (an item of ``models.providers.<id>.models``)."""
+
+    id: NonEmptyStr
+    """Model id sent to the provider and used after the ``/`` in model refs
+    (``<provider>/<id>``). Required."""
+
+    name: str | None = None
+    """Human-readable name shown in the dashboard and bench output; unset = the id."""
+
+    context_window: int = Field(DEFAULT_CONTEXT_TOKENS, ge=1_000, le=100_000_000)
+    """The model's native context window in tokens: the budget for pruning ratios, compaction
+    thresholds and the window guard (runs below 16000 are blocked). Default 200000."""
+
+    context_tokens: int | None = Field(None, ge=1_000, le=100_000_000)
+    """Optional runtime budget in tokens below the native window (OpenClaw reads it before
+    ``contextWindow``, pruning spec §6); unset = use ``contextWindow``."""
+
+    max_tokens: int = Field(DEFAULT_MODEL_MAX_TOKENS, ge=1, le=10_000_000)
+    """Largest output, in tokens, requested from this model per call. Default 8192."""
+
+    cost: ModelCost = Field(default_factory=ModelCost)
+    """Token prices for cost accounting."""
+
+    @model_validator(mode="after")
+    def _budget_within_window(self) -> Self:
+        if self.context_tokens is not None and self.context_tokens > self.context_window:
+            raise_at(
+                "ModelDefinition",
+                [(
+                    ("contextTokens",),
+                    "context_tokens_over_window",
+                    f"contextTokens ({self.context_tokens}) must not exceed contextWindow ({self.context_window})",
+                    self.context_tokens,
+                )],
+            )
+        return self
+
+
+class ProviderConfig(StrictModel):
+    """One provider endpoint: ``models.providers.<id>``."""
+
+    base_url: NonEmptyStr
+    """Endpoint base URL, http or https, including any version prefix
+    (``https://api.anthropic.com``, ``http://127.0.0.1:11434/v1``). Required."""
+
+    api_key: str | None = Field(None, json_schema_extra=SECRET)
+    """API key sent to the provider (``x-api-key`` or ``Authorization: Bearer``). Secret: redacted
+    in every view and in the config hash. Use ``"${ENV_VAR}"`` to keep it out of the file (an unset
+    variable is a load error). Unset = no auth header (local servers)."""
+
+    api: ProviderApi = "openai-completions"
+    """Wire API the endpoint speaks. Default ``openai-completions``."""
+
+    models: list[ModelDefinition] = Field(default_factory=list)
+    """Models offered by this provider; refs like ``<id>/<model id>`` select one. Default []."""
+
+    retry: ProviderRetryOverride = Field(default_factory=ProviderRetryOverride)
+    """Per-provider override of ``retry.provider``, ``retry.budget`` and the global retry limits;
+    unset keys inherit (retry spec §16.8)."""
+
+    timeout_ms: int = Field(600_000, ge=1_000, le=3_600_000)
+    """Network timeout in ms for each read, write and connection-pool wait of a request (httpx
+    read/write/pool); also clamped to the retry owner's remaining deadline. Default 600000
+    (10 min, the official SDKs' default)."""
+
+    connect_timeout_ms: int = Field(5_000, ge=100, le=600_000)
+    """Timeout in ms to establish the TCP/TLS connection; a connect timeout is a pre-connect
+    error, always safe to retry. Default 5000 (the official SDKs' default)."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{value!r} is not an http(s) URL (e.g. http://127.0.0.1:11434/v1)")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_model_ids(self) -> Self:
+        seen: dict[str, int] = {}
+        errors = []
+        for index, model in enumerate(self.models):
+            if model.id in seen:
+                errors.append((
+                    ("models", index, "id"),
+                    "duplicate_model_id",
+                    f"model id {model.id!r} is already defined at models.{seen[model.id]}",
+                    model.id,
+                ))
+            else:
+                seen[model.id] = index
+        raise_at("ProviderConfig", errors)
+        return self
+
+    def model(self, model_id: str) -> ModelDefinition | None:
+        """The entry with this id, or None when the provider does not list it."""
+        return next((m for m in self.models if m.id == model_id), None)
+
+
+class ModelsConfig(StrictModel):
+    """Root ``models`` section."""
+
+    providers: dict[ProviderId, ProviderConfig] = Field(default_factory=dict)
+    """Provider endpoints by id; the id is the part before ``/`` in model refs. ``sim`` is
+    reserved for the built-in simulator. Default {} (only the simulator)."""

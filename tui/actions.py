@@ -1,0 +1,161 @@
+"""The dashboard's single registry of user actions.
+
+Every key binding, the ``?`` keys screen and the command palette are generated from
+:data:`ACTIONS`, so an action can never be bound but undocumented, or documented but unbound
+(harlequin's ``HARLEQUIN_ACTIONS``). Each entry's ``id`` is the name users put in
+``ui.keymap`` to rebind it (``{"pause": "space"}``), applied with ``App.set_keymap``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+
+from textual.binding import Binding
+
+from tui.panes import PANES
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ActionSpec:
+    """One user action: its remappable binding id, default key, Textual action and help text.
+
+    ``key`` uses Textual key names (``question_mark``, ``ctrl+p``); ``key_display`` is what the
+    footer and the keys screen print for the default key.
+    """
+
+    id: str
+    key: str
+    action: str
+    description: str
+    help: str
+    show: bool = True
+    priority: bool = False
+    key_display: str | None = None
+
+    def binding(self) -> Binding:
+        return Binding(
+            self.key,
+            self.action,
+            self.description,
+            show=self.show,
+            priority=self.priority,
+            tooltip=self.help,
+            id=self.id,
+            key_display=self.key_display,
+        )
+
+
+def _focus_actions() -> tuple[ActionSpec, ...]:
+    return tuple(
+        ActionSpec(
+            id=f"focus-pane-{n}",
+            key=str(n),
+            action=f"focus_pane({n})",
+            description=pane.PANE_TITLE,
+            help=f"Focus the {pane.PANE_TITLE} pane ({n} of {len(PANES)}, in display order).",
+            show=False,
+        )
+        for n, pane in enumerate(PANES, start=1)
+    )
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec(
+        id="show-keys",
+        key="question_mark",
+        key_display="?",
+        action="show_keys",
+        description="Keys",
+        help="List every key binding, searchable.",
+    ),
+    ActionSpec(
+        id="pane-help",
+        key="f1",
+        action="pane_help",
+        description="Pane help",
+        help="Explain the focused pane.",
+        show=False,
+    ),
+    ActionSpec(
+        id="command-palette",
+        key="ctrl+p",
+        action="command_palette",
+        description="Palette",
+        help="Command palette: focus a pane, pause, switch theme.",
+        # The footer already shows the palette key at its right edge.
+        show=False,
+        priority=True,
+    ),
+    *_focus_actions(),
+    ActionSpec(
+        id="pause",
+        key="p",
+        action="toggle_pause",
+        description="Pause/Resume",
+        help="Freeze the panes; events are kept and shown on resume.",
+    ),
+    ActionSpec(
+        id="refresh-faster",
+        key="plus",
+        key_display="+",
+        action="change_refresh(-100)",
+        description="Faster",
+        help="Status refresh 100 ms more often (min 250 ms); not saved.",
+        show=False,
+    ),
+    ActionSpec(
+        id="refresh-slower",
+        key="minus",
+        key_display="-",
+        action="change_refresh(100)",
+        description="Slower",
+        help="Status refresh 100 ms less often (max 10 s); not saved.",
+        show=False,
+    ),
+    ActionSpec(
+        id="quit",
+        key="q",
+        action="quit",
+        description="Quit",
+        help="Stop the gateway (flushing the event store) and exit.",
+    ),
+    ActionSpec(
+        id="quit-ctrl",
+        key="ctrl+q",
+        action="quit",
+        description="Quit",
+        help="Quit from anywhere, even while typing in a text field.",
+        show=False,
+        priority=True,
+    ),
+    ActionSpec(
+        id="quit-hint",
+        key="ctrl+c",
+        action="help_quit",
+        description="Quit hint",
+        help="Copies selected text; otherwise says how to quit.",
+        show=False,
+    ),
+)
+"""Every dashboard action, in the order the keys screen lists them."""
+
+
+def bindings() -> list[Binding]:
+    """The App's ``BINDINGS``, generated from the registry."""
+    return [spec.binding() for spec in ACTIONS]
+
+
+def action_ids() -> frozenset[str]:
+    return frozenset(spec.id for spec in ACTIONS)
+
+
+def unknown_keymap_ids(keymap: Mapping[str, str]) -> list[str]:
+    """Keymap entries that name no action (typos in ``ui.keymap``), to warn about them."""
+    known = action_ids()
+    return sorted(key for key in keymap if key not in known)
+
+
+def by_id(ids: Iterable[str] | None = None) -> dict[str, ActionSpec]:
+    wanted = None if ids is None else set(ids)
+    return {spec.id: spec for spec in ACTIONS if wanted is None or spec.id in wanted}

@@ -1,0 +1,1 @@
+"""Dashboard screens: the main dashboard and the help modals."""

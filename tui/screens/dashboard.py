@@ -1,0 +1,48 @@
+"""The main screen: seven panes in a grid, the status bar and the footer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from tui.panes import PANES, Pane
+from tui.widgets.status import StatusBar
+
+if TYPE_CHECKING:
+    from core.events import Event
+
+
+class DashboardScreen(Screen[None]):
+    """Owns the panes; the app hands it event batches and status values (attributes down)."""
+
+    AUTO_FOCUS = "ContextPane"
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◆")
+        with Container(id="panes"):
+            for pane_class in PANES:
+                yield pane_class(id=f"pane-{pane_class.PANE_TITLE.lower()}")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def panes(self) -> list[Pane]:
+        """The panes in display order (the order of the digit keys)."""
+        # A query, not query_one: during shutdown the children go before the screen does, and
+        # a late batch must then find nothing rather than raise.
+        return list(self.query(Pane))
+
+    @property
+    def status(self) -> StatusBar | None:
+        return next(iter(self.query(StatusBar)), None)
+
+    def apply_events(self, events: Sequence[Event]) -> None:
+        """Give one batch to every pane inside a single repaint."""
+        with self.app.batch_update():
+            for pane in self.panes:
+                pane.apply_events(events)

@@ -1,0 +1,1 @@
+"""Small dashboard widgets shared by screens (status bar)."""
