@@ -1,0 +1,354 @@
+"""Write config changes back to the user's file: validated, atomic, comment-preserving.
+
+Every write is a merge-patch against a ``baseHash`` (bench-config spec §3.7, §7.2): if the file on
+disk no longer hashes to what the caller read, nothing is written (:class:`ConfigConflictError`).
+The would-be file is resolved and validated exactly like a load before it replaces the old one,
+so an invalid write leaves the file untouched. Values that came from ``${VAR}`` stay references
+when the caller writes back their resolved (or redacted) form, so secrets never land in the file.
+Five rotating backups are kept (``.bak``, ``.bak.1`` … ``.bak.4``, spec §3.5).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from core.config.diff import changed_paths, same
+from core.config.document import decode, parse_document, text_hash
+from core.config.envsubst import substitute_string
+from core.config.errors import ConfigConflictError, ConfigError, ConfigIssue
+from core.config.loader import effective_env, resolve_text, validate_resolved
+from core.config.paths import state_dir
+from core.config.reload_plan import ReloadPlan, plan_reload
+from core.config.spans import PathPart, join_path, split_path
+from core.config.textedit import render_changes
+
+NEW_FILE_TEXT = (
+    "// clawtop config (JSON5). clawtop keeps your comments and formatting when it edits this\n"
+    "// file. All keys: `clawtop config schema`.\n"
+    "{\n}\n"
+)
+BACKUPS = 5
+_DELETE = object()
+_LOCKS: dict[Path, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+try:  # the schema's placeholder for redacted secrets; a round-tripped redacted view restores it
+    from core.config.schema.base import REDACTED
+except ImportError:  # pragma: no cover - schema without redaction
+    REDACTED = "__REDACTED__"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What a write did: the changed dot-paths (of the validated config), hash, reload plan."""
+
+    path: Path
+    changed_paths: tuple[str, ...]
+    new_hash: str | None
+    noop: bool = False
+    created: bool = False
+    backup: Path | None = None
+    plan: ReloadPlan = dataclasses.field(default_factory=ReloadPlan)
+    text: str = ""
+
+
+def _lock_for(path: Path) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(path.absolute(), threading.Lock())
+
+
+# --- building the new raw document --------------------------------------------------------------
+
+
+def _resolve_value(raw: Any, env: Mapping[str, str]) -> Any:
+    if isinstance(raw, str):
+        return substitute_string(raw, env)[0]
+    if isinstance(raw, dict):
+        return {k: _resolve_value(v, env) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [_resolve_value(v, env) for v in raw]
+    return raw
+
+
+def restore_refs(raw: Any, new: Any, env: Mapping[str, str]) -> Any:
+    """``new``, except where it equals what ``raw`` resolves to (or is the redaction marker):
+    there ``raw`` is kept, so ``${VAR}`` templates and secrets survive a round trip."""
+    if raw is _DELETE:
+        return new
+    if new == REDACTED and raw is not None:
+        return raw
+    if same(_resolve_value(raw, env), new):
+        return raw
+    if isinstance(raw, dict) and isinstance(new, dict):
+        return {k: restore_refs(raw.get(k, _DELETE), v, env) for k, v in new.items()}
+    if isinstance(raw, list) and isinstance(new, list) and len(raw) == len(new):
+        return [restore_refs(r, n, env) for r, n in zip(raw, new, strict=True)]
+    return new
+
+
+def merge_patch(
+    raw: Any, patch: Any, env: Mapping[str, str], *, replace_paths: frozenset[str] = frozenset(),
+    at: str = "",
+) -> Any:
+    """RFC 7396 merge of ``patch`` onto ``raw``: ``null`` deletes, objects merge.
+
+    As OpenClaw's ``config.patch``: arrays of objects carrying a string ``id`` merge item by item
+    (so a patch need not repeat every provider), other arrays replace; a path in ``replace_paths``
+    always replaces.
+    """
+    if not isinstance(patch, dict) or at in replace_paths:
+        if isinstance(patch, list) and isinstance(raw, list) and at not in replace_paths \
+                and _id_list(raw) and _id_list(patch):
+            return _merge_by_id(raw, patch, env, replace_paths, at)
+        return restore_refs(raw, patch, env)
+    out = dict(raw) if isinstance(raw, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            child = f"{at}.{key}" if at else key
+            out[key] = merge_patch(out.get(key, _DELETE), value, env, replace_paths=replace_paths, at=child)
+    return out
+
+
+def _id_list(items: Any) -> bool:
+    return isinstance(items, list) and bool(items) and all(
+        isinstance(i, dict) and isinstance(i.get("id"), str) for i in items
+    )
+
+
+def _merge_by_id(raw: list[Any], patch: list[Any], env: Mapping[str, str],
+                 replace_paths: frozenset[str], at: str) -> list[Any]:
+    out = list(raw)
+    index = {item["id"]: i for i, item in enumerate(out)}
+    for item in patch:
+        if item["id"] in index:
+            i = index[item["id"]]
+            out[i] = merge_patch(out[i], item, env, replace_paths=replace_paths, at=f"{at}.{i}")
+        else:
+            index[item["id"]] = len(out)
+            out.append(merge_patch(_DELETE, item, env, replace_paths=replace_paths, at=f"{at}.{len(out)}"))
+    return out
+
+
+def _set_path(raw: Any, parts: list[PathPart], value: Any, env: Mapping[str, str], file: Path) -> Any:
+    """``raw`` with ``parts`` set to ``value`` (intermediate objects created as needed)."""
+    if not parts:
+        return restore_refs(raw, value, env)
+    head, rest = parts[0], parts[1:]
+    if isinstance(raw, list) and isinstance(head, int):
+        if not 0 <= head < len(raw):
+            raise ConfigError(
+                [ConfigIssue(str(head), f"list index {head} is out of range (the list has {len(raw)} items)",
+                             file=str(file))],
+                file=str(file),
+            )
+        out_list = list(raw)
+        out_list[head] = _set_path(raw[head], rest, value, env, file)
+        return out_list
+    out = dict(raw) if isinstance(raw, dict) else {}
+    key = str(head)
+    out[key] = _set_path(out.get(key, _DELETE), rest, value, env, file)
+    return out
+
+
+def _leaves(patch: Any, prefix: tuple[PathPart, ...] = ()) -> Iterable[tuple[tuple[PathPart, ...], Any]]:
+    if isinstance(patch, dict):
+        for key, value in patch.items():  # an empty object merges nothing: no leaf to check
+            yield from _leaves(value, (*prefix, key))
+    else:
+        yield prefix, patch
+
+
+def _value_at(data: Any, parts: Iterable[PathPart]) -> Any:
+    node = data
+    for part in parts:
+        if isinstance(node, dict) and str(part) in node:
+            node = node[str(part)]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return _DELETE
+    return node
+
+
+# --- the write itself ---------------------------------------------------------------------------
+
+
+def _read_current(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _check_base(path: Path, current: bytes | None, base_hash: str | None) -> None:
+    if current is None:
+        if base_hash is not None:
+            raise ConfigConflictError(f"config file {path} was removed since it was read; re-read and retry")
+        return
+    if base_hash is None:
+        raise ConfigConflictError(f"config base hash required for {path}; re-read the config and retry")
+    if text_hash(current) != base_hash:
+        raise ConfigConflictError(f"config {path} changed on disk since it was read; re-read and retry")
+
+
+def _write(path: Path, base_hash: str | None, env: Mapping[str, str] | None,
+           mutate: Any, expected: list[tuple[tuple[PathPart, ...], Any]]) -> WriteResult:
+    base_env: Mapping[str, str] = os.environ if env is None else env
+    full_env = effective_env(base_env, state_dir(base_env))
+    path = path.absolute()
+    with _lock_for(path):
+        current = _read_current(path)
+        _check_base(path, current, base_hash)
+        text = NEW_FILE_TEXT if current is None else decode(current, path)
+        doc = parse_document(text, path)
+        if doc.tree is None or doc.tree.kind != "object":
+            raise ConfigError([ConfigIssue("", "cannot edit this file: its top level is not a plain "
+                                               "JSON5 object clawtop can follow", file=str(path))],
+                              file=str(path))
+        old_dump = _old_view(text, path, full_env)
+        new_raw = mutate(copy.deepcopy(doc.value), full_env)
+        new_text = render_changes(text, doc.tree, new_raw)
+        try:
+            resolved = resolve_text(new_text, path, full_env)
+            config = validate_resolved(resolved, str(path))
+        except ConfigError as exc:
+            raise _unlocated(exc, path) from None
+        _check_expected(resolved, expected, full_env, path)
+        if old_dump is None:
+            changed: tuple[str, ...] = ("<root>",)
+        else:
+            new_dump = resolved.data if old_dump[1] else config.model_dump(mode="json", by_alias=True)
+            changed = tuple(changed_paths(old_dump[0], new_dump))
+        if current is not None and new_text == text:
+            return WriteResult(path, (), text_hash(current), noop=True, plan=plan_reload(()), text=text)
+        data = new_text.encode("utf-8")
+        # Re-check right before replacing: another process may have written meanwhile.
+        _check_base(path, _read_current(path), base_hash)
+        backup = _rotate_backups(path) if current is not None else None
+        _atomic_write(path, data)
+        return WriteResult(path, changed, text_hash(data), created=current is None, backup=backup,
+                           plan=plan_reload(changed), text=new_text)
+
+
+def _unlocated(exc: ConfigError, path: Path) -> ConfigError:
+    """Line numbers of the would-be text point at lines that were never written: drop them."""
+    issues = [
+        dataclasses.replace(i, line=None, column=None) if i.file == str(path) else i for i in exc.issues
+    ]
+    return ConfigError(issues, file=exc.file)
+
+
+def _old_view(text: str, path: Path, env: Mapping[str, str]) -> tuple[dict[str, Any], bool] | None:
+    """The current file's validated dump (``raw=False``), or its merely resolved data
+    (``raw=True``) when it is invalid: a write may be exactly what fixes it."""
+    try:
+        old = resolve_text(text, path, env)
+    except ConfigError:
+        return None
+    try:
+        return validate_resolved(old, str(path)).model_dump(mode="json", by_alias=True), False
+    except ConfigError:
+        return (old.data if isinstance(old.data, dict) else {}), True
+
+
+def _check_expected(resolved: Any, expected: list[tuple[tuple[PathPart, ...], Any]],
+                    env: Mapping[str, str], path: Path) -> None:
+    """Each requested value must be what the resolved file now says; if an included file
+    overrides it (or still defines a deleted key), say where to edit instead of writing."""
+    issues: list[ConfigIssue] = []
+    for parts, want in expected:
+        got = _value_at(resolved.data, parts)
+        target = _DELETE if want is None else _resolve_value(want, env)
+        if (target is _DELETE and got is _DELETE) or (target is not _DELETE and same(got, target)):
+            continue
+        origin = resolved.origins.get(tuple(str(p) if isinstance(p, str) else p for p in parts))
+        where = f" in {origin.file}" if origin is not None and origin.included else ""
+        action = "cannot be removed here: it is defined" if want is None else "is overridden"
+        issues.append(ConfigIssue(join_path(parts), f"{action}{where} by an included file; edit that file",
+                                  file=str(path)))
+    if issues:
+        raise ConfigError(issues, file=str(path))
+
+
+def _rotate_backups(path: Path) -> Path:
+    """``.bak`` is the file as it was before this write; older copies shift to ``.bak.1`` …"""
+    names = [path.with_name(path.name + ".bak")] + [
+        path.with_name(f"{path.name}.bak.{i}") for i in range(1, BACKUPS)
+    ]
+    for older, newer in zip(reversed(names[1:]), reversed(names[:-1]), strict=True):
+        if newer.exists():
+            os.replace(newer, older)
+    shutil.copy2(path, names[0])
+    return names[0]
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Temp file in the same folder, fsync, ``os.replace``: readers see old or new, never half.
+
+    The file's mode is kept; a new file is private (0600) because it may hold tokens.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o600
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def set_value(path: Path, dotted_key: str, value: Any, *, base_hash: str | None,
+              env: Mapping[str, str] | None = None) -> WriteResult:
+    """Set one key (replacing objects/arrays wholesale); creates the file if it is missing."""
+    parts = split_path(dotted_key)
+    if not parts:
+        raise ConfigError([ConfigIssue("", "an empty key cannot be set", file=str(path))], file=str(path))
+    return _write(
+        Path(path), base_hash, env,
+        lambda raw, env_: _set_path(raw, parts, value, env_, Path(path)),
+        [] if value is None else [(tuple(parts), value)],
+    )
+
+
+def apply_patch(path: Path, patch: dict[str, Any], *, base_hash: str | None,
+                env: Mapping[str, str] | None = None,
+                replace_paths: Iterable[str] = ()) -> WriteResult:
+    """Apply an RFC 7396 merge-patch (``null`` deletes, objects merge); see :func:`merge_patch`."""
+    if not isinstance(patch, dict):
+        raise ConfigError([ConfigIssue("", "a config patch must be an object", file=str(path))],
+                          file=str(path))
+    replace = frozenset(replace_paths)
+    expected = [(p, v) for p, v in _leaves(patch) if p and not isinstance(v, list) and v != REDACTED]
+    return _write(
+        Path(path), base_hash, env,
+        lambda raw, env_: merge_patch(raw, patch, env_, replace_paths=replace),
+        expected,
+    )
