@@ -14,8 +14,8 @@ from collections.abc import Mapping
 
 from core.config.errors import ConfigError
 from core.config.loader import LoadedConfig
-from core.config.reload_plan import plan_reload
-from core.config.diff import changed_paths
+from core.config.diff import config_changed_paths
+from core.config.reload_plan import decide, plan_reload
 from core.config.watcher import ConfigWatcher
 from core.events import ConfigInvalid, ConfigReloaded, EventBus, GatewayStarted, GatewayStopped
 from core.telemetry.store import EventStore
@@ -55,16 +55,19 @@ class Gateway:
         """Changed paths applied to the file but needing a core restart to take effect."""
         self._env = env
         self._watch_config = watch_config
-        telemetry = loaded.config.telemetry
-        self.store = EventStore(
-            loaded.db_path,
+        self.store = self._make_store()
+        self._watcher: ConfigWatcher | None = None
+        self._lock = asyncio.Lock()
+
+    def _make_store(self) -> EventStore:
+        telemetry = self.config.telemetry
+        return EventStore(
+            self.loaded.db_path,
             flush_interval_ms=telemetry.flush_interval_ms,
             batch_size=telemetry.batch_size,
             retention_days=telemetry.retention_days,
             retention_rows=telemetry.retention_rows,
         )
-        self._watcher: ConfigWatcher | None = None
-        self._lock = asyncio.Lock()
 
     @property
     def config(self):  # type: ignore[no-untyped-def]  # ClawtopConfig; kept loose to avoid a cycle
@@ -85,8 +88,10 @@ class Gateway:
                     debounce_ms=self.config.gateway.reload.debounce_ms,
                     on_change=self._on_config_change,
                     on_invalid=self._on_config_invalid,
-                    explicit=self.loaded.path,
+                    # A default-location file may come and go; a named one must exist.
+                    explicit=self.loaded.path if self.loaded.explicit else None,
                     env=self._env,
+                    current=self.loaded,
                 )
                 await self._watcher.start()
             self.state = GatewayState.RUNNING
@@ -112,26 +117,58 @@ class Gateway:
             log.info("gateway stopped (%s)", reason)
 
     async def _on_config_change(self, new: LoadedConfig) -> None:
-        paths = changed_paths(self.loaded.data, new.data)
+        """Apply a valid new config by the reload plan and ``gateway.reload.mode``.
+
+        The mode is read from the *new* file: ``gateway.reload`` is read live (kind ``none``),
+        so switching reloads off takes effect with the same save.
+        """
         self.config_error = None
+        paths = config_changed_paths(self.loaded.config, new.config)
         if not paths:
-            self.loaded = new
+            self.loaded = new  # formatting or comments changed: keep the new raw hash
             return
         plan = plan_reload(paths)
-        self.loaded = new
         mode = new.config.gateway.reload.mode
-        # In "restart"/"hybrid" mode a restart-kind change is flagged for the user: the core
-        # restart itself arrives with the capabilities that hold long-lived state.
-        self.restart_pending = tuple(sorted({*self.restart_pending, *plan.restart}))
+        decision = decide(plan, mode)
+        if mode == "off":
+            action = "ignored"
+        else:
+            old = self.loaded
+            self.loaded = new
+            if self._watcher is not None:
+                self._watcher.set_debounce(new.config.gateway.reload.debounce_ms)
+            if decision.restart:
+                await self._restart_core(old)
+                self.restart_pending = ()
+                action = "restarted"
+            elif decision.skipped_restart:
+                self.restart_pending = tuple(sorted({*self.restart_pending, *plan.restart}))
+                action = "restart-skipped"
+            else:
+                action = "applied"
         self.bus.publish(
             ConfigReloaded(
                 changed_paths=tuple(paths),
                 hot_paths=plan.hot,
                 restart_paths=plan.restart,
                 none_paths=plan.none,
+                mode=mode,
+                action=action,
+                note=decision.note,
             )
         )
-        log.info("config reloaded (%s): %s", mode, ", ".join(paths))
+        log.info("config reload (%s, %s): %s", mode, action, ", ".join(paths))
+
+    async def _restart_core(self, old: LoadedConfig) -> None:
+        """Restart the core in process with the new config; the bus and its subscribers
+        (the dashboard) stay up. Today the store is the long-lived part that depends on config
+        (``telemetry.*``); later capabilities restart theirs here too."""
+        if old.db_path == self.loaded.db_path and old.config.telemetry == self.config.telemetry:
+            return
+        await self.store.close()
+        self.store = self._make_store()
+        await self.store.open()
+        self.store.attach(self.bus, queue_size=self.config.telemetry.subscriber_queue_size)
 
     async def _on_config_invalid(self, error: ConfigError) -> None:
         self.config_error = error

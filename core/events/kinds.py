@@ -29,9 +29,12 @@ class GatewayStopped(Event):
 @register_kind
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ConfigReloaded(Event):
-    """A changed config file was validated and applied.
+    """A changed config file was validated and handled per ``gateway.reload.mode``.
 
-    ``restart_paths`` are the changed paths whose effect needs a core restart (reload plan).
+    ``restart_paths`` are the changed paths whose effect needs a core restart (reload plan);
+    ``action`` says what the gateway did: ``applied`` (hot), ``restarted`` (core restarted in
+    process), ``restart-skipped`` (mode ``hot``: applied what could be, restart still pending)
+    or ``ignored`` (mode ``off``).
     """
 
     kind = "config.reloaded"
@@ -39,6 +42,9 @@ class ConfigReloaded(Event):
     hot_paths: tuple[str, ...] = ()
     restart_paths: tuple[str, ...] = ()
     none_paths: tuple[str, ...] = ()
+    mode: str = "hybrid"
+    action: str = "applied"
+    note: str = ""
 
 
 @register_kind
