@@ -165,10 +165,11 @@ class Gateway:
         (``telemetry.*``); later capabilities restart theirs here too."""
         if old.db_path == self.loaded.db_path and old.config.telemetry == self.config.telemetry:
             return
-        await self.store.close()
-        self.store = self._make_store()
+        # Attach the new store before closing the old one so no event falls in between.
+        old_store, self.store = self.store, self._make_store()
         await self.store.open()
         self.store.attach(self.bus, queue_size=self.config.telemetry.subscriber_queue_size)
+        await old_store.close()
 
     async def _on_config_invalid(self, error: ConfigError) -> None:
         self.config_error = error

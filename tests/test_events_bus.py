@@ -44,6 +44,8 @@ async def test_slow_subscriber_drops_oldest_and_counts_without_affecting_others(
     assert [e.message for e in slow.take_nowait()] == ["m7", "m8", "m9"]
     assert fast.dropped == 0 and fast.pending == 10
     assert bus.dropped == 7
+    slow.close()
+    assert bus.dropped == 7, "a leaving subscriber's drops still count"
 
 
 async def test_get_batch_waits_for_an_event_and_times_out_empty() -> None:

@@ -112,6 +112,7 @@ class EventBus:
         self._by_kind_cache: dict[str, tuple[Subscription, ...]] = {}
         self.published = 0
         """Total events published since the bus was created (the dashboard derives events/s)."""
+        self._dropped_by_closed = 0
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def subscribe(
@@ -137,8 +138,9 @@ class EventBus:
 
     @property
     def dropped(self) -> int:
-        """Events dropped across all current subscribers."""
-        return sum(s.dropped for s in self._subs)
+        """Events dropped by any subscriber since the bus was created (closed ones included,
+        so the figure never goes down when a subscriber leaves)."""
+        return self._dropped_by_closed + sum(s.dropped for s in self._subs)
 
     def publish(self, event: Event) -> None:
         """Deliver ``event`` to every interested subscriber. Never blocks, never raises."""
@@ -162,4 +164,5 @@ class EventBus:
     def _remove(self, sub: Subscription) -> None:
         if sub in self._subs:
             self._subs.remove(sub)
+            self._dropped_by_closed += sub.dropped
             self._by_kind_cache.clear()
