@@ -23,27 +23,18 @@ from clawtop.commands.events_cmd import (
     run_export,
     run_tail,
 )
-from core.events import Event, EventBus, LogMessage
+from core.events import Event, LogMessage
 from core.events.kinds import ConfigReloaded, GatewayStarted
-from core.telemetry import EventStore, StoredEvent
+from core.telemetry import StoredEvent
+from telemetry_support import open_attached, record_events
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = time.time()
 HOUR = 3600.0
 
 
-async def record_async(path: Path, events: list[Event]) -> None:
-    store = EventStore(path, retention_days=None, retention_rows=None)
-    await store.open()
-    bus = EventBus()
-    store.attach(bus, queue_size=len(events) + 1)
-    for event in events:
-        bus.publish(event)
-    await store.close()
-
-
 def record(path: Path, events: list[Event]) -> None:
-    asyncio.run(record_async(path, events))
+    asyncio.run(record_events(path, events))
 
 
 def sample_events() -> list[Event]:
@@ -264,10 +255,7 @@ async def test_tail_follows_another_process_and_exits_0_on_ctrl_c(tmp_path: Path
         waiting = await asyncio.wait_for(proc.stderr.readline(), 30)
         assert b"no events recorded yet" in waiting  # the file does not exist: it waits
 
-        store = EventStore(state / "telemetry.sqlite3", flush_interval_ms=10)
-        await store.open()
-        bus = EventBus()
-        store.attach(bus)
+        store, bus = await open_attached(state / "telemetry.sqlite3", flush_interval_ms=10)
         try:
             for i in range(3):
                 bus.publish(LogMessage(level="info", message=f"live {i}"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -28,36 +29,34 @@ def objects(conn: sqlite3.Connection) -> set[tuple[str, str]]:
     }
 
 
+def version_in_file(path: Path) -> int:
+    with closing(sqlite3.connect(path)) as conn:
+        return schema_version(conn)
+
+
 def test_version_zero_file_is_migrated_to_latest(tmp_path: Path) -> None:
     path = tmp_path / "e.sqlite3"
     sqlite3.connect(path).close()  # an existing, empty file: user_version 0
     assert prepare_database(path) == SCHEMA_VERSION
-    conn = sqlite3.connect(path)
-    try:
+    with closing(sqlite3.connect(path)) as conn:
         assert schema_version(conn) == SCHEMA_VERSION == len(MIGRATIONS)
         assert {("table", "events"), ("index", "events_wall"), ("index", "events_kind_wall")} <= (
             objects(conn)
         )
         columns = [row[1] for row in conn.execute("PRAGMA table_info(events)")]
         assert columns == ["id", "wall", "mono", "kind", "payload"]
-    finally:
-        conn.close()
 
 
 def test_reopen_is_idempotent_and_keeps_data(tmp_path: Path) -> None:
     path = tmp_path / "e.sqlite3"
     prepare_database(path)
-    conn = connect_writer(path)
-    conn.execute("INSERT INTO events (wall, mono, kind, payload) VALUES (1, 2, 'log', '{}')")
-    conn.close()
+    with closing(connect_writer(path)) as conn:
+        conn.execute("INSERT INTO events (wall, mono, kind, payload) VALUES (1, 2, 'log', '{}')")
     assert prepare_database(path) == 0
     assert prepare_database(path) == 0
-    conn = sqlite3.connect(path)
-    try:
+    with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 1
         assert schema_version(conn) == SCHEMA_VERSION
-    finally:
-        conn.close()
 
 
 def test_a_new_migration_applies_only_the_new_step(tmp_path: Path) -> None:
@@ -74,14 +73,11 @@ def test_a_new_migration_applies_only_the_new_step(tmp_path: Path) -> None:
             ),
         ),
     )
-    conn = connect_writer(path)
-    try:
+    with closing(connect_writer(path)) as conn:
         assert migrate(conn, extended) == 1
         assert schema_version(conn) == SCHEMA_VERSION + 1
         assert ("table", "bench_results") in objects(conn)
         assert migrate(conn, extended) == 0
-    finally:
-        conn.close()
 
 
 def test_a_failing_step_rolls_back_completely(tmp_path: Path) -> None:
@@ -90,43 +86,27 @@ def test_a_failing_step_rolls_back_completely(tmp_path: Path) -> None:
         *MIGRATIONS,
         Migration("half-done", ("CREATE TABLE half (x)", "CREATE TABLE oops (")),
     )
-    conn = connect_writer(path)
-    try:
+    with closing(connect_writer(path)) as conn:
         with pytest.raises(sqlite3.OperationalError):
             migrate(conn, broken)
         # All or nothing: not even the valid first steps stayed.
         assert schema_version(conn) == 0
         assert objects(conn) == set()
         assert not conn.in_transaction
-    finally:
-        conn.close()
 
 
 def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "e.sqlite3"
     prepare_database(path)
-    conn = connect_writer(path)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
-    conn.close()
+    with closing(connect_writer(path)) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
     with pytest.raises(SchemaTooNewError, match="schema version"):
         prepare_database(path)
-    conn = sqlite3.connect(path)
-    try:
-        assert schema_version(conn) == SCHEMA_VERSION + 5
-    finally:
-        conn.close()
+    assert version_in_file(path) == SCHEMA_VERSION + 5
 
 
 async def test_store_open_runs_migrations(tmp_path: Path) -> None:
     path = tmp_path / "fresh" / "e.sqlite3"
-    store = EventStore(path)
-    await store.open()
-    try:
+    async with EventStore(path) as store:
         assert await store.count() == 0
-    finally:
-        await store.close()
-    conn = sqlite3.connect(path)
-    try:
-        assert schema_version(conn) == SCHEMA_VERSION
-    finally:
-        conn.close()
+    assert version_in_file(path) == SCHEMA_VERSION

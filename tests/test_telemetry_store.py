@@ -7,13 +7,15 @@ import dataclasses
 import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
 
 from core.events import ConfigReloaded, Event, EventBus, LogMessage, register_kind
 from core.telemetry import EventStore, StoredEvent
+from telemetry_support import open_attached
 
 
 @register_kind
@@ -39,11 +41,38 @@ async def wait_until(predicate, timeout: float = 10.0) -> None:  # type: ignore[
 
 
 def rows_in_file(path: Path) -> int:
-    conn = sqlite3.connect(path)
-    try:
+    with closing(sqlite3.connect(path)) as conn:
         return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+
+
+def seqs_in_file(path: Path) -> list[int]:
+    """The probes' ``seq`` in row order, read straight from the file (not through the store)."""
+    with closing(sqlite3.connect(path)) as conn:
+        return [row[0] for row in conn.execute("SELECT payload->>'seq' FROM events ORDER BY id")]
+
+
+def execute_in_file(path: Path, sql: str) -> None:
+    """One statement on a separate connection, as another process would run it."""
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute(sql)
+
+
+REFUSE_INSERTS = (
+    "CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'no'); END"
+)
+"""Makes every insert fail with a real SQLite error, as a full or broken disk would."""
+
+
+@contextmanager
+def write_lock_held(path: Path) -> Iterator[None]:
+    """Hold the write lock from another connection, so the store's ``BEGIN`` has to wait."""
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        yield
     finally:
-        conn.close()
+        blocker.execute("ROLLBACK")
+        blocker.close()
 
 
 @pytest.fixture
@@ -59,13 +88,10 @@ async def test_open_creates_parent_dirs_wal_and_schema(tmp_path: Path) -> None:
     store = EventStore(path)
     await store.open()
     await store.close()
-    conn = sqlite3.connect(path)
-    try:
+    with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA user_version").fetchone()[0] >= 1
         assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0
-    finally:
-        conn.close()
 
 
 async def test_round_trip_preserves_every_field(store: EventStore) -> None:
@@ -145,10 +171,9 @@ async def test_flush_interval_bounds_latency_of_a_trickle(store: EventStore) -> 
 
 async def test_close_writes_everything_published_before_it(tmp_path: Path) -> None:
     path = tmp_path / "e.sqlite3"
-    store = EventStore(path, batch_size=1_000_000, flush_interval_ms=600_000)
-    await store.open()
-    bus = EventBus()
-    store.attach(bus, queue_size=50_000)
+    store, bus = await open_attached(
+        path, queue_size=50_000, batch_size=1_000_000, flush_interval_ms=600_000
+    )
     for seq in range(30_000):
         bus.publish(StoreProbe(seq=seq))
         if seq % 1_000 == 0:
@@ -157,20 +182,12 @@ async def test_close_writes_everything_published_before_it(tmp_path: Path) -> No
     await store.close()
     assert store.stats.events_written == 30_000
     assert store.stats.dropped == 0
-    conn = sqlite3.connect(path)
-    try:
-        seqs = [row[0] for row in conn.execute("SELECT payload->>'seq' FROM events ORDER BY id")]
-    finally:
-        conn.close()
-    assert seqs == list(range(30_000))
+    assert seqs_in_file(path) == list(range(30_000))
 
 
 async def test_close_still_writes_everything_if_the_writer_was_cancelled(tmp_path: Path) -> None:
     path = tmp_path / "e.sqlite3"
-    store = EventStore(path, flush_interval_ms=600_000)
-    await store.open()
-    bus = EventBus()
-    store.attach(bus)
+    store, bus = await open_attached(path, flush_interval_ms=600_000)
     for seq in range(10):
         bus.publish(StoreProbe(seq=seq))
     await asyncio.sleep(0.05)  # the writer has buffered them and waits for the interval
@@ -185,13 +202,8 @@ async def test_close_still_writes_everything_if_the_writer_was_cancelled(tmp_pat
 
 async def test_a_flush_cancelled_mid_transaction_is_retried_not_lost(tmp_path: Path) -> None:
     path = tmp_path / "e.sqlite3"
-    store = EventStore(path, flush_interval_ms=1)
-    await store.open()
-    bus = EventBus()
-    store.attach(bus)
-    blocker = sqlite3.connect(path, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")  # the store's BEGIN now waits on its thread
-    try:
+    store, bus = await open_attached(path, flush_interval_ms=1)
+    with write_lock_held(path):  # the store's BEGIN now waits on its thread
         for seq in range(5):
             bus.publish(StoreProbe(seq=seq))
         await wait_until(lambda: store.stats.pending == 0)
@@ -199,28 +211,14 @@ async def test_a_flush_cancelled_mid_transaction_is_retried_not_lost(tmp_path: P
         assert store._task is not None
         store._task.cancel()
         await asyncio.sleep(0.05)
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
     await store.close()
-    conn = sqlite3.connect(path)
-    try:
-        seqs = [row[0] for row in conn.execute("SELECT payload->>'seq' FROM events ORDER BY id")]
-    finally:
-        conn.close()
-    assert seqs == [0, 1, 2, 3, 4]
+    assert seqs_in_file(path) == [0, 1, 2, 3, 4]
 
 
 async def test_failed_flush_is_kept_and_retried_in_order(tmp_path: Path) -> None:
     path = tmp_path / "e.sqlite3"
-    store = EventStore(path, flush_interval_ms=10)
-    await store.open()
-    bus = EventBus()
-    store.attach(bus)
-    saboteur = sqlite3.connect(path, isolation_level=None)
-    saboteur.execute(
-        "CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'no'); END"
-    )
+    store, bus = await open_attached(path, flush_interval_ms=10)
+    execute_in_file(path, REFUSE_INSERTS)
     try:
         for seq in range(5):
             bus.publish(StoreProbe(seq=seq))
@@ -229,8 +227,7 @@ async def test_failed_flush_is_kept_and_retried_in_order(tmp_path: Path) -> None
         assert store.stats.pending == 5  # kept for the retry, not dropped
         assert store.stats.last_error is not None and "no" in store.stats.last_error
     finally:
-        saboteur.execute("DROP TRIGGER refuse")
-        saboteur.close()
+        execute_in_file(path, "DROP TRIGGER refuse")
     # Retried on a timer, without needing a new event to come along.
     await wait_until(lambda: store.stats.events_written == 5)
     bus.publish(StoreProbe(seq=5))
@@ -244,15 +241,8 @@ async def test_close_with_a_refusing_database_finishes_and_counts_the_loss(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "e.sqlite3"
-    store = EventStore(path, flush_interval_ms=600_000)
-    await store.open()
-    bus = EventBus()
-    store.attach(bus)
-    saboteur = sqlite3.connect(path, isolation_level=None)
-    saboteur.execute(
-        "CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'no'); END"
-    )
-    saboteur.close()
+    store, bus = await open_attached(path, flush_interval_ms=600_000)
+    execute_in_file(path, REFUSE_INSERTS)
     for seq in range(3):
         bus.publish(StoreProbe(seq=seq))
     await asyncio.wait_for(store.close(), 30)  # must not spin retrying forever
@@ -279,13 +269,8 @@ async def test_stalled_disk_does_not_block_the_event_loop(tmp_path: Path) -> Non
     the loop keeps running and publishing; once the lock is released nothing is lost beyond
     what drop-oldest counted."""
     path = tmp_path / "e.sqlite3"
-    store = EventStore(path, flush_interval_ms=10)
-    await store.open()
-    bus = EventBus()
-    store.attach(bus, queue_size=500)
-    blocker = sqlite3.connect(path, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")
-    try:
+    store, bus = await open_attached(path, queue_size=500, flush_interval_ms=10)
+    with write_lock_held(path):
         bus.publish(StoreProbe(seq=-1))
         await wait_until(lambda: store.stats.pending == 0)  # taken by the writer, now stuck
         ticks = 0
@@ -297,9 +282,6 @@ async def test_stalled_disk_does_not_block_the_event_loop(tmp_path: Path) -> Non
         assert ticks == 20
         assert store.stats.events_written == 0
         assert store.stats.dropped == 2_000 - 500
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
     await store.close()
     stats = store.stats
     assert stats.write_errors == 0
@@ -334,19 +316,12 @@ async def test_query_filters(store: EventStore) -> None:
 async def test_reopen_appends_after_existing_rows(tmp_path: Path) -> None:
     path = tmp_path / "e.sqlite3"
     for round_ in range(2):
-        store = EventStore(path)
-        await store.open()
-        bus = EventBus()
-        store.attach(bus)
+        store, bus = await open_attached(path)
         for seq in range(5):
             bus.publish(StoreProbe(seq=round_ * 5 + seq))
         await store.close()
-    store = EventStore(path)
-    await store.open()
-    try:
+    async with EventStore(path) as store:
         assert [s.payload["seq"] for s in await store.query()] == list(range(10))
-    finally:
-        await store.close()
 
 
 async def test_lifecycle_errors_are_explicit(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from core.config.reload_plan import rule_for
 from core.config.schema import ClawtopConfig, json_schema, redacted_dump
 from core.config.spans import PathPart, join_path, split_path
 from core.config.validate import lookup_schema_path
-from core.config.writer import apply_patch, set_value
+from core.config.writer import apply_patch, set_value, value_at
 
 _MISSING = object()
 
@@ -133,22 +133,10 @@ def _keyed(handler: Any) -> Any:
     return run
 
 
-def _value_at(data: Any, parts: list[PathPart]) -> Any:
-    node = data
-    for part in parts:
-        if isinstance(node, dict) and str(part) in node:
-            node = node[str(part)]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
-            return _MISSING
-    return node
-
-
 def run_get(args: argparse.Namespace) -> int:
     parts = _check_key(args.key)
     loaded = load_config(args.config)
-    value = _value_at(redacted_dump(loaded.config), parts) if parts else redacted_dump(loaded.config)
+    value = value_at(redacted_dump(loaded.config), parts, _MISSING)
     if value is _MISSING:
         print(f"{args.key} is not set in {loaded.source}", file=sys.stderr)
         return 1
@@ -178,7 +166,7 @@ def source_of(loaded: LoadedConfig, path: tuple[PathPart, ...]) -> str:
 def run_show(args: argparse.Namespace) -> int:
     loaded = load_config(args.config)
     prefix = _check_key(args.prefix) if args.prefix else []
-    value = _value_at(redacted_dump(loaded.config), prefix)
+    value = value_at(redacted_dump(loaded.config), prefix, _MISSING)
     if value is _MISSING:
         print(f"{args.prefix} is not set in {loaded.source}", file=sys.stderr)
         return 1
@@ -233,8 +221,8 @@ def _write(args: argparse.Namespace, action: Any) -> int:
     print(f"{verb} {path}" + (f" (backup: {result.backup.name})" if result.backup else ""))
     for changed in result.changed_paths:
         parts = split_path(changed) if changed != "<root>" else []
-        old = _shown(_value_at(before, parts) if before is not None else _MISSING)
-        new = _shown(_value_at(after, parts) if after is not None else _MISSING)
+        old = _shown(value_at(before, parts, _MISSING) if before is not None else _MISSING)
+        new = _shown(value_at(after, parts, _MISSING) if after is not None else _MISSING)
         rule = rule_for(changed)
         print(f"  {changed}: {old} → {new}  (reload: {rule.kind}, {rule.action})")
     return 0

@@ -10,9 +10,7 @@ process proceed while the gateway commits); neither ever creates or migrates it.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
-import json
 import os
 import re
 import sqlite3
@@ -20,8 +18,16 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO, TypeVar
 
+# CSV_HEADER and iso_utc are imported for callers of this module, which is the public surface.
+from clawtop.commands._events_format import (
+    CSV_HEADER,
+    EXPORT_FORMATS,
+    format_line,
+    iso_utc,
+    write_export,
+)
 from core.telemetry.database import connect_readonly, has_events_table
 from core.telemetry.records import StoredEvent, iter_events, read_events
 
@@ -29,7 +35,6 @@ DEFAULT_TAIL_LINES = 20
 DEFAULT_POLL_INTERVAL_S = 0.5
 POLL_BATCH = 5_000
 """Rows fetched per poll while following: bounds memory when far behind (the rest comes next)."""
-CSV_HEADER = ("id", "wall", "kind", "mono", "payload")
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
@@ -89,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "in UTC; payloads are JSON.",
     )
     export.add_argument(
-        "--format", choices=("jsonl", "csv"), default="jsonl", help="output format (default jsonl)"
+        "--format", choices=EXPORT_FORMATS, default="jsonl", help="output format (default jsonl)"
     )
     export.add_argument(
         "--since",
@@ -121,24 +126,29 @@ def _usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], in
     return show_usage
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be >= 0")
-    return value
+_Number = TypeVar("_Number", int, float)
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be > 0")
-    return value
+def _checked_number(
+    convert: Callable[[str], _Number], noun: str, rule: str, ok: Callable[[_Number], bool]
+) -> Callable[[str], _Number]:
+    """An argparse ``type=``: ``convert`` the text, then require ``ok`` ("must be {rule}")."""
+
+    def parse(text: str) -> _Number:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}")
+        return value
+
+    return parse
+
+
+_non_negative_int = _checked_number(int, "a whole number", ">= 0", lambda value: value >= 0)
+# Spelt `> 0` (not "reject `<= 0`") so that NaN, which compares false, is rejected too.
+_positive_float = _checked_number(float, "a number", "> 0", lambda value: value > 0)
 
 
 def parse_since(text: str, *, now: float | None = None) -> float:
@@ -193,12 +203,6 @@ def handle_export(args: argparse.Namespace) -> int:
 
 
 # -- tail ------------------------------------------------------------------------------------
-
-
-def format_line(event: StoredEvent) -> str:
-    """``2025-11-25 14:03:07.412  log              {"level":"info",...}`` (local time)."""
-    stamp = dt.datetime.fromtimestamp(event.wall).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-    return f"{stamp}  {event.kind:<16} {_compact(event.payload)}"
 
 
 def run_tail(
@@ -331,11 +335,6 @@ def _silence_stdout(out: TextIO) -> None:
 # -- export ----------------------------------------------------------------------------------
 
 
-def iso_utc(wall: float) -> str:
-    """Unix time → ISO-8601 in UTC with microseconds (what exports carry)."""
-    return dt.datetime.fromtimestamp(wall, tz=dt.timezone.utc).isoformat(timespec="microseconds")
-
-
 def run_export(
     db_path: Path,
     *,
@@ -360,9 +359,9 @@ def run_export(
         events = iter_events(conn, kinds=kinds, since_wall=since_wall)
         if output is not None:
             with output.open("w", encoding="utf-8", newline="") as stream:
-                _write_export(events, fmt, stream)
+                write_export(events, fmt, stream)
         else:
-            _write_export(events, fmt, out or sys.stdout)
+            write_export(events, fmt, out or sys.stdout)
     except BrokenPipeError:  # `clawtop events export | head`
         _silence_stdout(out or sys.stdout)
     except sqlite3.DatabaseError as exc:
@@ -374,29 +373,3 @@ def run_export(
     finally:
         conn.close()
     return 0
-
-
-def _write_export(events: Iterable[StoredEvent], fmt: str, stream: TextIO) -> None:
-    if fmt == "csv":
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(CSV_HEADER)
-        for event in events:
-            wall = iso_utc(event.wall)
-            writer.writerow((event.id, wall, event.kind, repr(event.mono), _compact(event.payload)))
-    elif fmt == "jsonl":
-        for event in events:
-            record = {
-                "id": event.id,
-                "kind": event.kind,
-                "wall": iso_utc(event.wall),
-                "mono": event.mono,
-                "payload": event.payload,
-            }
-            stream.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
-    else:
-        raise ValueError(f"unknown export format {fmt!r}")
-    stream.flush()
-
-
-def _compact(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))

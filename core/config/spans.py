@@ -204,19 +204,9 @@ class _Parser:
             member = Member(key, key_start, key_end, key_quote, value)
             node.members.append(member)
             node.value[key] = value.value
-            self.skip()
-            if self.pos < self.n and self.text[self.pos] == ",":
-                member.comma = self.pos
-                self.pos += 1
-                continue
-            if self.pos < self.n and self.text[self.pos] == "}":
+            member.comma = self._separator("}", "object", f"the value of {key!r}")
+            if member.comma is None:
                 break
-            if self.pos >= self.n:
-                raise self.error("unexpected end of input: object is not closed with '}'")
-            raise self.error(
-                f"expected ',' or '}}' after the value of {key!r}, "
-                f"found {self.text[self.pos]!r}"
-            )
         self.pos += 1
         node.end = self.pos
         return node
@@ -366,20 +356,27 @@ class _Parser:
             item = self.value()
             node.items.append(item)
             node.value.append(item.value)
-            node.item_commas.append(None)
-            self.skip()
-            if self.pos < self.n and self.text[self.pos] == ",":
-                node.item_commas[-1] = self.pos
-                self.pos += 1
-                continue
-            if self.pos < self.n and self.text[self.pos] == "]":
+            comma = self._separator("]", "array", "an array item")
+            node.item_commas.append(comma)
+            if comma is None:
                 break
-            if self.pos >= self.n:
-                raise self.error("unexpected end of input: array is not closed with ']'")
-            raise self.error(f"expected ',' or ']' after an array item, found {self.text[self.pos]!r}")
         self.pos += 1
         node.end = self.pos
         return node
+
+    def _separator(self, close: str, container: str, after: str) -> int | None:
+        """After an item: consume its ``,`` and return the comma's offset, or return None at
+        ``close`` (left for the caller, which records where the container ends)."""
+        self.skip()
+        if self.pos >= self.n:
+            raise self.error(f"unexpected end of input: {container} is not closed with '{close}'")
+        ch = self.text[self.pos]
+        if ch == ",":
+            self.pos += 1
+            return self.pos - 1
+        if ch == close:
+            return None
+        raise self.error(f"expected ',' or '{close}' after {after}, found {ch!r}")
 
 
 def parse_tree(text: str) -> Node:

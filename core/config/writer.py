@@ -168,7 +168,11 @@ def _leaves(patch: Any, prefix: tuple[PathPart, ...] = ()) -> Iterable[tuple[tup
         yield prefix, patch
 
 
-def _value_at(data: Any, parts: Iterable[PathPart]) -> Any:
+def value_at(data: Any, parts: Iterable[PathPart], missing: Any) -> Any:
+    """The value at ``parts`` in plain JSON-like data, or ``missing`` where the path leads nowhere.
+
+    ``missing`` is the caller's own sentinel, because ``None`` is a value a config can hold.
+    """
     node = data
     for part in parts:
         if isinstance(node, dict) and str(part) in node:
@@ -176,7 +180,7 @@ def _value_at(data: Any, parts: Iterable[PathPart]) -> Any:
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             node = node[part]
         else:
-            return _DELETE
+            return missing
     return node
 
 
@@ -267,7 +271,7 @@ def _check_expected(resolved: Any, expected: list[tuple[tuple[PathPart, ...], An
     overrides it (or still defines a deleted key), say where to edit instead of writing."""
     issues: list[ConfigIssue] = []
     for parts, want in expected:
-        got = _value_at(resolved.data, parts)
+        got = value_at(resolved.data, parts, _DELETE)
         target = _DELETE if want is None else _resolve_value(want, env)
         if (target is _DELETE and got is _DELETE) or (target is not _DELETE and same(got, target)):
             continue

@@ -11,7 +11,7 @@ import dataclasses
 import json
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 SELECT_COLUMNS = "SELECT id, kind, wall, mono, payload FROM events"
 
@@ -27,19 +27,31 @@ class StoredEvent:
     payload: dict[str, Any]
 
 
-def build_select(
-    *,
-    kinds: Collection[str] | None = None,
-    since_wall: float | None = None,
-    after_id: int | None = None,
-    limit: int | None = None,
-    newest_first: bool = False,
-) -> tuple[str, list[Any]]:
-    """SQL and parameters for a filtered read, ordered by id.
+class EventFilter(TypedDict, total=False):
+    """The filters every read accepts; each one given narrows the result (all are optional).
 
-    ``kinds=None`` means every kind; an empty collection matches nothing (as with the bus).
-    ``newest_first`` with ``limit`` gives "the last N" (the caller reverses them for display).
+    Declared once so the store's async ``query`` and the CLI's sync reads cannot drift apart.
     """
+
+    kinds: Collection[str] | None
+    """Absent or ``None``: every kind; an empty collection matches nothing (as with the bus)."""
+    since_wall: float | None
+    after_id: int | None
+    limit: int | None
+    newest_first: bool
+    """With ``limit``, gives "the last N" (the caller reverses them for display)."""
+
+
+def build_select(**filters: Unpack[EventFilter]) -> tuple[str, list[Any]]:
+    """SQL and parameters for a filtered read, ordered by id."""
+    # ``**filters`` would swallow a misspelt filter and return every row; fail loudly instead.
+    unknown = filters.keys() - EventFilter.__optional_keys__
+    if unknown:
+        raise TypeError(f"unknown event filter(s): {', '.join(sorted(unknown))}")
+    kinds = filters.get("kinds")
+    since_wall = filters.get("since_wall")
+    after_id = filters.get("after_id")
+    limit = filters.get("limit")
     where: list[str] = []
     params: list[Any] = []
     if kinds is not None:
@@ -62,7 +74,7 @@ def build_select(
     sql = SELECT_COLUMNS
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY id DESC" if newest_first else " ORDER BY id"
+    sql += " ORDER BY id DESC" if filters.get("newest_first", False) else " ORDER BY id"
     if limit is not None:
         sql += " LIMIT ?"
         params.append(max(0, limit))
@@ -75,44 +87,13 @@ def decode_row(row: Sequence[Any]) -> StoredEvent:
     return StoredEvent(id=event_id, kind=kind, wall=wall, mono=mono, payload=json.loads(payload))
 
 
-def read_events(
-    conn: sqlite3.Connection,
-    *,
-    kinds: Collection[str] | None = None,
-    since_wall: float | None = None,
-    after_id: int | None = None,
-    limit: int | None = None,
-    newest_first: bool = False,
-) -> list[StoredEvent]:
+def read_events(conn: sqlite3.Connection, **filters: Unpack[EventFilter]) -> list[StoredEvent]:
     """Synchronous read for the CLI (same filters as ``EventStore.query``)."""
-    return list(
-        iter_events(
-            conn,
-            kinds=kinds,
-            since_wall=since_wall,
-            after_id=after_id,
-            limit=limit,
-            newest_first=newest_first,
-        )
-    )
+    return list(iter_events(conn, **filters))
 
 
-def iter_events(
-    conn: sqlite3.Connection,
-    *,
-    kinds: Collection[str] | None = None,
-    since_wall: float | None = None,
-    after_id: int | None = None,
-    limit: int | None = None,
-    newest_first: bool = False,
-) -> Iterator[StoredEvent]:
+def iter_events(conn: sqlite3.Connection, **filters: Unpack[EventFilter]) -> Iterator[StoredEvent]:
     """Stream rows lazily, so exporting a million events never holds them all in memory."""
-    sql, params = build_select(
-        kinds=kinds,
-        since_wall=since_wall,
-        after_id=after_id,
-        limit=limit,
-        newest_first=newest_first,
-    )
+    sql, params = build_select(**filters)
     for row in conn.execute(sql, params):
         yield decode_row(row)

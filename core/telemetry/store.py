@@ -14,9 +14,9 @@ import dataclasses
 import logging
 import sqlite3
 import time
-from collections.abc import Collection
 from pathlib import Path
 from types import TracebackType
+from typing import Unpack
 
 import aiosqlite
 
@@ -24,7 +24,7 @@ from core.events.base import Event
 from core.events.bus import EventBus, Subscription
 from core.telemetry.database import BUSY_TIMEOUT_S, WRITER_PRAGMAS, prepare_database
 from core.telemetry.encoding import INSERT_SQL, Row, encode_rows
-from core.telemetry.records import StoredEvent, build_select, decode_row
+from core.telemetry.records import EventFilter, StoredEvent, build_select, decode_row
 from core.telemetry.retention import RetentionPolicy, apply_retention
 
 logger = logging.getLogger(__name__)
@@ -191,27 +191,13 @@ class EventStore:
             self._conn = None
             await conn.close()
 
-    async def query(
-        self,
-        *,
-        kinds: Collection[str] | None = None,
-        since_wall: float | None = None,
-        after_id: int | None = None,
-        limit: int | None = None,
-        newest_first: bool = False,
-    ) -> list[StoredEvent]:
+    async def query(self, **filters: Unpack[EventFilter]) -> list[StoredEvent]:
         """Stored (flushed) events matching every given filter, in id (= publish) order.
 
         ``newest_first`` reverses the order, so ``limit`` picks the most recent rows.
         """
         conn = self._require_open()
-        sql, params = build_select(
-            kinds=kinds,
-            since_wall=since_wall,
-            after_id=after_id,
-            limit=limit,
-            newest_first=newest_first,
-        )
+        sql, params = build_select(**filters)
         async with self._lock:
             rows = await conn.execute_fetchall(sql, params)
         return [decode_row(row) for row in rows]

@@ -100,15 +100,17 @@ class KeysScreen(_HelpModal):
     @property
     def shown_rows(self) -> list[KeyRow]:
         """The rows visible under the current filter."""
-        needle = self.query_one("#keys-filter", Input).value.strip()
+        return self._matching(self.query_one("#keys-filter", Input).value.strip())
+
+    def _matching(self, needle: str) -> list[KeyRow]:
+        # One predicate for the table and for shown_rows, so what tests read is what users see.
         return [row for row in self.rows if not needle or row.matches(needle)]
 
     def _fill(self, needle: str) -> None:
         table = self.query_one(DataTable)
         table.clear()
-        for row in self.rows:
-            if not needle or row.matches(needle):
-                table.add_row(row.keys, row.description, row.binding_id or "—", row.help)
+        for row in self._matching(needle):
+            table.add_row(row.keys, row.description, row.binding_id or "—", row.help)
 
 
 class PaneHelpScreen(_HelpModal):
