@@ -46,6 +46,21 @@ def _reject_string_jitter(value: Any) -> Any:
     return value
 
 
+def _reject_max_retries(data: Any, title: str) -> Any:
+    # The provider policy used OpenClaw's controller key `maxRetries` (retries); the issue contract
+    # moved it to `attempts` (first try included) so provider and channel policies count alike.
+    # Point at the replacement instead of a bare "extra key".
+    if isinstance(data, dict) and "maxRetries" in data:
+        value = data["maxRetries"]
+        hint = f" (attempts: {value + 1})" if isinstance(value, int) and not isinstance(value, bool) else ""
+        raise_at(
+            title,
+            [(("maxRetries",), "renamed_key",
+              f"maxRetries was replaced by attempts, which counts the first try{hint}", value)],
+        )
+    return data
+
+
 def _check_delay_order(model: Any, title: str) -> None:
     lo, hi = model.min_delay_ms, model.max_delay_ms
     if lo is not None and hi is not None and hi < lo:
@@ -102,9 +117,11 @@ class ProviderRetryPolicy(StrictModel):
     """Same-model retry of provider calls (OpenClaw's failover retry controller, retry spec §9),
     made a file key (§16.8). Used by every provider unless its own ``retry`` overrides a key."""
 
-    max_retries: int = Field(3, ge=0, le=20)
-    """Retries after the first attempt (not attempts): 3 means up to 4 calls. OpenClaw's
-    controller setting; 0 disables same-model retries so failover happens at once. Default 3."""
+    attempts: int = Field(4, ge=1, le=21)
+    """Attempts including the first try (OpenClaw's counting, as in ``channels.*.retry``): 4 =
+    the first call plus OpenClaw's controller default of 3 retries (``retry.provider.maxRetries``
+    3, retry spec §9/§16.8). 1 disables same-model retries so failover happens at once.
+    Default 4."""
 
     min_delay_ms: int = Field(1000, ge=0, le=MAX_TIMER_MS)
     """First backoff delay in ms; retry n waits about ``minDelayMs × 2^(n−1)``. Also the floor
@@ -122,6 +139,11 @@ class ProviderRetryPolicy(StrictModel):
     """Spread ratio for ``proportional`` jitter: the delay varies by ±``jitter`` × delay, so
     clients that failed together do not retry together. Ignored by the other modes. Default 0.5."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_max_retries(cls, data: Any) -> Any:
+        return _reject_max_retries(data, "ProviderRetryPolicy")
+
     @field_validator("jitter", mode="before")
     @classmethod
     def _jitter_is_a_ratio(cls, value: Any) -> Any:
@@ -137,8 +159,8 @@ class ProviderRetryOverride(StrictModel):
     """``models.providers.<id>.retry``: per-provider override of ``retry.provider``,
     ``retry.budget`` and the global hint/deadline limits (retry spec §16.8). Unset keys inherit."""
 
-    max_retries: int | None = Field(None, ge=0, le=20)
-    """Retries after the first attempt for this provider; unset = ``retry.provider.maxRetries``."""
+    attempts: int | None = Field(None, ge=1, le=21)
+    """Attempts including the first try for this provider; unset = ``retry.provider.attempts``."""
 
     min_delay_ms: int | None = Field(None, ge=0, le=MAX_TIMER_MS)
     """First backoff delay in ms; unset = ``retry.provider.minDelayMs``."""
@@ -164,6 +186,11 @@ class ProviderRetryOverride(StrictModel):
 
     budget: RetryBudgetOverride = Field(default_factory=RetryBudgetOverride)
     """Retry budget for this provider's bucket; unset keys inherit ``retry.budget``."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_max_retries(cls, data: Any) -> Any:
+        return _reject_max_retries(data, "ProviderRetryOverride")
 
     @field_validator("jitter", mode="before")
     @classmethod
