@@ -1,8 +1,13 @@
-"""The gateway: one object that owns the config, the event bus and the telemetry store.
+"""The gateway: one object that owns the config, the event bus, the telemetry store, the model
+providers (with the built-in simulator), the retry engine and the chat service.
 
-Later capabilities (providers, sessions, sandboxes) hang off it too. It is async-first: the
-dashboard runs it as a background task of its own event loop, ``clawtop gateway`` runs it
-headless. It never imports the UI; the UI subscribes to :attr:`Gateway.bus`.
+Later capabilities (sessions, sandboxes) hang off it too. It is async-first: the dashboard runs
+it as a background task of its own event loop, ``clawtop gateway`` runs it headless. It never
+imports the UI; the UI subscribes to :attr:`Gateway.bus`.
+
+The simulator is the default model: when ``simulator.enabled`` (the default) the gateway starts
+it on a loopback port of its own and registers it as provider ``sim`` (Anthropic Messages API),
+used exactly like a configured provider, so a fresh install has a live dashboard.
 """
 
 from __future__ import annotations
@@ -16,9 +21,17 @@ from core.config.errors import ConfigError
 from core.config.loader import LoadedConfig
 from core.config.diff import config_changed_paths
 from core.config.reload_plan import decide, plan_reload
+from core.config.schema.simulator import SIM_PROVIDER_ID
 from core.config.watcher import ConfigWatcher
 from core.events import ConfigInvalid, ConfigReloaded, EventBus, GatewayStarted, GatewayStopped
+from core.chat import ChatService
+from core.providers import AnthropicClient, ProviderRegistry
+from core.retry import CooldownTracker, RetryEngine
+from core.sim import SimulatorServer
 from core.telemetry.store import EventStore
+
+STOP_GRACE_S = 5.0
+"""How long ``stop()`` lets cancelled in-flight turns unwind before closing their clients."""
 
 log = logging.getLogger("clawtop.gateway")
 
@@ -58,6 +71,18 @@ class Gateway:
         self.store = self._make_store()
         self._watcher: ConfigWatcher | None = None
         self._lock = asyncio.Lock()
+        self.simulator: SimulatorServer | None = None
+        """The built-in simulator while running (``simulator.enabled``), else None."""
+        self.providers: ProviderRegistry | None = None
+        """Model clients by provider id (``sim`` included) while running."""
+        self.retry = RetryEngine(self.bus.publish)
+        """The single retry owner of every provider call (its budgets outlive restarts)."""
+        self.cooldowns = CooldownTracker(self.config.auth.cooldowns, publish=self.bus.publish)
+        """Provider cooldown ladders shared by every turn's fallback chain."""
+        self.inflight: set[asyncio.Task[object]] = set()
+        """Tasks running a turn; ``stop()`` cancels them before closing the providers."""
+        self.chat = ChatService(self)
+        """Chat turns (the dashboard's Chat pane and ``clawtop send``)."""
 
     def _make_store(self) -> EventStore:
         telemetry = self.config.telemetry
@@ -82,6 +107,13 @@ class Gateway:
             self.state = GatewayState.STARTING
             await self.store.open()
             self.store.attach(self.bus, queue_size=self.config.telemetry.subscriber_queue_size)
+            try:
+                await self._start_providers()
+            except BaseException:
+                await self._stop_providers()
+                await self.store.close()
+                self.state = GatewayState.STOPPED
+                raise
             if self._watch_config:
                 self._watcher = ConfigWatcher(
                     self.loaded.path,
@@ -111,10 +143,45 @@ class Gateway:
             if self._watcher is not None:
                 await self._watcher.stop()
                 self._watcher = None
+            await self._cancel_inflight()
+            await self._stop_providers()
             self.bus.publish(GatewayStopped(reason=reason))
             await self.store.close()
             self.state = GatewayState.STOPPED
             log.info("gateway stopped (%s)", reason)
+
+    # -- providers and simulator -----------------------------------------------------------------
+
+    async def _start_providers(self) -> None:
+        """Start the simulator (if enabled) and build the registry with it as provider ``sim``."""
+        config = self.config
+        if config.simulator.enabled:
+            self.simulator = SimulatorServer(config.simulator, publish=self.bus.publish)
+            await self.simulator.start()
+        self.providers = ProviderRegistry(config.models.providers, publish=self.bus.publish)
+        if self.simulator is not None:
+            self.providers.add(
+                SIM_PROVIDER_ID,
+                AnthropicClient(SIM_PROVIDER_ID, self.simulator.base_url, None, publish=self.bus.publish),
+            )
+        log.info("providers: %s", ", ".join(self.providers.ids()) or "none")
+
+    async def _stop_providers(self) -> None:
+        """Close the provider clients, then the simulator (clients first: they hold its sockets)."""
+        providers, self.providers = self.providers, None
+        simulator, self.simulator = self.simulator, None
+        if providers is not None:
+            await providers.aclose()
+        if simulator is not None:
+            await simulator.stop()
+
+    async def _cancel_inflight(self) -> None:
+        """Cancel running turns and let them unwind (they publish their ``cancelled`` events)."""
+        tasks = [t for t in self.inflight if not t.done() and t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_GRACE_S)
 
     async def _on_config_change(self, new: LoadedConfig) -> None:
         """Apply a valid new config by the reload plan and ``gateway.reload.mode``.
@@ -135,6 +202,8 @@ class Gateway:
         else:
             old = self.loaded
             self.loaded = new
+            # Retry settings are read per turn; the cooldown ladder's config is hot too.
+            self.cooldowns.config = new.config.auth.cooldowns
             if self._watcher is not None:
                 self._watcher.set_debounce(new.config.gateway.reload.debounce_ms)
             if decision.restart:
@@ -161,15 +230,21 @@ class Gateway:
 
     async def _restart_core(self, old: LoadedConfig) -> None:
         """Restart the core in process with the new config; the bus and its subscribers
-        (the dashboard) stay up. Today the store is the long-lived part that depends on config
-        (``telemetry.*``); later capabilities restart theirs here too."""
-        if old.db_path == self.loaded.db_path and old.config.telemetry == self.config.telemetry:
-            return
-        # Attach the new store before closing the old one so no event falls in between.
-        old_store, self.store = self.store, self._make_store()
-        await self.store.open()
-        self.store.attach(self.bus, queue_size=self.config.telemetry.subscriber_queue_size)
-        await old_store.close()
+        (the dashboard) stay up. The store restarts when ``telemetry.*`` changed; the providers
+        and the simulator when ``models``, ``simulator`` or ``auth`` did (in-flight turns are
+        cancelled first: their clients are about to close). The retry budgets and the chat's
+        conversation carry over."""
+        new = self.config
+        if old.db_path != self.loaded.db_path or old.config.telemetry != new.telemetry:
+            # Attach the new store before closing the old one so no event falls in between.
+            old_store, self.store = self.store, self._make_store()
+            await self.store.open()
+            self.store.attach(self.bus, queue_size=new.telemetry.subscriber_queue_size)
+            await old_store.close()
+        if old.config.models != new.models or old.config.simulator != new.simulator:
+            await self._cancel_inflight()
+            await self._stop_providers()
+            await self._start_providers()
 
     async def _on_config_invalid(self, error: ConfigError) -> None:
         self.config_error = error

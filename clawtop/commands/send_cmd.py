@@ -1,0 +1,106 @@
+"""``clawtop send [--json] [--model PROVIDER/MODEL] TEXT``: one chat turn from the shell.
+
+It starts a gateway (with its own simulator when the config uses ``sim/…``), does the turn
+exactly as the dashboard's Chat pane does, stops the gateway (flushing the turn's events to the
+store) and prints the reply — streamed to stdout as it arrives — or, with ``--json``, one JSON
+document ``{reply, model, usage, stopReason, ttftMs, latencyMs, opId, attempts, error}``.
+
+Exit codes: 0 the model answered; 1 the turn failed (the classified error is on stderr, and in
+the JSON's ``error`` with ``--json``); 2 usage errors (bad ``--model``); 78 invalid config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+
+EXIT_TURN_FAILED = 1
+EXIT_USAGE = 2
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``send``."""
+    parser = subparsers.add_parser(
+        "send",
+        help="send one chat message to the configured model and print the reply",
+        description="Do one chat turn through the gateway (retries, failover and events as in "
+        "the dashboard) and print the reply as it streams. Exit codes: 0 replied, 1 the turn "
+        "failed (classified error on stderr), 2 usage error, 78 invalid config.",
+    )
+    parser.add_argument("text", nargs="+", metavar="TEXT", help="the message (words are joined by spaces)")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,  # keep a --config given before `send`
+        help="config file (default: $CLAWTOP_CONFIG, else ~/.clawtop/config.json5)",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="PROVIDER/MODEL",
+        help="model ref to use instead of agents.defaults.model.primary (no fallback)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document: reply, model, usage, attempts (start, end, status, class, "
+        "plannedDelayMs, sleptMs, retryAfterMs), ttftMs, latencyMs, opId, error",
+    )
+    parser.set_defaults(handler=handle_send)
+
+
+def handle_send(args: argparse.Namespace) -> int:
+    # Imported here: `clawtop --help` must not pay for pydantic, httpx and the core.
+    from core.config.loader import load_config
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    loaded = load_config(getattr(args, "config", None))
+    text = " ".join(args.text)
+    if args.model is not None:
+        problem = loaded.config._ref_problem(args.model) if "/" in args.model else (
+            f"{args.model!r} is not of the form provider/model")
+        if problem:
+            print(f"clawtop send: --model {problem}", file=sys.stderr)
+            return EXIT_USAGE
+    return asyncio.run(_send(loaded, text, model_ref=args.model, as_json=args.json))
+
+
+async def _send(loaded: object, text: str, *, model_ref: str | None, as_json: bool) -> int:
+    from core.chat import TurnFailed, turn_json
+    from core.gateway import Gateway
+
+    gateway = Gateway(loaded, env=os.environ, watch_config=False)  # type: ignore[arg-type]
+    streamed: list[bool] = []
+
+    def on_delta(piece: str) -> None:
+        if not as_json:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+            streamed.append(True)
+
+    await gateway.start()
+    try:
+        try:
+            result = await gateway.chat.send(text, model_ref=model_ref, on_delta=on_delta)
+        except TurnFailed as failure:
+            outcome: object = failure
+        else:
+            outcome = result
+    finally:
+        await gateway.stop(reason="send")
+    if isinstance(outcome, TurnFailed):
+        if as_json:
+            print(json.dumps(turn_json(outcome), indent=2))
+        elif streamed:
+            print()
+        print(f"clawtop send: {outcome.model}: {outcome.error_class}: {outcome.message}", file=sys.stderr)
+        return EXIT_TURN_FAILED
+    if as_json:
+        print(json.dumps(turn_json(outcome), indent=2))  # type: ignore[arg-type]
+    else:
+        print()
+    return 0

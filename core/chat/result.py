@@ -1,0 +1,126 @@
+"""What a chat turn returns (or raises), and its JSON form for ``clawtop send --json``.
+
+The JSON shape lives here, next to the types, so the CLI and any later API print the same keys:
+``{reply, model, usage, stopReason, ttftMs, latencyMs, opId, turnId, attempts, error}``.
+``attempts`` lists every attempt of every model tried, in order, each as the retry engine's
+``{start, end, status, class, plannedDelayMs, sleptMs, retryAfterMs}`` plus ``n``, ``model``,
+``opId`` and ``outcome``; ``start``/``end`` are wall-clock Unix seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from core.providers.types import Usage
+from core.retry.records import OperationRecord
+
+__all__ = ["TurnFailed", "TurnResult", "turn_json", "usage_json"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TurnResult:
+    """A finished turn. ``model`` is the ref that answered; ``record`` its retry operation,
+    ``records`` every operation of the turn (failed candidates first). ``ttft_ms`` and
+    ``latency_ms`` are measured from the moment the turn started (retries and failover
+    included: what the user waited), not per HTTP call."""
+
+    reply: str
+    usage: Usage
+    model: str
+    stop_reason: str | None
+    ttft_ms: float | None
+    latency_ms: float
+    record: OperationRecord
+    records: list[OperationRecord]
+    models: list[str]
+    """The model ref of each operation in ``records``."""
+    turn_id: str = ""
+
+
+class TurnFailed(Exception):
+    """No model answered. ``error_class`` is the retry engine's class (``rate_limit``,
+    ``ambiguous``, ``server``, … or ``cooldown`` when every candidate was benched);
+    ``message`` says what happened and why nothing more was tried."""
+
+    def __init__(self, message: str, *, error_class: str, model: str, records: list[OperationRecord],
+                 models: list[str] | None = None, status: int | None = None, reason: str = "",
+                 partial_reply: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_class = error_class
+        self.status = status
+        self.reason = reason
+        self.model = model
+        self.records = records
+        self.models = models if models is not None else [model] * len(records)
+        self.partial_reply = partial_reply
+
+    @property
+    def record(self) -> OperationRecord | None:
+        """The last operation tried (what the dashboard summarises under the error)."""
+        return self.records[-1] if self.records else None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def usage_json(usage: Usage | None) -> dict[str, Any]:
+    u = usage or Usage()
+    return {
+        "inputTokens": u.input_tokens,
+        "outputTokens": u.output_tokens,
+        "cacheReadTokens": u.cache_read_tokens,
+        "cacheWriteTokens": u.cache_write_tokens,
+        "estimated": u.estimated,
+    }
+
+
+def _attempts(records: list[OperationRecord], models: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for record, model in zip(records, models, strict=True):
+        for attempt in record.attempts:
+            rows.append({
+                "n": attempt.n,
+                **attempt.as_json(),
+                "outcome": attempt.outcome,
+                "reason": attempt.decision_reason or None,
+                "model": model,
+                "opId": record.op_id,
+            })
+    return rows
+
+
+def turn_json(outcome: TurnResult | TurnFailed) -> dict[str, Any]:
+    """The ``clawtop send --json`` document for a turn that succeeded or failed."""
+    if isinstance(outcome, TurnResult):
+        return {
+            "reply": outcome.reply,
+            "model": outcome.model,
+            "usage": usage_json(outcome.usage),
+            "stopReason": outcome.stop_reason,
+            "ttftMs": outcome.ttft_ms,
+            "latencyMs": outcome.latency_ms,
+            "opId": outcome.record.op_id,
+            "turnId": outcome.turn_id,
+            "attempts": _attempts(outcome.records, outcome.models),
+            "error": None,
+        }
+    record = outcome.record
+    return {
+        "reply": outcome.partial_reply or None,
+        "model": outcome.model,
+        "usage": usage_json(None),
+        "stopReason": None,
+        "ttftMs": None,
+        "latencyMs": None,
+        "opId": record.op_id if record is not None else None,
+        "turnId": None,
+        "attempts": _attempts(outcome.records, outcome.models),
+        "error": {
+            "class": outcome.error_class,
+            "status": outcome.status,
+            "reason": outcome.reason or None,
+            "message": outcome.message,
+        },
+    }

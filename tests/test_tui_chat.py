@@ -1,0 +1,89 @@
+"""Chat pane: Enter sends through the real gateway to its own simulator; the reply streams in
+(coalesced deltas), then a summary line; a failed turn shows its classified error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.message import Message
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from core.config.loader import load_config
+from core.gateway import Gateway
+from tui.app import ClawtopApp
+from tui.panes import ChatPane
+from tui.panes.chat import ChatDelta
+
+SIZE = (120, 40)
+FAST = "models: { fast: { ttftMs: 5, tokensPerSec: 2000, replyTokens: 60 } }"
+
+
+def make_gateway(home: Path, config: str) -> Gateway:
+    env = {"HOME": str(home)}
+    path = home / ".clawtop" / "config.json5"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(config, encoding="utf-8")
+    return Gateway(load_config(None, env=env, dotenv=False), env=env, watch_config=False)
+
+
+async def wait_until(pilot: Pilot, predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    waited = 0.0
+    while not predicate():
+        if waited >= timeout:
+            raise AssertionError("condition not reached within the timeout")
+        await pilot.pause(0.02)
+        waited += 0.02
+
+
+async def test_input_is_disabled_until_the_gateway_runs(tmp_path: Path) -> None:
+    app = ClawtopApp(make_gateway(tmp_path, f"{{ simulator: {{ {FAST} }} }}"), start_gateway=False)
+    async with app.run_test(size=SIZE):
+        pane = app.dashboard.query_one(ChatPane)
+        chat_input = pane.query_one(Input)
+        assert chat_input.disabled and "not available yet" in chat_input.placeholder
+        assert pane.query_one(".pane--waiting").display
+
+
+async def test_enter_streams_the_reply_and_summarises_the_turn(tmp_path: Path) -> None:
+    gateway = make_gateway(tmp_path, f"{{ simulator: {{ {FAST} }} }}")
+    messages: list[Message] = []
+    app = ClawtopApp(gateway)
+    async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
+        pane = app.dashboard.query_one(ChatPane)
+        chat_input = pane.query_one(Input)
+        await wait_until(pilot, lambda: not chat_input.disabled)
+        assert not pane.query_one(".pane--waiting").display
+        await pilot.press("6")
+        assert app.focused is chat_input
+        await pilot.press(*"hello", "enter")
+        await wait_until(pilot, lambda: any(role == "meta" for role, _ in pane.transcript))
+        roles = [role for role, _ in pane.transcript]
+        assert roles == ["user", "assistant", "meta"]
+        reply = pane.transcript[1][1]
+        assert len(reply.split()) > 5
+        meta = pane.transcript[2][1]
+        assert meta.startswith("sim/fast") and "out 60 tok" in meta and "1 attempt: ok" in meta
+        assert "ttft" in meta
+        # Streamed deltas built the whole reply: what the pane shows is what the model sent.
+        assert pane.deltas_handled >= 1 and pane.streamed_text == reply
+        assert any(isinstance(m, ChatDelta) for m in messages)
+        # The conversation is kept for the next turn.
+        assert [m.role for m in gateway.chat.history] == ["user", "assistant"]
+        assert gateway.chat.history[1].content == reply
+
+
+async def test_a_failed_turn_shows_the_classified_error(tmp_path: Path) -> None:
+    gateway = make_gateway(tmp_path, f'{{ simulator: {{ {FAST}, faults: {{ script: "500" }} }} }}')
+    app = ClawtopApp(gateway)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.dashboard.query_one(ChatPane)
+        chat_input = pane.query_one(Input)
+        await wait_until(pilot, lambda: not chat_input.disabled)
+        pane.send("hi")
+        await wait_until(pilot, lambda: any(role == "error" for role, _ in pane.transcript))
+        error = next(text for role, text in pane.transcript if role == "error")
+        assert error.startswith("✗ server:") and "HTTP 500" in error and "not safe to repeat" in error
+        assert not pane.busy
+        assert gateway.chat.history == []

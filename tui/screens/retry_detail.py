@@ -1,0 +1,93 @@
+"""Drill-down of one retried operation: every attempt with planned vs slept delay, Retry-After,
+status, class and decision (the "why" behind a row of the Retries pane). ``esc`` goes back."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+from tui.widgets.retry_timeline import OpTimeline, human_ms, outcome_text
+
+COLUMNS = ("#", "start", "took", "status", "class", "planned", "slept", "retry-after", "decision")
+
+
+class RetryDetailScreen(ModalScreen[None]):
+    """Shows a snapshot of the operation taken when it was opened."""
+
+    DEFAULT_CSS = """
+    RetryDetailScreen {
+        align: center middle;
+        background: $background 60%;
+
+        & > Vertical {
+            width: 110;
+            max-width: 98%;
+            height: auto;
+            max-height: 90%;
+            border: round $accent;
+            border-title-color: $accent;
+            border-title-style: bold;
+            background: $surface;
+            padding: 0 1;
+        }
+        #retry-detail-summary { height: auto; }
+        DataTable { height: auto; max-height: 24; }
+        .detail--hint { color: $text-muted; height: 1; }
+    }
+    """
+
+    BINDINGS = [Binding("escape", "close_detail", "Back", id="close-retry-detail")]
+
+    def __init__(self, op: OpTimeline) -> None:
+        super().__init__()
+        self.op = op
+
+    def compose(self) -> ComposeResult:
+        op = self.op
+        with Vertical() as box:
+            box.border_title = f"Operation {op.op_id}"
+            yield Static(self._summary(), id="retry-detail-summary", markup=False)
+            yield DataTable(id="retry-detail-attempts", cursor_type="row", zebra_stripes=True)
+            yield Static("esc goes back", classes="detail--hint", markup=False)
+
+    def _summary(self) -> str:
+        op = self.op
+        lines = [
+            f"{op.operation or 'operation'} · provider {op.provider or '?'} · model {op.model or '?'}",
+            f"outcome {outcome_text(op)} · {len(op.attempts)} attempt(s)"
+            + (f" of at most {op.max_attempts}" if op.max_attempts else "")
+            + f" · total {human_ms(op.duration_ms())}",
+        ]
+        if op.failovers:
+            lines.append("failed over to " + ", ".join(op.failovers))
+        if op.error:
+            lines.append(f"error: {op.error}")
+        if op.policy:
+            lines.append(f"policy: {op.policy}")
+        return "\n".join(lines)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns(*COLUMNS)
+        origin = self.op.start or 0.0
+        for a in self.op.attempts:
+            took = human_ms((a.end - a.start) * 1000) if a.end is not None else "…"
+            table.add_row(
+                str(a.n),
+                f"+{a.start - origin:.3f} s",
+                took,
+                str(a.status) if a.status else "—",
+                a.error_class or "ok",
+                human_ms(a.planned_delay_ms) if a.planned_delay_ms is not None else "—",
+                human_ms(a.slept_ms) if a.slept_ms is not None and a.n > 1 else "—",
+                human_ms(a.retry_after_ms) if a.retry_after_ms is not None else "—",
+                a.outcome or "—",
+                key=str(a.n),
+            )
+        table.focus()
+
+    def action_close_detail(self) -> None:
+        self.dismiss(None)
