@@ -139,7 +139,7 @@ def test_retry_defaults_match_spec_table() -> None:
     config = validate({})
     r = config.retry
     assert (r.max_retry_after_ms, r.retry_after_jitter, r.deadline_ms) == (60000, 0.1, 90000)
-    assert (r.provider.max_retries, r.provider.min_delay_ms, r.provider.max_delay_ms) == (3, 1000, 30000)
+    assert (r.provider.attempts, r.provider.min_delay_ms, r.provider.max_delay_ms) == (4, 1000, 30000)
     assert (r.provider.jitter_mode, r.provider.jitter) == ("proportional", 0.5)
     assert (r.budget.burst, r.budget.refill_per_second, r.budget.success_credit) == (10, 0.1, 0.1)
     tg, dc = config.channels.telegram.retry, config.channels.discord.retry
@@ -392,8 +392,8 @@ def test_simulator_models_merge_over_builtins() -> None:
     assert sim.models["fast"].ttft_ms == 50
     assert (sim.models["tiny"].ttft_ms, sim.models["tiny"].context_window) == (50, 16000)
     validate({"simulator": {"models": {"tiny": {}}}} | nest("agents.defaults.model.primary", "sim/tiny"))
-    bad = {"simulator": {"faults": {"script": [{"request": 1, "kind": "auth", "model": "medium"}]}}}
-    assert locs_of(bad) == [("simulator", "faults", "script", 0, "model")]
+    bad = {"simulator": {"faults": {"script": ["429", "430"]}}}
+    assert locs_of(bad) == [("simulator", "faults", "script", 1)]
 
 
 # --- retry merging --------------------------------------------------------------------------
@@ -401,9 +401,9 @@ def test_simulator_models_merge_over_builtins() -> None:
 
 def test_provider_retry_override_merges_key_by_key() -> None:
     retry = RetryConfig()
-    override = ProviderRetryOverride.model_validate({"maxRetries": 1, "deadlineMs": 5000, "budget": {"burst": 2}})
+    override = ProviderRetryOverride.model_validate({"attempts": 2, "deadlineMs": 5000, "budget": {"burst": 2}})
     resolved = retry.for_provider(override)
-    assert resolved["policy"].max_retries == 1
+    assert resolved["policy"].attempts == 2
     assert resolved["policy"].min_delay_ms == 1000
     assert resolved["budget"].burst == 2 and resolved["budget"].refill_per_second == 0.1
     assert resolved["deadline_ms"] == 5000 and resolved["max_retry_after_ms"] == 60000

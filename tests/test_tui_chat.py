@@ -75,7 +75,13 @@ async def test_enter_streams_the_reply_and_summarises_the_turn(tmp_path: Path) -
 
 
 async def test_a_failed_turn_shows_the_classified_error(tmp_path: Path) -> None:
-    gateway = make_gateway(tmp_path, f'{{ simulator: {{ {FAST}, faults: {{ script: "500" }} }} }}')
+    # Four 500s before any output: retried (a model call is replayable until output is
+    # delivered) until the attempts run out, fast delays so the test stays quick.
+    gateway = make_gateway(
+        tmp_path,
+        f'{{ simulator: {{ {FAST}, faults: {{ script: "500,500,500,500" }} }},'
+        ' retry: { provider: { attempts: 4, minDelayMs: 10, maxDelayMs: 20 } } }',
+    )
     app = ClawtopApp(gateway)
     async with app.run_test(size=SIZE) as pilot:
         pane = app.dashboard.query_one(ChatPane)
@@ -84,6 +90,7 @@ async def test_a_failed_turn_shows_the_classified_error(tmp_path: Path) -> None:
         pane.send("hi")
         await wait_until(pilot, lambda: any(role == "error" for role, _ in pane.transcript))
         error = next(text for role, text in pane.transcript if role == "error")
-        assert error.startswith("✗ server:") and "HTTP 500" in error and "not safe to repeat" in error
+        assert error.startswith("✗ server:") and "HTTP 500" in error, error
+        assert "all 4 attempts used" in error
         assert not pane.busy
         assert gateway.chat.history == []

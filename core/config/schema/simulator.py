@@ -10,20 +10,23 @@ are clawtop's own and are documented one by one.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Self
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
 
+from core.config.durations import duration_type
 from core.config.schema.base import StrictModel, raise_at
 from core.config.schema.providers import DEFAULT_CONTEXT_TOKENS
+from core.sim.faults import DEFAULT_RANDOM_FAULTS, parse_fault_token, split_script
 
 __all__ = [
     "BUILTIN_SIM_MODELS",
     "SIM_PROVIDER_ID",
-    "FaultKind",
     "FaultStep",
+    "SimCache",
     "SimFaults",
     "SimModel",
+    "SimRateLimits",
     "SimulatorConfig",
 ]
 
@@ -37,19 +40,34 @@ BUILTIN_SIM_MODELS: dict[str, dict[str, Any]] = {
 """The two models that always exist: ``fast`` (≈ 50 ms to first token, 200 tokens/s) and
 ``slow`` (≈ 800 ms, 30 tokens/s). Keys set in the file override them field by field."""
 
-FaultKind = Literal[
-    "rate_limit",
-    "overloaded",
-    "server_error",
-    "timeout",
-    "disconnect",
-    "auth",
-    "context_overflow",
+CacheTtl = duration_type(min_ms=1, max_ms=86_400_000)
+
+def _check_token(value: str) -> str:
+    parse_fault_token(value)  # raises ValueError with the vocabulary
+    return value.strip().lower()
+
+
+FaultStep = Annotated[str, AfterValidator(_check_token)]
+"""One fault-script token, in the vocabulary of ``clawtop sim --script`` (see
+:mod:`core.sim.faults`): ``ok``, ``429``, ``429:retry-after=S``, ``429:retry-after-ms=MS``,
+``429:no-retry-after``, ``529``, ``500``, ``502``, ``503``, ``timeout``, ``reset``,
+``stream-error``."""
+
+
+def _split_tokens(value: Any) -> Any:
+    # "429,ok" and ["429", "ok"] mean the same script; anything else is left for pydantic to
+    # reject with its own message.
+    if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        return split_script(value)
+    return value
+
+
+FaultScript = Annotated[
+    list[FaultStep],
+    BeforeValidator(_split_tokens),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
 ]
-"""An injected failure, named after the retry spec's reasons (§8): ``rate_limit`` = HTTP 429 with
-a Retry-After; ``overloaded`` = 529; ``server_error`` = 500; ``timeout`` = no response until the
-client times out; ``disconnect`` = the stream is cut after the first tokens (an ambiguous error);
-``auth`` = 401; ``context_overflow`` = 400 with a context-length-exceeded message."""
+"""A fault script: a list of tokens or one comma-separated string (kept as the list)."""
 
 
 class SimModel(StrictModel):
@@ -77,57 +95,69 @@ class SimModel(StrictModel):
     Default 200000."""
 
 
-class FaultStep(StrictModel):
-    """One scripted fault: which request fails and how."""
-
-    request: int = Field(ge=1, le=10_000_000)
-    """1-based number of the request that fails, counted since the simulator started (only
-    requests to ``model`` when that is set). Required."""
-
-    kind: FaultKind
-    """What goes wrong (see ``FaultKind``). Required."""
-
-    model: str | None = None
-    """Simulated model name (``fast``, ``slow``, …) whose requests are counted; unset = all."""
-
-    repeat: int = Field(1, ge=1, le=1_000)
-    """How many consecutive requests, starting at ``request``, get this fault. Default 1."""
-
-    retry_after_ms: int | None = Field(None, ge=0, le=604_800_000)
-    """Retry-After sent with ``rate_limit`` / ``overloaded`` faults, in ms (sent as
-    ``retry-after-ms`` and as whole seconds in ``retry-after``); unset = no hint. Values above
-    ``retry.maxRetryAfterMs`` exercise the "never sleep silently" path (retry spec §16.2)."""
-
-
 class SimFaults(StrictModel):
-    """Fault injection for the simulator: a deterministic script plus an optional random rate."""
+    """Fault injection: a deterministic script of outcomes plus an optional random rate."""
 
     enabled: bool = True
     """Master switch: false ignores ``script`` and ``faultRate`` (keeps a prepared script in the
     file without running it). Default true; nothing fails unless a script or rate is set."""
 
-    fault_rate: float = Field(0.0, ge=0, le=1)
-    """Probability that any request fails with one of ``randomKinds``, drawn from a generator
-    seeded with ``seed``. Default 0 (no random faults)."""
+    script: FaultScript = Field(default_factory=list)
+    """Outcomes of successive generation requests (all models and both APIs share one counter),
+    as a list of tokens or one comma-separated string (``"429,ok,529"``); after the list every
+    request is ``ok`` apart from ``faultRate``. ``clawtop sim --script`` replaces it. Default []."""
 
-    random_kinds: list[FaultKind] = Field(default_factory=lambda: ["rate_limit", "overloaded", "server_error"])
-    """Kinds chosen uniformly for random faults. Default ``["rate_limit", "overloaded",
-    "server_error"]`` (the transient ones retries are meant for)."""
+    fault_rate: float = Field(0.0, ge=0, le=1)
+    """Probability that a request after the script fails with a token drawn from
+    ``randomFaults``. ``clawtop sim --fault-rate`` replaces it. Default 0 (no random faults)."""
+
+    random_faults: FaultScript = Field(default_factory=lambda: list(DEFAULT_RANDOM_FAULTS))
+    """Tokens drawn uniformly for random faults. Default ``["429", "529", "500", "502", "503"]``
+    (the transient ones retries are meant for)."""
 
     seed: int = Field(0, ge=0, le=2**63 - 1)
-    """Seed for the random fault draw, so a faulty run can be replayed exactly. Default 0."""
-
-    script: list[FaultStep] = Field(default_factory=list)
-    """Scripted faults, applied before the random rate. Default [] (none)."""
+    """Seed of the random fault draw, so a faulty run replays exactly. ``clawtop sim --seed``
+    replaces it (and every model's reply seed). Default 0."""
 
     @model_validator(mode="after")
-    def _kinds_when_random(self) -> Self:
-        if self.fault_rate > 0 and not self.random_kinds:
+    def _tokens_when_random(self) -> Self:
+        if self.fault_rate > 0 and not self.random_faults:
             raise_at(
                 "SimFaults",
-                [(("randomKinds",), "empty_kinds", "randomKinds must list at least one kind when faultRate > 0", [])],
+                [(("randomFaults",), "empty_faults", "randomFaults must list at least one token when faultRate > 0", [])],
             )
         return self
+
+
+class SimRateLimits(StrictModel):
+    """Per-model rate limits, enforced as continuously refilling token buckets (Anthropic's
+    model, retry spec §13); a request over a limit gets a 429 with Retry-After and the limit
+    headers of both APIs. 0 = unlimited (and that limit's headers are left out)."""
+
+    rpm: int = Field(0, ge=0, le=10_000_000)
+    """Requests per minute per model. Default 0 (unlimited)."""
+
+    input_tpm: int = Field(0, ge=0, le=10_000_000_000)
+    """Input tokens per minute per model; uncached input and cache writes count, cache reads do
+    not (as on Anthropic). Default 0 (unlimited)."""
+
+    output_tpm: int = Field(0, ge=0, le=10_000_000_000)
+    """Output tokens per minute per model, charged as max tokens at the start and corrected to
+    the real count at the end. Default 0 (unlimited)."""
+
+
+class SimCache(StrictModel):
+    """The simulated prompt cache: exact prefixes keyed by content hash, per model."""
+
+    min_cacheable_tokens: int = Field(1024, ge=0, le=1_000_000)
+    """Shortest prefix that is cached, in tokens; shorter ones are silently not cached (as on
+    the real APIs, pruning spec §2.1). Default 1024."""
+
+    default_ttl: CacheTtl = "5m"
+    """Lifetime of an entry, counted from the start of the request that wrote or last read it,
+    when a ``cache_control`` breakpoint names no TTL (and always for OpenAI's automatic
+    caching). ``"5m"`` and ``"1h"`` are the real values; other durations help tests. Default
+    ``"5m"``."""
 
 
 class SimulatorConfig(StrictModel):
@@ -151,6 +181,12 @@ class SimulatorConfig(StrictModel):
     faults: SimFaults = Field(default_factory=SimFaults)
     """Fault injection."""
 
+    rate_limits: SimRateLimits = Field(default_factory=SimRateLimits)
+    """Requests and tokens per minute, per model. Default: all unlimited."""
+
+    cache: SimCache = Field(default_factory=SimCache)
+    """Prompt-cache model."""
+
     @model_validator(mode="before")
     @classmethod
     def _merge_builtin_models(cls, data: Any) -> Any:
@@ -165,18 +201,3 @@ class SimulatorConfig(StrictModel):
             if name not in merged:
                 merged[name] = given
         return {**data, "models": merged}
-
-    @model_validator(mode="after")
-    def _script_models_exist(self) -> Self:
-        errors = [
-            (
-                ("faults", "script", index, "model"),
-                "unknown_sim_model",
-                f"no simulated model {step.model!r}; known: {', '.join(sorted(self.models))}",
-                step.model,
-            )
-            for index, step in enumerate(self.faults.script)
-            if step.model is not None and step.model not in self.models
-        ]
-        raise_at("SimulatorConfig", errors)
-        return self

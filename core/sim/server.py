@@ -1,0 +1,199 @@
+"""``SimulatorServer``: the loopback HTTP server that pretends to be Anthropic and OpenAI.
+
+Routes: ``POST /v1/messages`` (Anthropic Messages), ``POST /v1/chat/completions`` (OpenAI Chat
+Completions), ``GET /v1/models`` (one list readable by both SDKs) and ``GET /health``. Anthropic
+clients use :attr:`SimulatorServer.base_url`, OpenAI clients ``{base_url}/v1``. Any API key is
+accepted. Each connection is one task, tracked so :meth:`SimulatorServer.stop` can cancel the
+ones still open (a ``timeout`` fault holds its connection until the client gives up) and never
+leave a task behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import h11
+
+from core.events.base import Event
+from core.sim.anthropic_api import AnthropicDialect
+from core.sim.dialect import Dialect, json_bytes
+from core.sim.exchange import send_error, serve_generation
+from core.sim.http import HttpConnection, IncomingRequest, RequestTooLarge
+from core.sim.openai_api import OpenAIDialect
+from core.sim.state import SimState, SimStats
+
+if TYPE_CHECKING:  # runtime import would be circular: the config schema imports core.sim.faults
+    from core.config.schema.simulator import SimulatorConfig
+
+__all__ = ["SimulatorServer"]
+
+log = logging.getLogger("clawtop.sim")
+
+_DIALECTS: dict[str, Dialect] = {d.path: d for d in (AnthropicDialect(), OpenAIDialect())}
+_CREATED = int(time.time())
+
+
+class SimulatorServer:
+    """The provider simulator on one host/port.
+
+    ``host``, ``port``, ``script``, ``fault_rate`` and ``seed`` override the config (the
+    ``clawtop sim`` flags); ``seed`` sets the fault draw *and* every model's reply seed.
+    ``publish`` receives one :class:`~core.sim.events.SimRequestServed` or
+    :class:`~core.sim.events.SimFaultInjected` per generation request. ``ValueError`` for a bad
+    ``script`` token or ``fault_rate``.
+    """
+
+    def __init__(
+        self,
+        config: SimulatorConfig,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        script: str | None = None,
+        fault_rate: float | None = None,
+        seed: int | None = None,
+        publish: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.host = host if host is not None else config.host
+        self.port = port if port is not None else config.port
+        self._state = SimState(config, script=script, fault_rate=fault_rate, seed=seed, publish=publish)
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+
+    @property
+    def stats(self) -> SimStats:
+        """Live counters: requests, statuses, faults injected, rate-limited, cache hits, tokens."""
+        return self._state.stats
+
+    @property
+    def models(self) -> list[str]:
+        """Simulated model names (``fast``, ``slow``, …); refs are ``sim/<name>``."""
+        return sorted(self._state.models)
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` with the bound port, no trailing slash (only after :meth:`start`)."""
+        if self._server is None:
+            raise RuntimeError("the simulator is not running; call start() first")
+        host = self.host if ":" not in self.host else f"[{self.host}]"
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> None:
+        """Bind and start accepting; with port 0 the chosen port is in :attr:`port` afterwards."""
+        if self._server is not None:
+            return
+        self._server = await asyncio.start_server(self._on_connection, self.host, self.port, backlog=1024)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("simulator listening on %s (models: %s)", self.base_url, ", ".join(self.models))
+
+    async def stop(self) -> None:
+        """Stop accepting, cancel every open connection and wait for all of them to end."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close()
+        tasks = list(self._connections)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(server.wait_closed(), 2.0)
+        log.info("simulator stopped")
+
+    async def __aenter__(self) -> SimulatorServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        if self._server is None:  # accepted just before stop(): not tracked there, so drop it
+            writer.close()
+            return
+        self._connections.add(task)
+        self._state.stats.connections += 1
+        http = HttpConnection(reader, writer)
+        try:
+            await self._serve(http)
+        except asyncio.CancelledError:
+            pass  # stop(): the connection is closed below
+        except Exception:  # a bug must cost one connection, never the server
+            log.exception("simulator connection failed")
+        finally:
+            self._state.stats.connections -= 1
+            self._connections.discard(task)
+            await http.close()
+
+    async def _serve(self, http: HttpConnection) -> None:
+        while True:
+            try:
+                incoming = await http.next_request()
+            except h11.RemoteProtocolError as exc:
+                if http.can_respond:
+                    await http.respond(400, [("content-type", "text/plain"), ("connection", "close")], f"bad request: {exc}\n".encode())
+                return
+            except RequestTooLarge:
+                if http.can_respond:
+                    dialect = _DIALECTS[AnthropicDialect.path]
+                    request_id = f"req_{secrets.token_hex(12)}"
+                    await send_error(http, dialect, 413, "too_large", None, request_id, [("connection", "close")])
+                return
+            if incoming is None:
+                return
+            if not await self._route(http, incoming) or not http.next_cycle():
+                return
+
+    async def _route(self, http: HttpConnection, incoming: IncomingRequest) -> bool:
+        dialect = _DIALECTS.get(incoming.path)
+        if dialect is not None:
+            if incoming.method != "POST":
+                await _plain(http, 405, {"error": f"{incoming.method} not allowed; use POST"}, [("allow", "POST")])
+                return True
+            return await serve_generation(self._state, http, dialect, incoming)
+        if incoming.method != "GET":
+            await _plain(http, 404, {"error": f"no route {incoming.method} {incoming.path}"})
+        elif incoming.path == "/health":
+            await _plain(http, 200, {"status": "ok", "models": self.models})
+        elif incoming.path in ("/v1/models", "/models"):
+            await _plain(http, 200, self._model_list())
+        else:
+            await _plain(http, 404, {"error": f"no route {incoming.method} {incoming.path}"})
+        log.debug("%s %s", incoming.method, incoming.path)
+        return True
+
+    def _model_list(self) -> dict[str, object]:
+        """One body both SDKs parse: OpenAI's list fields and Anthropic's page fields."""
+        created_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(_CREATED))
+        data = [
+            {
+                "id": name,
+                "object": "model",
+                "type": "model",
+                "created": _CREATED,
+                "created_at": created_at,
+                "owned_by": "clawtop-sim",
+                "display_name": f"Simulated {name}",
+            }
+            for name in self.models
+        ]
+        first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+        return {"object": "list", "data": data, "has_more": False, "first_id": first, "last_id": last}
+
+
+async def _plain(http: HttpConnection, status: int, body: object, headers: list[tuple[str, str]] | None = None) -> None:
+    await http.respond(status, [("content-type", "application/json"), *(headers or [])], json_bytes(body))
+
