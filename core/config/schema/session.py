@@ -1,4 +1,4 @@
-"""``session``: the session caches (pruning spec §8).
+"""``session``: the session caches (pruning spec §8) and transcript durability (§9).
 
 OpenClaw sets both TTLs through environment variables (``OPENCLAW_SESSION_MANAGER_CACHE_TTL_MS``,
 ``OPENCLAW_SESSION_CACHE_TTL_MS``); clawtop makes them file keys with the same defaults and the
@@ -6,6 +6,8 @@ same meaning of 0.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field
 
@@ -25,3 +27,10 @@ class SessionConfig(StrictModel):
     store_cache_ttl_ms: int = Field(45000, ge=0, le=86_400_000)
     """How long the parsed session store (sessions.json) is reused, in ms; a hit also needs the
     file's mtime and size unchanged. 0 disables the cache. Default 45000."""
+
+    fsync: Literal["always", "batch", "never"] = "always"
+    """When a transcript append is acknowledged (the append call returns). ``always``: after the
+    line is written and fsynced, one fsync per append. ``batch``: also only after an fsync, but
+    concurrent appends to the same file share one (group commit: same durability, fewer syncs
+    under load). ``never``: after the write reaches the OS (survives a process crash, not a
+    power loss). Default "always"."""

@@ -1,0 +1,6 @@
+"""Sessions: OpenClaw-format JSONL transcripts, the ``sessions.json`` index and their caches.
+
+``model`` is the in-memory representation (see its docstring for the API); ``transcript`` reads
+and durably appends files; ``store`` manages the per-agent directory; ``cache`` holds the
+session-manager and session-store caches of pruning spec §8.
+"""

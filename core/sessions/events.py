@@ -1,0 +1,62 @@
+"""Event kinds of the session layer: cache hits/misses/evictions and skipped transcript lines.
+
+Published so the dashboard's status line can show cache hit rates and so a torn line (a crash
+mid-write) is visible in telemetry instead of silently dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from core.events.base import Event, register_kind
+
+__all__ = ["SessionCacheEvict", "SessionCacheHit", "SessionCacheMiss", "TornLineSkipped"]
+
+
+@register_kind
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SessionCacheHit(Event):
+    """``cache`` is ``manager`` (parsed transcripts) or ``store`` (sessions.json); ``key`` the
+    file path."""
+
+    kind = "session.cache.hit"
+    cache: str
+    key: str
+
+
+@register_kind
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SessionCacheMiss(Event):
+    """``reason``: ``absent`` (never loaded), ``expired`` (older than the TTL), ``changed``
+    (mtime or size differ) or ``disabled`` (TTL 0)."""
+
+    kind = "session.cache.miss"
+    cache: str
+    key: str
+    reason: str = "absent"
+
+
+@register_kind
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SessionCacheEvict(Event):
+    """An entry left the cache: ``ttl`` (sweep), ``changed`` (file changed), ``invalidated``."""
+
+    kind = "session.cache.evict"
+    cache: str
+    key: str
+    reason: str = "ttl"
+
+
+@register_kind
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TornLineSkipped(Event):
+    """A transcript line that is not valid JSON was skipped. ``last`` is true for a torn tail
+    (a crash mid-append, expected and harmless); a bad line in the middle means corruption."""
+
+    kind = "session.line.skipped"
+    path: str
+    line_no: int
+    offset: int
+    length: int
+    last: bool
+    error: str
