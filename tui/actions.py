@@ -141,13 +141,27 @@ ACTIONS: tuple[ActionSpec, ...] = (
 """Every dashboard action, in the order the keys screen lists them."""
 
 
+BENCH_ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec(id="bench-start", key="s", action="bench_start", description="Run bench",
+               help="Bench pane: start a benchmark with the form's models, runs and tag."),
+    ActionSpec(id="bench-stop", key="x", action="bench_stop", description="Stop bench",
+               help="Bench pane: stop the running benchmark; finished runs are kept and stored."),
+    ActionSpec(id="bench-mark", key="m", action="bench_mark", description="Mark A",
+               help="Bench pane: mark the highlighted history run as baseline A for a compare."),
+    ActionSpec(id="bench-compare", key="c", action="bench_compare", description="Compare",
+               help="Bench pane: compare the highlighted history run (B) against the marked run (A)."),
+)
+"""The Bench pane's own keys: bound on the pane (active while it has focus), listed by the keys
+screen as pane bindings, remappable through ``ui.keymap`` by id like every other action."""
+
+
 def bindings() -> list[Binding]:
     """The App's ``BINDINGS``, generated from the registry."""
     return [spec.binding() for spec in ACTIONS]
 
 
 def action_ids() -> frozenset[str]:
-    return frozenset(spec.id for spec in ACTIONS)
+    return frozenset(spec.id for spec in (*ACTIONS, *BENCH_ACTIONS))
 
 
 def unknown_keymap_ids(keymap: Mapping[str, str]) -> list[str]:

@@ -44,6 +44,56 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX events_kind_wall ON events (kind, wall)",
         ),
     ),
+    Migration(
+        "bench_runs and bench_samples (one row per request) tables (clawtop bench history and compare)",
+        (
+            # One row per bench run: the export document as written (`doc`), the redacted
+            # resolved config it ran under (`config`) so any two runs can be diffed.
+            """
+            CREATE TABLE bench_runs (
+                run_id          TEXT PRIMARY KEY,
+                started_wall    REAL NOT NULL,
+                finished_wall   REAL NOT NULL,
+                tag             TEXT,
+                models          TEXT NOT NULL,
+                config_hash     TEXT NOT NULL,
+                config_raw_hash TEXT,
+                interrupted     INTEGER NOT NULL DEFAULT 0,
+                doc             TEXT NOT NULL,
+                config          TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX bench_runs_tag ON bench_runs (tag, started_wall)",
+            "CREATE INDEX bench_runs_started ON bench_runs (started_wall)",
+            # One row per request, for SQL over results (`--model` history, CSV).
+            """
+            CREATE TABLE bench_samples (
+                run_id        TEXT NOT NULL REFERENCES bench_runs (run_id) ON DELETE CASCADE,
+                model         TEXT NOT NULL,
+                i             INTEGER NOT NULL,
+                warmup        INTEGER NOT NULL,
+                ok            INTEGER NOT NULL,
+                error_class   TEXT,
+                error         TEXT,
+                started_at    TEXT NOT NULL,
+                latency_ms    REAL,
+                ttft_ms       REAL,
+                tokens_per_s  REAL,
+                tpot_ms       REAL,
+                input_tokens  INTEGER NOT NULL DEFAULT 0,
+                output_tokens INTEGER NOT NULL DEFAULT 0,
+                cache_read    INTEGER NOT NULL DEFAULT 0,
+                cache_write   INTEGER NOT NULL DEFAULT 0,
+                stop_reason   TEXT,
+                attempts      INTEGER NOT NULL DEFAULT 1,
+                retry_sleep_ms INTEGER NOT NULL DEFAULT 0,
+                cost_usd      REAL NOT NULL DEFAULT 0,
+                PRIMARY KEY (run_id, model, warmup, i)
+            )
+            """,
+            "CREATE INDEX bench_samples_model ON bench_samples (model)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

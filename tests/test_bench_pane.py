@@ -1,0 +1,81 @@
+"""Bench pane: starts a run on the real gateway (its simulator on loopback), shows the progress,
+the results table and the history, and compares two runs; a CLI-stored run shows on mount."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, ProgressBar
+
+from core.config.loader import load_config
+from core.gateway import Gateway
+from tui.app import ClawtopApp
+from tui.panes import BenchPane
+
+SIZE = (120, 40)
+CONFIG = "{ simulator: { models: { fast: { ttftMs: 5, tokensPerSec: 2000, replyTokens: 20 } } }, bench: { models: ['sim/fast'], runs: 3 } }"
+
+
+def make_gateway(home: Path) -> Gateway:
+    env = {"HOME": str(home)}
+    path = home / ".clawtop" / "config.json5"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(CONFIG, encoding="utf-8")
+    return Gateway(load_config(None, env=env, dotenv=False), env=env, watch_config=False)
+
+
+async def wait_until(pilot: Pilot, predicate: Callable[[], object], timeout: float = 20.0) -> None:
+    waited = 0.0
+    while not predicate():
+        if waited >= timeout:
+            raise AssertionError("condition not reached within the timeout")
+        await pilot.pause(0.05)
+        waited += 0.05
+
+
+async def test_pane_starts_a_run_shows_results_history_and_compare(tmp_path: Path) -> None:
+    gateway = make_gateway(tmp_path)
+    app = ClawtopApp(gateway)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.dashboard.query_one(BenchPane)
+        await wait_until(pilot, lambda: pane.has_class("-ready"))
+        assert pane.query_one("#bench-models", Input).value == "sim/fast"
+        pane.query_one("#bench-tag", Input).value = "one"
+        pane.focus()
+        await pilot.press("s")  # the registry's bench-start key
+        await wait_until(pilot, lambda: pane.shown is not None and pane.runner is None)
+        results = pane.query_one("#bench-results", DataTable)
+        assert results.row_count == 4 and "sim/fast|latencyMs" in results.rows
+        bar = pane.query_one("#bench-progress", ProgressBar)
+        assert bar.total == 4 and bar.progress == 4  # 1 warm-up + 3 runs
+        history = pane.query_one("#bench-history", DataTable)
+        await wait_until(pilot, lambda: history.row_count == 1)
+        # A second run, then compare the two from the history.
+        pane.query_one("#bench-tag", Input).value = "two"
+        pane.action_bench_start()
+        await wait_until(pilot, lambda: history.row_count == 2 and pane.runner is None)
+        history.move_cursor(row=1)
+        pane.action_bench_mark()
+        history.move_cursor(row=0)
+        pane.action_bench_compare()
+        await wait_until(pilot, lambda: "latency ms" in pane.compare_text)
+        assert "Config differences:" in pane.compare_text
+
+
+async def test_pane_shows_the_latest_stored_run_on_mount(tmp_path: Path) -> None:
+    gateway = make_gateway(tmp_path)
+    from core.bench.runner import BenchSpec, run_and_store
+
+    await gateway.start()
+    try:
+        await run_and_store(gateway, BenchSpec(models=("sim/fast",), runs=2, warmup=0, tag="cli"))
+    finally:
+        await gateway.stop()
+    app = ClawtopApp(make_gateway(tmp_path), start_gateway=False)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.dashboard.query_one(BenchPane)
+        await wait_until(pilot, lambda: pane.shown is not None)
+        assert pane.shown["tag"] == "cli"
+        assert pane.query_one("#bench-results", DataTable).row_count == 4
