@@ -107,11 +107,16 @@ async def test_stream_text_usage_and_request_shape(server: CannedServer) -> None
     assert sent.headers["anthropic-version"] == "2023-06-01"
     assert sent.headers["content-type"] == "application/json"
     payload = sent.json()
-    assert payload["stream"] is True and payload["system"] == "be brief" and payload["max_tokens"] == 99
+    # cacheRetention defaults to "short" for Anthropic (pruning spec §1.12): the system prompt
+    # and the last message carry the cache breakpoints.
+    ephemeral = {"type": "ephemeral"}
+    assert payload["stream"] is True and payload["max_tokens"] == 99
+    assert payload["system"] == [{"type": "text", "text": "be brief", "cache_control": ephemeral}]
     assert payload["temperature"] == 0.2
     assert payload["tools"] == [{"name": "weather", "description": "get weather", "input_schema": {"type": "object"}}]
     assert payload["messages"][1]["content"][1] == {"type": "tool_use", "id": "tu_1", "name": "weather", "input": {"city": "Oslo"}}
-    assert payload["messages"][2] == {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "tu_1", "content": "rain"}]}
+    assert payload["messages"][2] == {"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "tu_1", "content": "rain", "cache_control": ephemeral}]}
 
 
 async def test_tool_use_input_json_assembled_at_block_stop_and_unknown_events_ignored(server: CannedServer) -> None:
@@ -252,3 +257,16 @@ async def test_base_url_rule(server: CannedServer, base: str, path: str) -> None
     await c.aclose()
     assert server.requests[0].path == path
     assert "x-api-key" not in server.requests[0].headers
+
+
+def test_cache_retention_markers() -> None:
+    """``none`` sends no breakpoint, ``long`` asks for the 1 h TTL (pruning spec §1.12)."""
+    from core.providers.anthropic import _add_cache_breakpoints
+
+    body = {"system": "sys", "messages": [{"role": "user", "content": "hi"}]}
+    _add_cache_breakpoints(body, "none")
+    assert body == {"system": "sys", "messages": [{"role": "user", "content": "hi"}]}
+    _add_cache_breakpoints(body, "long")
+    marker = {"type": "ephemeral", "ttl": "1h"}
+    assert body["system"] == [{"type": "text", "text": "sys", "cache_control": marker}]
+    assert body["messages"][0]["content"] == [{"type": "text", "text": "hi", "cache_control": marker}]

@@ -73,6 +73,7 @@ class AnthropicClient(ProviderClient):
         }
         if request.system:
             body["system"] = request.system
+        _add_cache_breakpoints(body, request.cache_retention or "short")
         if request.tools:
             body["tools"] = [
                 {"name": t.name, "description": t.description, "input_schema": dict(t.input_schema)}
@@ -122,6 +123,31 @@ def _message(message: ChatMessage) -> dict[str, Any]:
                 item["is_error"] = True
             blocks.append(item)
     return {"role": role, "content": blocks}
+
+
+def _add_cache_breakpoints(body: dict[str, Any], retention: str) -> None:
+    """Mark the system prompt and the last message as prompt-cache breakpoints.
+
+    OpenClaw's ``cacheRetention`` (pruning spec §1.12): ``short`` → ``{"type": "ephemeral"}``
+    (5 min), ``long`` adds ``"ttl": "1h"``; ``none`` sends no marker. Two breakpoints (of the
+    API's four) cache the stable prefix and, turn after turn, the whole conversation so far.
+    """
+    if retention == "none":
+        return
+    marker: dict[str, Any] = {"type": "ephemeral"}
+    if retention == "long":
+        marker["ttl"] = "1h"
+    system = body.get("system")
+    if isinstance(system, str) and system:
+        body["system"] = [{"type": "text", "text": system, "cache_control": marker}]
+    if body["messages"]:
+        last = body["messages"][-1]
+        content = last["content"]
+        if isinstance(content, str):
+            if content:
+                last["content"] = [{"type": "text", "text": content, "cache_control": marker}]
+        elif content:
+            content[-1] = {**content[-1], "cache_control": marker}
 
 
 def _usage(current: Usage, raw: Any) -> Usage:

@@ -88,6 +88,9 @@ class ChatMessage:
     content: str | tuple[ContentBlock, ...]
 
 
+CacheRetention = Literal["none", "short", "long"]
+
+
 @_frozen
 class ModelRequest:
     """What to ask a model. ``stream`` only matters to :meth:`ProviderClient.call`, which picks
@@ -101,6 +104,10 @@ class ModelRequest:
     tools: tuple[ToolSpec, ...] = ()
     temperature: float | None = None
     stream: bool = True
+    cache_retention: CacheRetention | None = None
+    """Prompt caching (pruning spec §1.12): ``none``, ``short`` (5 min) or ``long`` (1 h).
+    None means the provider's default: ``short`` for the Anthropic Messages API, as OpenClaw;
+    OpenAI-compatible servers cache prefixes automatically and ignore it."""
 
 
 @_frozen
