@@ -1,0 +1,71 @@
+"""Compaction and memory-flush events (pruning spec §3, §10.8): every compaction is either
+finished or aborted with a reason, so a loop of no-op compactions is visible and never silent."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from core.events.base import Event, register_kind
+
+__all__ = ["CompactionAborted", "CompactionFinished", "CompactionStarted", "MemoryFlush"]
+
+
+@register_kind
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CompactionStarted(Event):
+    """A compaction began; ``trigger``: ``threshold`` | ``overflow`` | ``precheck`` | ``budget`` |
+    ``manual``."""
+
+    kind = "compaction.started"
+    session_id: str
+    trigger: str
+    mode: str
+    tokens_before: int
+    messages_to_summarize: int
+    split_turn: bool = False
+
+
+@register_kind
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CompactionFinished(Event):
+    """A ``compaction`` entry was appended."""
+
+    kind = "compaction.finished"
+    session_id: str
+    trigger: str
+    entry_id: str
+    first_kept_entry_id: str
+    tokens_before: int
+    tokens_after: int
+    summary_chars: int
+    duration_ms: int
+
+
+@register_kind
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CompactionAborted(Event):
+    """No entry was written. ``reason``: ``already_compacted`` (last entry is a compaction),
+    ``nothing_to_summarize``, ``would_not_shrink``, ``summary_failed``, ``empty_summary``."""
+
+    kind = "compaction.aborted"
+    session_id: str
+    trigger: str
+    reason: str
+    detail: str = ""
+    tokens_before: int = 0
+    tokens_after: int | None = None
+
+
+@register_kind
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MemoryFlush(Event):
+    """The pre-compaction memory-flush check (§3.7): ``ran`` | ``skipped`` with a ``reason``."""
+
+    kind = "compaction.memory_flush"
+    session_id: str
+    outcome: str
+    reason: str
+    projected_tokens: int
+    threshold_tokens: int
+    transcript_bytes: int | None = None
+    context_hash: str = ""
