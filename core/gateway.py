@@ -23,7 +23,10 @@ from core.config.diff import config_changed_paths
 from core.config.reload_plan import decide, plan_reload
 from core.config.schema.simulator import SIM_PROVIDER_ID
 from core.config.watcher import ConfigWatcher
-from core.events import ConfigInvalid, ConfigReloaded, EventBus, GatewayStarted, GatewayStopped
+from core.events import ConfigInvalid, ConfigReloaded, Event, EventBus, GatewayStarted, GatewayStopped
+from core.agent.loop import AgentRunner
+from core.context import Calibrator, ContextAccountant
+from core.sessions.store import SessionStore
 from core.chat import ChatService
 from core.providers import AnthropicClient, ProviderRegistry
 from core.retry import CooldownTracker, RetryEngine
@@ -81,8 +84,39 @@ class Gateway:
         """Provider cooldown ladders shared by every turn's fallback chain."""
         self.inflight: set[asyncio.Task[object]] = set()
         """Tasks running a turn; ``stop()`` cancels them before closing the providers."""
+        self.sessions = self._make_sessions()
+        """Session transcripts (``<state dir>/agents/main/sessions``); None if unavailable."""
+        self.context = self._make_context()
+        """Context accounting: system prompt, window, calibration, the ``/context`` report."""
+        self.agent = AgentRunner(self)
+        """Agent turns: tools, prune hook, transcript, compaction (one per session at a time)."""
         self.chat = ChatService(self)
-        """Chat turns (the dashboard's Chat pane and ``clawtop send``)."""
+        """Chat turns (the dashboard's Chat pane and ``clawtop send``) on the agent runner."""
+
+    def _make_sessions(self) -> SessionStore:
+        session = self.config.session
+        return SessionStore(self.loaded.state_dir, "main", publish=self._publish_session_event,
+                            cache_ttl_ms=session.manager_cache_ttl_ms,
+                            store_cache_ttl_ms=session.store_cache_ttl_ms)
+
+    def _publish_session_event(self, event: Event) -> None:
+        """Session events go to the bus; a skipped transcript line is also a log warning (a torn
+        tail after a crash is expected, a bad line mid-file means corruption: both are said)."""
+        if event.kind == "session.line.skipped":
+            where = "torn last line" if getattr(event, "last", False) else "corrupt line"
+            log.warning("transcript %s: %s %d skipped (%s)", getattr(event, "path", "?"), where,
+                        getattr(event, "line_no", 0), getattr(event, "error", ""))
+        self.bus.publish(event)
+
+    def _make_context(self) -> ContextAccountant:
+        calibrator = Calibrator.in_state_dir(self.loaded.state_dir, publish=self.bus.publish)
+        return ContextAccountant(self.config, state_dir=self.loaded.state_dir, calibrator=calibrator,
+                                 publish=self.bus.publish)
+
+    @property
+    def calibration(self) -> Calibrator:
+        """Per-model chars-per-token calibration (pruning spec §11.4), persisted in the state dir."""
+        return self.context.calibrator
 
     def _make_store(self) -> EventStore:
         telemetry = self.config.telemetry
@@ -145,6 +179,8 @@ class Gateway:
                 self._watcher = None
             await self._cancel_inflight()
             await self._stop_providers()
+            if self.sessions is not None:
+                await asyncio.to_thread(self.sessions.close)  # transcript writers flushed and closed
             self.bus.publish(GatewayStopped(reason=reason))
             await self.store.close()
             self.state = GatewayState.STOPPED
@@ -204,6 +240,9 @@ class Gateway:
             self.loaded = new
             # Retry settings are read per turn; the cooldown ladder's config is hot too.
             self.cooldowns.config = new.config.auth.cooldowns
+            # Pruning/compaction/context settings are read per turn; the turn limit is hot.
+            await self.agent.scheduler.set_limit(new.config.agents.defaults.max_concurrent)
+            self.context.reconfigure(new.config)
             if self._watcher is not None:
                 self._watcher.set_debounce(new.config.gateway.reload.debounce_ms)
             if decision.restart:

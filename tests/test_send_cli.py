@@ -124,3 +124,25 @@ def test_unknown_model_is_a_usage_error(tmp_path: Path) -> None:
 def test_invalid_config_exits_78(tmp_path: Path) -> None:
     result = send(tmp_path, "hi", config="{ simulator: { port: -1 } }")
     assert result.returncode == 78 and "simulator.port" in result.stderr
+
+
+def test_json_reports_session_and_tool_calls_and_continues_the_session(tmp_path: Path) -> None:
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "a.txt").write_text("hello file", encoding="utf-8")
+    config = (f'{{ simulator: {{ {FAST} }}, agents: {{ defaults: {{ workspace: "{tmp_path / "ws"}" }} }} }}')
+    first = send(tmp_path, "--json", '[[tool:read {"path":"a.txt"}]]', config=config)
+    assert first.returncode == 0, first.stderr
+    doc = json.loads(first.stdout)
+    assert doc["sessionId"] and doc["error"] is None
+    (call,) = doc["toolCalls"]
+    assert (call["name"], call["input"], call["isError"], call["chars"]) == ("read", {"path": "a.txt"}, False, 10)
+    second = json.loads(send(tmp_path, "--json", "again", config=config).stdout)
+    assert second["sessionId"] == doc["sessionId"] and second["toolCalls"] == []
+    other = json.loads(send(tmp_path, "--json", "--session", "side", "hi", config=config).stdout)
+    assert other["sessionId"] != doc["sessionId"]
+    by_id = json.loads(send(tmp_path, "--json", "--session", doc["sessionId"], "hi", config=config).stdout)
+    assert by_id["sessionId"] == doc["sessionId"]
+    transcript = next((tmp_path / "state").rglob(f"{doc['sessionId']}.jsonl"))
+    roles = [json.loads(line).get("message", {}).get("role") for line in transcript.read_text().splitlines()]
+    assert [r for r in roles if r] == ["user", "assistant", "toolResult", "assistant", "user", "assistant",
+                                       "user", "assistant"]

@@ -57,6 +57,14 @@ def _ui_setting(config: Any, name: str, default: Any) -> Any:
     return default if value is None else value
 
 
+def _session_cache_hit_rate(gateway: Any) -> float | None:
+    """Hit rate of the session-manager cache (parsed transcripts), None before any lookup."""
+    stats = getattr(getattr(getattr(gateway, "sessions", None), "manager_cache", None), "stats", None)
+    if stats is None or not (stats.hits + stats.misses):
+        return None
+    return float(stats.hit_rate)
+
+
 def _touches_ui(event: Event) -> bool:
     if event.kind != "config.reloaded":
         return False
@@ -277,6 +285,7 @@ class ClawtopApp(App[None], inherit_bindings=False):
             buffered=len(self._held),
             config_error=error_text,
             restart_pending=len(getattr(gateway, "restart_pending", ()) or ()),
+            session_cache_hit_rate=_session_cache_hit_rate(gateway),
         )
 
     def _update_status(self) -> None:

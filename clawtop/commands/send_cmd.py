@@ -1,9 +1,11 @@
-"""``clawtop send [--json] [--model PROVIDER/MODEL] TEXT``: one chat turn from the shell.
+"""``clawtop send [--json] [--model PROVIDER/MODEL] [--session KEY] TEXT``: one agent turn from the shell.
 
 It starts a gateway (with its own simulator when the config uses ``sim/…``), does the turn
-exactly as the dashboard's Chat pane does, stops the gateway (flushing the turn's events to the
+exactly as the dashboard's Chat pane does (tools in the workspace, stored in the session's
+transcript; session ``main`` unless ``--session`` names another), stops the gateway (flushing the turn's events to the
 store) and prints the reply — streamed to stdout as it arrives — or, with ``--json``, one JSON
-document ``{reply, model, usage, stopReason, ttftMs, latencyMs, opId, attempts, error}``.
+document ``{reply, model, usage, stopReason, ttftMs, latencyMs, opId, turnId, sessionId, toolCalls,
+attempts, error}``.
 
 Exit codes: 0 the model answered; 1 the turn failed (the classified error is on stderr, and in
 the JSON's ``error`` with ``--json``); 2 usage errors (bad ``--model``); 78 invalid config.
@@ -44,10 +46,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="model ref to use instead of agents.defaults.model.primary (no fallback)",
     )
     parser.add_argument(
+        "--session",
+        metavar="KEY",
+        default="main",
+        help="session key whose transcript the turn continues (default: main)",
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         help="print one JSON document: reply, model, usage, attempts (start, end, status, class, "
-        "plannedDelayMs, sleptMs, retryAfterMs), ttftMs, latencyMs, opId, error",
+        "plannedDelayMs, sleptMs, retryAfterMs), ttftMs, latencyMs, opId, sessionId, toolCalls, error",
     )
     parser.set_defaults(handler=handle_send)
 
@@ -66,10 +74,10 @@ def handle_send(args: argparse.Namespace) -> int:
         if problem:
             print(f"clawtop send: --model {problem}", file=sys.stderr)
             return EXIT_USAGE
-    return asyncio.run(_send(loaded, text, model_ref=args.model, as_json=args.json))
+    return asyncio.run(_send(loaded, text, model_ref=args.model, as_json=args.json, session_key=args.session))
 
 
-async def _send(loaded: object, text: str, *, model_ref: str | None, as_json: bool) -> int:
+async def _send(loaded: object, text: str, *, model_ref: str | None, as_json: bool, session_key: str) -> int:
     from core.chat import TurnFailed, turn_json
     from core.gateway import Gateway
 
@@ -85,7 +93,8 @@ async def _send(loaded: object, text: str, *, model_ref: str | None, as_json: bo
     await gateway.start()
     try:
         try:
-            result = await gateway.chat.send(text, model_ref=model_ref, on_delta=on_delta)
+            result = await gateway.chat.send(text, model_ref=model_ref, on_delta=on_delta,
+                                             session_key=session_key)
         except TurnFailed as failure:
             outcome: object = failure
         else:

@@ -1,7 +1,8 @@
 """What a chat turn returns (or raises), and its JSON form for ``clawtop send --json``.
 
 The JSON shape lives here, next to the types, so the CLI and any later API print the same keys:
-``{reply, model, usage, stopReason, ttftMs, latencyMs, opId, turnId, attempts, error}``.
+``{reply, model, usage, stopReason, ttftMs, latencyMs, opId, turnId, sessionId, toolCalls,
+attempts, error}``.
 ``attempts`` lists every attempt of every model tried, in order, each as the retry engine's
 ``{start, end, status, class, plannedDelayMs, sleptMs, retryAfterMs}`` plus ``n``, ``model``,
 ``opId`` and ``outcome``; ``start``/``end`` are wall-clock Unix seconds.
@@ -36,6 +37,15 @@ class TurnResult:
     models: list[str]
     """The model ref of each operation in ``records``."""
     turn_id: str = ""
+    session_id: str = ""
+    """The transcript the turn was stored in (``clawtop send --session``)."""
+    session_key: str = ""
+    tool_calls: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    """One summary per tool call of the turn: ``toolCallId``, ``name``, ``input``, ``isError``,
+    ``chars`` (result size), ``iteration``."""
+    last_usage: Usage | None = None
+    """Usage of the turn's last model call (what the context accounting compares to its
+    estimate); ``usage`` is the sum over all calls (what the turn cost)."""
 
 
 class TurnFailed(Exception):
@@ -55,6 +65,8 @@ class TurnFailed(Exception):
         self.records = records
         self.models = models if models is not None else [model] * len(records)
         self.partial_reply = partial_reply
+        self.session_id: str | None = None
+        """Set by the agent runner: the session the failed turn belonged to."""
 
     @property
     def record(self) -> OperationRecord | None:
@@ -103,6 +115,8 @@ def turn_json(outcome: TurnResult | TurnFailed) -> dict[str, Any]:
             "latencyMs": outcome.latency_ms,
             "opId": outcome.record.op_id,
             "turnId": outcome.turn_id,
+            "sessionId": outcome.session_id or None,
+            "toolCalls": outcome.tool_calls,
             "attempts": _attempts(outcome.records, outcome.models),
             "error": None,
         }
@@ -116,6 +130,8 @@ def turn_json(outcome: TurnResult | TurnFailed) -> dict[str, Any]:
         "latencyMs": None,
         "opId": record.op_id if record is not None else None,
         "turnId": None,
+        "sessionId": outcome.session_id,
+        "toolCalls": [],
         "attempts": _attempts(outcome.records, outcome.models),
         "error": {
             "class": outcome.error_class,

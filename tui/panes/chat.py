@@ -54,9 +54,30 @@ class ChatDone(Message):
         self.error = error
 
 
+class ChatTool(Message):
+    """A tool call of the current turn finished (summary only: name, input, size, error)."""
+
+    def __init__(self, turn: int, summary: dict[str, Any]) -> None:
+        super().__init__()
+        self.turn = turn
+        self.summary = summary
+
+
+class CommandDone(Message):
+    """A slash command finished: ``text`` to show, or ``error``."""
+
+    def __init__(self, text: str = "", error: BaseException | None = None) -> None:
+        super().__init__()
+        self.text = text
+        self.error = error
+
+
+SLASH_HELP = "Commands: /context [list|detail|json], /compact [instructions], /new"
+
+
 class ChatPane(Pane):
     PANE_TITLE = "Chat"
-    HELP_LINE = "Talk to the assistant (enter sends)."
+    HELP_LINE = "Talk to the agent (enter sends); /context, /compact, /new."
     WAITING = "Waiting for the gateway to start: chat is not available yet."
     HELP = """\
 ## Chat
@@ -67,9 +88,15 @@ configured), with the same retries and failover as any other call. The reply str
 as tokens arrive; after it, one line says which model answered, the tokens used, time to
 first token, total time and the attempts (each retry shows in the Retries pane).
 
+The agent may call its workspace tools (`read`, `write`, `edit`, `ls`; paths outside
+`agents.defaults.workspace` are refused); each call shows as a `⚙` line. The conversation
+is the session `main`, stored as a JSONL transcript, so it survives a restart.
+
+Commands: `/context list|detail|json` shows what fills the context window; `/compact
+[instructions]` summarises older history now; `/new` starts a new session.
+
 A failed turn shows its classified error (e.g. `rate_limit`, `ambiguous`). A chat send
 creates a message, so an ambiguous failure is not retried (it may have been received).
-The conversation is kept in memory for this dashboard run only.
 """
 
     DEFAULT_CSS = """
@@ -85,6 +112,7 @@ The conversation is kept in memory for this dashboard run only.
     ChatPane > #chat-log > .chat--user { color: $accent; }
     ChatPane > #chat-log > .chat--meta { color: $text-muted; }
     ChatPane > #chat-log > .chat--error { color: $text-error; }
+    ChatPane > #chat-log > .chat--tool { color: $text-muted; }
     ChatPane.-ready > .pane--waiting { display: none; }
     """
 
@@ -153,7 +181,46 @@ The conversation is kept in memory for this dashboard run only.
             self.notify("A reply is still streaming; send again when it ends.", timeout=3)
             return
         event.input.value = ""
+        if text.startswith("/"):
+            self.command(text)
+            return
         self.send(text)
+
+    def command(self, text: str) -> None:
+        """Run a slash command (``/context``, ``/compact``, ``/new``); its output is a meta line."""
+        name, _, arg = text.partition(" ")
+        if name not in ("/context", "/compact", "/new"):
+            self._line("error", f"✗ unknown command {name}. {SLASH_HELP}", "chat--error")
+            return
+        self._busy = True
+        self._line("user", f"you › {text}", "chat--user")
+        self._run_command(name, arg.strip())
+
+    @work(group="chat", exit_on_error=False)
+    async def _run_command(self, name: str, arg: str) -> None:
+        chat = getattr(self.app.gateway, "chat", None)
+        try:
+            if chat is None:
+                raise RuntimeError("the gateway has no chat service")
+            if name == "/context":
+                text = await chat.context(arg or "list")
+            elif name == "/new":
+                text = f"New session {await chat.reset()}"
+            else:
+                result = await chat.compact(arg or None)
+                text = compaction_line(result)
+        except Exception as exc:
+            self.post_message(CommandDone(error=exc))
+            return
+        self.post_message(CommandDone(text))
+
+    @on(CommandDone)
+    def _command_done(self, message: CommandDone) -> None:
+        self._busy = False
+        if message.error is not None:
+            self._line("error", error_line(message.error), "chat--error")
+        else:
+            self._line("meta", message.text, "chat--meta")
 
     def send(self, text: str) -> None:
         """Start a turn with ``text`` (what Enter does)."""
@@ -171,7 +238,8 @@ The conversation is kept in memory for this dashboard run only.
             self.post_message(ChatDone(turn, error=RuntimeError("the gateway has no chat service")))
             return
         try:
-            result = await chat.send(text, on_delta=lambda delta: self.post_message(ChatDelta(turn, delta)))
+            result = await chat.send(text, on_delta=lambda delta: self.post_message(ChatDelta(turn, delta)),
+                                     on_tool=lambda summary: self.post_message(ChatTool(turn, summary)))
         except Exception as exc:  # classified turn errors and anything unexpected alike
             self.post_message(ChatDone(turn, error=exc))
             return
@@ -185,6 +253,17 @@ The conversation is kept in memory for this dashboard run only.
         self._reply_text += message.text
         self._reply.update(self._reply_text)
         self._scroll_end()
+
+    @on(ChatTool)
+    def _tool(self, message: ChatTool) -> None:
+        if message.turn != self._turn:
+            return
+        if self._reply is not None and not self._reply_text:
+            self._reply.remove()  # the call was tools only: no empty "…" line left behind
+        self._line("tool", tool_line(message.summary), "chat--tool")
+        # The reply that follows the tool goes below the tool line, not into the line above it.
+        self._reply_text = ""
+        self._reply = self._line(None, "…", "chat--assistant")
 
     @on(ChatDone)
     def _done(self, message: ChatDone) -> None:
@@ -262,6 +341,22 @@ def summary_line(result: Any) -> str:
     if record is not None:
         parts.append(attempts_summary(record))
     return " · ".join(p for p in parts if p)
+
+
+def tool_line(summary: dict[str, Any]) -> str:
+    """``⚙ read path=big.txt · 6,500 chars`` (``✗`` when the tool failed or was refused)."""
+    args = " ".join(f"{k}={v}" for k, v in (summary.get("input") or {}).items() if k != "content")
+    mark = "✗" if summary.get("isError") else "⚙"
+    return f"{mark} {summary.get('name')} {args} · {summary.get('chars', 0):,} chars".replace("  ", " ")
+
+
+def compaction_line(result: Any) -> str:
+    """What ``/compact`` did: the entry written, or why it was not."""
+    if getattr(result, "ok", False):
+        after = getattr(result, "tokens_after", None)
+        return (f"Compacted: ~{result.tokens_before:,} → ~{after:,} tokens" if after is not None
+                else f"Compacted ({result.tokens_before:,} tokens before)")
+    return f"Not compacted: {getattr(result, 'aborted', '?')} — {getattr(result.event, 'detail', '')}"
 
 
 def error_line(error: BaseException | None) -> str:

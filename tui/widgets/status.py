@@ -26,6 +26,8 @@ class StatusInfo:
     buffered: int = 0
     config_error: str | None = None
     restart_pending: int = 0
+    session_cache_hit_rate: float | None = None
+    """Session-manager cache hit rate (0–1) since start; None before any transcript was opened."""
 
 
 class StatusBar(Widget):
@@ -65,6 +67,11 @@ class StatusBar(Widget):
         drop_style = theme.get("error", "") if info.dropped else ""
         line.append(f"{info.dropped:,}", style=drop_style)
         line.append(f" (dashboard {info.dashboard_dropped:,})", style="dim")
+        if info.session_cache_hit_rate is not None:
+            line.append_text(sep)
+            line.append("session cache ", style="dim")
+            line.append(f"{info.session_cache_hit_rate:.0%}")
+            line.append(" hit", style="dim")
         if info.restart_pending:
             line.append_text(sep)
             line.append(

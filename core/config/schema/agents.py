@@ -57,6 +57,11 @@ class AgentDefaults(StrictModel):
     """Agent runs that may execute in parallel across sessions (each session stays serialised).
     Default 4 (OpenClaw's ``DEFAULT_AGENT_MAX_CONCURRENT``)."""
 
+    max_tool_iterations: int = Field(20, ge=1, le=1000)
+    """Model calls with tool use allowed in one turn before it is stopped without a final answer
+    (each pending call then gets an error result, so the transcript stays well-formed). Bounds a
+    runaway tool loop's cost. Default 20."""
+
     bootstrap_max_chars: int = Field(20000, ge=64, le=10_000_000)
     """Per-file cap in characters for injected workspace files (AGENTS.md, SOUL.md …); longer
     files keep their head and tail with a truncation marker (pruning spec §5). Default 20000."""

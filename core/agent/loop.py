@@ -1,0 +1,248 @@
+"""The agent turn: the one implementation behind the dashboard's chat and ``clawtop send``.
+
+Per turn (pruning spec §1.5, §1.6, §3.2):
+
+1. wait for the session's turn (:class:`~core.agent.scheduler.TurnScheduler`);
+2. open the session transcript, build the system prompt (core.context) and the context
+   messages (compaction applied by the session model);
+3. before **every** model call — the first and each tool-loop continuation — run the prune hook
+   (core.pruning, TTL clock from the transcript's cache-touch markers) on the context;
+4. call the model through :func:`core.chat.model_call.call_model` (retry, send safety,
+   failover — the same path for everyone), tools offered;
+5. on tool calls run the workspace tools, append ``toolResult`` messages, loop until a final
+   answer or ``agents.defaults.maxToolIterations``;
+6. append everything to the transcript durably as it is produced, feed usage to calibration,
+   append the cache-touch marker, check the compaction threshold and publish the context report.
+
+Durability choice: the user message is written together with the first assistant message. A
+turn whose first model call fails therefore leaves no trace in the transcript — resending does
+not duplicate the question — while everything after a successful call (tool results included)
+is on disk before the next call starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from core.agent.convert import assistant_message, to_chat_messages, tool_result_message
+from core.agent.events import AgentToolCalled, ToolRefused
+from core.agent.hooks import ContextHooks
+from core.agent.scheduler import TurnScheduler
+from core.agent.tools import TOOL_SPECS, Workspace, run_tool
+from core.chat.events import ChatTurnFinished, ChatTurnStarted
+from core.chat.model_call import call_model, model_refs
+from core.chat.result import TurnFailed, TurnResult
+from core.providers.types import ToolCall, Usage
+from core.retry.records import OperationRecord
+from core.sessions.messages import AgentMessage
+
+if TYPE_CHECKING:
+    from core.gateway import Gateway
+
+__all__ = ["DEFAULT_SESSION_KEY", "AgentRunner", "OnDelta", "OnTool"]
+
+log = logging.getLogger("clawtop.agent")
+
+DEFAULT_SESSION_KEY = "main"
+OnDelta = Callable[[str], None]
+OnTool = Callable[[dict[str, Any]], None]
+"""Called with each finished tool call's summary (``toolCallId``, ``name``, ``isError``, ``chars``)."""
+
+CAP_NOTE = "tool call not run: the turn reached agents.defaults.maxToolIterations"
+
+
+@dataclasses.dataclass(slots=True)
+class _Turn:
+    """Book-keeping of one turn across its model calls."""
+
+    turn_id: str
+    started: float
+    records: list[tuple[str, OperationRecord]] = dataclasses.field(default_factory=list)
+    usage: Usage = dataclasses.field(default_factory=Usage)
+    last_usage: Usage = dataclasses.field(default_factory=Usage)
+    first_token_at: float | None = None
+    tool_calls: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    calls: int = 0
+
+
+def _add(a: Usage, b: Usage) -> Usage:
+    return Usage(a.input_tokens + b.input_tokens, a.output_tokens + b.output_tokens,
+                 a.cache_read_tokens + b.cache_read_tokens, a.cache_write_tokens + b.cache_write_tokens,
+                 a.estimated or b.estimated)
+
+
+class AgentRunner:
+    """Runs agent turns for the gateway (which owns it, the session store and calibration)."""
+
+    def __init__(self, gateway: Gateway, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.gateway = gateway
+        self._clock = clock
+        self.scheduler = TurnScheduler(gateway.config.agents.defaults.max_concurrent)
+        self.hooks = ContextHooks(gateway)
+
+    @property
+    def workspace(self) -> Workspace:
+        """The workspace tools are confined to (created on first use)."""
+        root = self.hooks.workspace_dir()
+        root.mkdir(parents=True, exist_ok=True)
+        return Workspace(root)
+
+    async def run_turn(self, text: str, *, session_key: str = DEFAULT_SESSION_KEY, model_ref: str | None = None,
+                       on_delta: OnDelta | None = None, on_tool: OnTool | None = None,
+                       system: str | None = None) -> TurnResult:
+        """One user turn. Returns the final reply; raises :class:`TurnFailed` when a model call
+        got no answer (tool results already produced stay in the transcript)."""
+        async with self.scheduler.turn(session_key):
+            task = asyncio.current_task()
+            if task is not None:
+                self.gateway.inflight.add(task)
+            try:
+                return await self._turn(text, session_key, model_ref, on_delta, on_tool, system)
+            finally:
+                if task is not None:
+                    self.gateway.inflight.discard(task)
+
+    async def _turn(self, text: str, session_key: str, model_ref: str | None, on_delta: OnDelta | None,
+                    on_tool: OnTool | None, system_override: str | None) -> TurnResult:
+        gateway = self.gateway
+        if gateway.providers is None or gateway.retry is None:
+            raise RuntimeError("the gateway is not running: start it before sending")
+        config = gateway.config
+        refs = model_refs(config, model_ref)
+        cap = config.agents.defaults.max_tool_iterations
+        hooks = self.hooks
+        turn = _Turn(turn_id=uuid.uuid4().hex[:12], started=self._clock())
+        try:
+            session = await hooks.open_session(session_key)
+            workspace = await asyncio.to_thread(lambda: self.workspace)
+            prompt_text = await hooks.system_prompt(session, session_key, TOOL_SPECS)
+        except asyncio.CancelledError:
+            self._finished(turn, refs[0], "cancelled")
+            raise
+        system = system_override if system_override is not None else prompt_text
+        history = session.messages()
+        hooks.begin_run(session, refs[0])
+        gateway.bus.publish(ChatTurnStarted(turn_id=turn.turn_id, model=refs[0], history_messages=len(history),
+                                            chars=len(text)))
+        pending: list[AgentMessage] = [AgentMessage.user(text)]
+        context = [*history]
+        reply, stop_reason, ref = "", None, refs[0]
+        try:
+            for iteration in range(cap + 1):
+                context_now = [*context, *pending] if iteration == 0 else context
+                sent = await hooks.prune(session, context_now, ref=ref)
+                op_id = turn.turn_id if turn.calls == 0 else f"{turn.turn_id}.c{turn.calls}"
+                call = await call_model(gateway, to_chat_messages(sent), refs=refs, op_id=op_id, clock=self._clock,
+                                        system=system, tools=TOOL_SPECS, on_delta=on_delta)
+                turn.calls += 1
+                ref = call.ref
+                turn.records.extend(zip(call.models, call.records, strict=True))
+                turn.usage, turn.last_usage = _add(turn.usage, call.usage), call.usage
+                if turn.first_token_at is None:
+                    turn.first_token_at = call.first_token_at
+                hooks.observe_usage(session, ref, sent, call.usage)
+                assistant = assistant_message(call.text, call.tool_calls, ref=ref, usage=call.usage,
+                                              stop_reason=call.stop_reason)
+                if iteration == 0:
+                    context = [*context, *pending]
+                    await hooks.append(session, [*pending, assistant])
+                    pending = []
+                else:
+                    await hooks.append(session, [assistant])
+                context.append(assistant)
+                reply, stop_reason = call.text, call.stop_reason
+                if not call.tool_calls:
+                    break
+                results = [await self._run_tool(session.id, workspace, c, iteration, turn, on_tool, capped=iteration >= cap)
+                           for c in call.tool_calls]
+                await hooks.append(session, results)
+                context.extend(results)
+                if iteration >= cap:
+                    stop_reason = "max_tool_iterations"
+                    reply = reply or f"(stopped: {cap} tool iterations reached without a final answer)"
+                    break
+        except TurnFailed as failure:
+            failure.session_id = session.id
+            self._finished(turn, failure.model, "fail", failure=failure, extra=failure.records, models=failure.models)
+            failure.records = [r for _, r in turn.records] + failure.records
+            failure.models = [m for m, _ in turn.records] + failure.models
+            raise
+        except asyncio.CancelledError:
+            self._finished(turn, ref, "cancelled")
+            raise
+        finally:
+            if turn.calls:
+                await hooks.after_attempt(session, ref)
+        result = TurnResult(
+            reply=reply, usage=turn.usage, model=ref, stop_reason=stop_reason,
+            ttft_ms=_ms(turn.first_token_at - turn.started) if turn.first_token_at is not None else None,
+            latency_ms=_ms(self._clock() - turn.started), record=turn.records[-1][1],
+            records=[r for _, r in turn.records], models=[m for m, _ in turn.records], turn_id=turn.turn_id,
+            session_id=session.id, session_key=session_key, tool_calls=turn.tool_calls,
+            last_usage=turn.last_usage,
+        )
+        self._finished(turn, ref, "ok", result=result)
+        await hooks.after_turn(session, session_key, ref, turn.last_usage)
+        await hooks.maybe_compact(session_key, ref, turn.last_usage)
+        return result
+
+    async def compact(self, session_key: str = DEFAULT_SESSION_KEY, instructions: str | None = None) -> Any:
+        """``/compact [instructions]``: force a compaction of the session, in its turn order
+        (never in the middle of a running turn). Returns core.compaction's result."""
+        async with self.scheduler.turn(session_key):
+            return await self.hooks.compact(session_key, trigger="manual", instructions=instructions or None)
+
+    async def context_text(self, session_key: str = DEFAULT_SESSION_KEY, mode: str | None = "list") -> str:
+        """``/context [list|detail|json]`` for a session (core.context renders it)."""
+        return await self.hooks.context_text(session_key, mode)
+
+    async def _run_tool(self, session_id: str, workspace: Workspace, call: ToolCall, iteration: int, turn: _Turn,
+                        on_tool: OnTool | None, *, capped: bool) -> AgentMessage:
+        started = self._clock()
+        if capped:
+            text, is_error = CAP_NOTE, True
+        else:
+            outcome = await run_tool(workspace, call.name, call.input)
+            text, is_error = outcome.text, outcome.is_error
+            if outcome.refused is not None:
+                log.warning("tool %s refused path %r (%s), session %s", call.name, outcome.refused.path,
+                            outcome.refused.reason, session_id)
+                self.gateway.bus.publish(ToolRefused(tool=call.name, path=outcome.refused.path,
+                                                     reason=outcome.refused.reason, session_id=session_id))
+        summary = {"toolCallId": call.id, "name": call.name, "input": dict(call.input), "isError": is_error,
+                   "chars": len(text), "iteration": iteration + 1}
+        turn.tool_calls.append(summary)
+        self.gateway.bus.publish(AgentToolCalled(tool=call.name, tool_call_id=call.id, session_id=session_id,
+                                                 is_error=is_error, result_chars=len(text),
+                                                 duration_ms=_ms(self._clock() - started), iteration=iteration + 1))
+        if on_tool is not None:
+            on_tool(summary)
+        return tool_result_message(call, text, is_error=is_error)
+
+    def _finished(self, turn: _Turn, model: str, outcome: str, *, result: TurnResult | None = None,
+                  failure: TurnFailed | None = None, extra: list[OperationRecord] | None = None,
+                  models: list[str] | None = None) -> None:
+        records = [r for _, r in turn.records] + list(extra or ())
+        usage = turn.usage
+        self.gateway.bus.publish(ChatTurnFinished(
+            turn_id=turn.turn_id, model=model, outcome=outcome,
+            op_id=records[-1].op_id if records else None,
+            attempts=sum(len(r.attempts) for r in records),
+            stop_reason=result.stop_reason if result is not None else None,
+            input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+            cache_read_tokens=usage.cache_read_tokens, cache_write_tokens=usage.cache_write_tokens,
+            ttft_ms=_ms(turn.first_token_at - turn.started) if turn.first_token_at is not None else None,
+            latency_ms=_ms(self._clock() - turn.started),
+            error_class=failure.error_class if failure is not None else None,
+            error=failure.message if failure is not None else "",
+        ))
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
