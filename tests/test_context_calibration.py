@@ -91,6 +91,7 @@ def test_cli_reads_the_most_recent_stored_session(tmp_path: Path) -> None:
     assert listed.stdout.startswith("🧠 Context breakdown\n")
     assert "- User: 11 chars (~3 tok)" in listed.stdout
     assert "Session tokens (cached): 1,200 total / ctx=200,000" in listed.stdout
+    assert "Tools: read, write, edit, ls" in listed.stdout, "the agent's tools count toward context"
     data = json.loads(_run(["context", "--session", session.id, "json"], env).stdout)
     assert data["report"]["sessionId"] == session.id
     assert data["tokens"]["actual"] == 1200

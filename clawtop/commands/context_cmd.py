@@ -32,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def handle_context(args: argparse.Namespace) -> int:
     # Imported here: `clawtop --help` must not pay for pydantic and the core.
+    from core.agent.tools import TOOL_SPECS
     from core.config.loader import load_config
     from core.context import render, report_for_stored_session
     from core.sessions.store import SessionNotFound, SessionStore
@@ -52,6 +53,9 @@ def handle_context(args: argparse.Namespace) -> int:
     except (SessionNotFound, ValueError, FileNotFoundError):
         print(f"clawtop context: no session {session_id!r} in {store.dir}", file=sys.stderr)
         return 1
-    report = report_for_stored_session(loaded.config, state_dir=loaded.state_dir, session=session, row=row)
+    # The agent offers these tools on every turn, so they belong in the report like in /context.
+    report = report_for_stored_session(
+        loaded.config, state_dir=loaded.state_dir, session=session, row=row, tools=TOOL_SPECS
+    )
     print(render(report, args.mode))
     return 0

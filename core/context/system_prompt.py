@@ -101,12 +101,18 @@ def _schema_json(parameters: Mapping[str, Any]) -> str:
     return json.dumps(parameters, ensure_ascii=False, separators=(",", ":"))
 
 
-def tool_entry(tool: ToolSpec) -> ToolEntry:
-    props = tool.parameters.get("properties") if isinstance(tool.parameters, Mapping) else None
+def tool_entry(tool: Any) -> ToolEntry:
+    """Accounting for one tool: this module's :class:`ToolSpec` (``parameters``) or the
+    provider's ``core.providers.types.ToolSpec`` (``input_schema``), which is what the agent
+    actually offers, so callers need not convert."""
+    schema = getattr(tool, "parameters", None)
+    if schema is None:
+        schema = getattr(tool, "input_schema", {})
+    props = schema.get("properties") if isinstance(schema, Mapping) else None
     return ToolEntry(
         name=tool.name,
         summary_chars=len(tool.description),
-        schema_chars=len(_schema_json(tool.parameters)),
+        schema_chars=len(_schema_json(schema)),
         properties_count=len(props) if isinstance(props, Mapping) else 0,
     )
 
