@@ -53,6 +53,8 @@ class ContextHooks:
         """The last built :class:`~core.context.system_prompt.SystemPrompt` per session id."""
         self.actual: dict[str, tuple[int, int]] = {}
         """Per session id: (actual prompt tokens, estimated request chars) of the last call."""
+        self.flush_states: dict[str, Any] = {}
+        """Per session id: the last §3.7 flush state (``FlushState``), for store-less gateways."""
         self.decisions: dict[tuple[float, str | None], list[dict[str, Any]]] = {}
         """Before/after text of the touched results of recent prune decisions, by decision."""
 
@@ -338,15 +340,31 @@ class ContextHooks:
             self.report(fresh, key, ref)
         return result
 
-    async def maybe_compact(self, key: str, ref: str, usage: Usage) -> Any:
-        """§3.2 trigger 1, after a completed turn: compact when the turn's context tokens
-        exceed window − reserve."""
+    def needs_compaction(self, ref: str, usage: Usage) -> bool:
+        """§3.2 trigger 1, after a completed turn: the turn's context tokens exceed window − reserve."""
         from core.agent.convert import pi_usage
         from core.compaction import check_threshold, context_tokens_from_usage
 
         cfg = self.gateway.config.agents.defaults.compaction
-        check = check_threshold(context_tokens_from_usage(pi_usage(usage)), self.window_tokens(ref), cfg)
-        if not check.compact:
+        return check_threshold(context_tokens_from_usage(pi_usage(usage)), self.window_tokens(ref), cfg).compact
+
+    def can_compact(self, session: Session) -> bool:
+        """Would :meth:`compact` cut anything? (the compactor's own abort rules, without the
+        summary call) — so the memory flush is not spent on a compaction that would abort."""
+        from core.compaction import find_cut_point
+        from core.compaction.cut import start_after_compaction
+        from core.sessions.model import CompactionEntry
+
+        path = session.branch()
+        if not path or isinstance(path[-1], CompactionEntry):
+            return False
+        start = start_after_compaction(path)
+        cut = find_cut_point(path, self.gateway.config.agents.defaults.compaction.keep_recent_tokens, start)
+        return cut.first_kept > start and path[cut.first_kept].id is not None
+
+    async def maybe_compact(self, key: str, ref: str, usage: Usage) -> Any:
+        """§3.2 trigger 1 without the memory flush (the runner's ``_maybe_compact`` adds it)."""
+        if not self.needs_compaction(ref, usage):
             return None
         return await self.compact(key, trigger="threshold", ref=ref)
 

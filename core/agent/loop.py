@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from core.agent.compaction import FLUSH_TRIGGER, OverflowBudget, flush_if_due
 from core.agent.convert import assistant_message, to_chat_messages, tool_result_message
 from core.agent.events import AgentToolCalled, ToolRefused
 from core.agent.hooks import ContextHooks
@@ -109,7 +110,7 @@ class AgentRunner:
                     self.gateway.inflight.discard(task)
 
     async def _turn(self, text: str, session_key: str, model_ref: str | None, on_delta: OnDelta | None,
-                    on_tool: OnTool | None, system_override: str | None) -> TurnResult:
+                    on_tool: OnTool | None, system_override: str | None, trigger: str = "user") -> TurnResult:
         gateway = self.gateway
         if gateway.providers is None or gateway.retry is None:
             raise RuntimeError("the gateway is not running: start it before sending")
@@ -118,6 +119,7 @@ class AgentRunner:
         cap = config.agents.defaults.max_tool_iterations
         hooks = self.hooks
         turn = _Turn(turn_id=uuid.uuid4().hex[:12], started=self._clock())
+        overflow = OverflowBudget()
         try:
             session = await hooks.open_session(session_key)
             workspace = await asyncio.to_thread(lambda: self.workspace)
@@ -138,8 +140,22 @@ class AgentRunner:
                 context_now = [*context, *pending] if iteration == 0 else context
                 sent = await hooks.prune(session, context_now, ref=ref)
                 op_id = turn.turn_id if turn.calls == 0 else f"{turn.turn_id}.c{turn.calls}"
-                call = await call_model(gateway, to_chat_messages(sent), refs=refs, op_id=op_id, clock=self._clock,
-                                        system=system, tools=TOOL_SPECS, on_delta=on_delta)
+                while True:
+                    try:
+                        call = await call_model(gateway, to_chat_messages(sent), refs=refs, op_id=op_id,
+                                                clock=self._clock, system=system, tools=TOOL_SPECS, on_delta=on_delta)
+                        break
+                    except TurnFailed as failure:
+                        # §3.2.2: the failed request left nothing in the transcript; compact it
+                        # and resend the same step (the turn's unsaved user message stays pending).
+                        if not OverflowBudget.is_overflow(failure):
+                            raise
+                        await overflow.recover(failure, hooks, session_key, ref)  # raises when spent
+                        turn.records.extend(zip(failure.models, failure.records, strict=True))
+                        session = await hooks.open_session(session_key)
+                        context = session.messages()
+                        sent = await hooks.prune(session, [*context, *pending], ref=ref)
+                        op_id = f"{turn.turn_id}.o{overflow.used}"
                 turn.calls += 1
                 ref = call.ref
                 turn.records.extend(zip(call.models, call.records, strict=True))
@@ -178,7 +194,7 @@ class AgentRunner:
             raise
         finally:
             if turn.calls:
-                await hooks.after_attempt(session, ref)
+                await hooks.after_attempt(session, ref, compacted=overflow.used > 0)
         result = TurnResult(
             reply=reply, usage=turn.usage, model=ref, stop_reason=stop_reason,
             ttft_ms=_ms(turn.first_token_at - turn.started) if turn.first_token_at is not None else None,
@@ -189,8 +205,41 @@ class AgentRunner:
         )
         self._finished(turn, ref, "ok", result=result)
         await hooks.after_turn(session, session_key, ref, turn.last_usage)
-        await hooks.maybe_compact(session_key, ref, turn.last_usage)
+        if trigger != FLUSH_TRIGGER:
+            await self._maybe_compact(session_key, refs, model_ref, ref, turn.last_usage)
         return result
+
+    async def _maybe_compact(self, key: str, refs: list[str], model_ref: str | None, ref: str,
+                             usage: Usage) -> Any:
+        """§3.2.1 after a turn, preceded by the §3.7 flush (once per compaction cycle) so durable
+        notes are written before the history they come from is summarised away. The flush is
+        skipped when the compaction would abort anyway (nothing to cut): no history is lost."""
+        hooks = self.hooks
+        if not hooks.needs_compaction(ref, usage):
+            return None
+        session = await hooks.open_session(key)
+        if hooks.can_compact(session):
+            await self._flush(key, refs, model_ref, 0, usage=usage)
+        return await hooks.compact(key, trigger="threshold", ref=ref)
+
+    async def _flush(self, key: str, refs: list[str], model_ref: str | None, prompt_chars: int, *,
+                     usage: Usage | None = None) -> bool:
+        """Run the memory-flush gate; the flush turn is a silent agent turn (no deltas, trigger
+        ``memory``) through the same model path, with the flush instructions appended to the
+        session's own system prompt (its tools and workspace rules still apply).
+
+        Only called before a threshold compaction that will cut history: §3.7's "before each
+        user turn" gate would flush on every fresh cycle of small-window sessions whose
+        compaction cannot cut anything yet (it is not wired; see the module docstring)."""
+        hooks = self.hooks
+
+        async def run_flush(system: str, user: str) -> TurnResult:
+            session = await hooks.open_session(key)
+            base = await hooks.system_prompt(session, key, TOOL_SPECS)
+            return await self._turn(user, key, model_ref, None, None, f"{base}\n\n{system}", trigger=FLUSH_TRIGGER)
+
+        return await flush_if_due(hooks, key, refs[0], new_prompt_chars=prompt_chars, run_turn=run_flush,
+                                  usage=usage)
 
     async def compact(self, session_key: str = DEFAULT_SESSION_KEY, instructions: str | None = None) -> Any:
         """``/compact [instructions]``: force a compaction of the session, in its turn order
