@@ -3,14 +3,14 @@ the results table and the history, and compares two runs; a CLI-stored run shows
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, ProgressBar
 
-from core.config.loader import load_config
 from core.gateway import Gateway
+from tests import tui_support
+from tests.tui_support import gateway_with_config
 from tui.app import ClawtopApp
 from tui.panes import BenchPane
 
@@ -19,20 +19,11 @@ CONFIG = "{ simulator: { models: { fast: { ttftMs: 5, tokensPerSec: 2000, replyT
 
 
 def make_gateway(home: Path) -> Gateway:
-    env = {"HOME": str(home)}
-    path = home / ".clawtop" / "config.json5"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(CONFIG, encoding="utf-8")
-    return Gateway(load_config(None, env=env, dotenv=False), env=env, watch_config=False)
+    return gateway_with_config(home, CONFIG)
 
 
-async def wait_until(pilot: Pilot, predicate: Callable[[], object], timeout: float = 20.0) -> None:
-    waited = 0.0
-    while not predicate():
-        if waited >= timeout:
-            raise AssertionError("condition not reached within the timeout")
-        await pilot.pause(0.05)
-        waited += 0.05
+# Shared poller, with this file's patience (a real gateway turn takes a while on slow CI).
+wait_until = partial(tui_support.wait_until, timeout=20.0, step=0.05)
 
 
 async def test_pane_starts_a_run_shows_results_history_and_compare(tmp_path: Path) -> None:

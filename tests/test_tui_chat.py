@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from textual.message import Message
-from textual.pilot import Pilot
 from textual.widgets import Input
 
-from core.config.loader import load_config
-from core.gateway import Gateway
+from tests import tui_support
+from tests.tui_support import gateway_with_config as make_gateway
 from tui.app import ClawtopApp
 from tui.panes import ChatPane
 from tui.panes.chat import ChatDelta
@@ -20,21 +19,8 @@ SIZE = (120, 40)
 FAST = "models: { fast: { ttftMs: 5, tokensPerSec: 2000, replyTokens: 60 } }"
 
 
-def make_gateway(home: Path, config: str) -> Gateway:
-    env = {"HOME": str(home)}
-    path = home / ".clawtop" / "config.json5"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(config, encoding="utf-8")
-    return Gateway(load_config(None, env=env, dotenv=False), env=env, watch_config=False)
-
-
-async def wait_until(pilot: Pilot, predicate: Callable[[], object], timeout: float = 10.0) -> None:
-    waited = 0.0
-    while not predicate():
-        if waited >= timeout:
-            raise AssertionError("condition not reached within the timeout")
-        await pilot.pause(0.02)
-        waited += 0.02
+# Shared poller, with this file's patience (a real gateway turn takes a while on slow CI).
+wait_until = partial(tui_support.wait_until, timeout=10.0, step=0.02)
 
 
 async def test_input_is_disabled_until_the_gateway_runs(tmp_path: Path) -> None:

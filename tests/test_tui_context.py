@@ -4,14 +4,14 @@ in the chat lists every contributor; the status line shows the session cache hit
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
-from core.config.loader import load_config
 from core.gateway import Gateway
+from tests import tui_support
+from tests.tui_support import gateway_with_config
 from tui.app import ClawtopApp
 from tui.panes import ChatPane, ContextPane
 
@@ -22,22 +22,13 @@ def make_gateway(home: Path) -> Gateway:
     (home / "ws").mkdir(exist_ok=True)
     (home / "ws" / "AGENTS.md").write_text("# Rules\nBe brief.\n", encoding="utf-8")
     (home / "ws" / "big.txt").write_text("some file content\n" * 1500, encoding="utf-8")
-    env = {"HOME": str(home)}
-    path = home / ".clawtop" / "config.json5"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"""{{ simulator: {{ models: {{ fast: {{ ttftMs: 2, tokensPerSec: 8000, replyTokens: 20,
+    return gateway_with_config(home, f"""{{ simulator: {{ models: {{ fast: {{ ttftMs: 2, tokensPerSec: 8000, replyTokens: 20,
                        contextWindow: 32000 }} }} }},
-      agents: {{ defaults: {{ workspace: "{home / 'ws'}" }} }} }}""", encoding="utf-8")
-    return Gateway(load_config(None, env=env, dotenv=False), env=env, watch_config=False)
+      agents: {{ defaults: {{ workspace: "{home / 'ws'}" }} }} }}""")
 
 
-async def wait_until(pilot: Pilot, predicate: Callable[[], object], timeout: float = 15.0) -> None:
-    waited = 0.0
-    while not predicate():
-        if waited >= timeout:
-            raise AssertionError("condition not reached within the timeout")
-        await pilot.pause(0.05)
-        waited += 0.05
+# Shared poller, with this file's patience (a real gateway turn takes a while on slow CI).
+wait_until = partial(tui_support.wait_until, timeout=15.0, step=0.05)
 
 
 async def test_context_pane_updates_after_a_turn(tmp_path: Path) -> None:

@@ -5,14 +5,14 @@ soft-trim output in the spec's format; esc goes back."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
-from core.config.loader import load_config
 from core.gateway import Gateway
+from tests import tui_support
+from tests.tui_support import gateway_with_config
 from tui.app import ClawtopApp
 from tui.panes import ChatPane, PrunesPane
 from tui.screens.prune_detail import PruneDetailScreen
@@ -23,24 +23,14 @@ SIZE = (140, 48)
 def make_gateway(home: Path) -> Gateway:
     (home / "ws").mkdir(exist_ok=True)
     (home / "ws" / "big.txt").write_text("0123456789abcdef\n" * 2000, encoding="utf-8")  # 34,000 chars
-    env = {"HOME": str(home)}
-    path = home / ".clawtop" / "config.json5"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"""{{ simulator: {{ models: {{ fast: {{ ttftMs: 2, tokensPerSec: 8000, replyTokens: 20,
+    return gateway_with_config(home, f"""{{ simulator: {{ models: {{ fast: {{ ttftMs: 2, tokensPerSec: 8000, replyTokens: 20,
                        contextWindow: 16000 }} }} }},
       agents: {{ defaults: {{ workspace: "{home / 'ws'}",
-        contextPruning: {{ mode: "cache-ttl", ttl: "20ms", keepLastAssistants: 1 }} }} }} }}""",
-                    encoding="utf-8")
-    return Gateway(load_config(None, env=env, dotenv=False), env=env, watch_config=False)
+        contextPruning: {{ mode: "cache-ttl", ttl: "20ms", keepLastAssistants: 1 }} }} }} }}""")
 
 
-async def wait_until(pilot: Pilot, predicate: Callable[[], object], timeout: float = 15.0) -> None:
-    waited = 0.0
-    while not predicate():
-        if waited >= timeout:
-            raise AssertionError("condition not reached within the timeout")
-        await pilot.pause(0.05)
-        waited += 0.05
+# Shared poller, with this file's patience (a real gateway turn takes a while on slow CI).
+wait_until = partial(tui_support.wait_until, timeout=15.0, step=0.05)
 
 
 async def test_prune_appears_newest_first_and_enter_opens_the_detail(tmp_path: Path) -> None:

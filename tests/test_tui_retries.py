@@ -8,16 +8,15 @@ is scripted to answer 429 first, and checks the row the real engine's events pro
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from textual.pilot import Pilot
 from textual.widgets import DataTable
 
-from core.config.loader import load_config
-from core.gateway import Gateway
 from core.providers.events import ProviderRateLimits
 from core.retry.events import CooldownChanged, RetryAttempt, RetryOperationFinished
+from tests import tui_support
+from tests.tui_support import gateway_with_config as make_gateway
 from tui.app import ClawtopApp
 from tui.panes import RetriesPane
 from tui.screens.retry_detail import RetryDetailScreen
@@ -26,22 +25,8 @@ SIZE = (160, 50)
 T0 = 1_700_000_000.0
 
 
-def make_gateway(home: Path, config: str | None = None) -> Gateway:
-    env = {"HOME": str(home)}
-    if config is not None:
-        path = home / ".clawtop" / "config.json5"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(config, encoding="utf-8")
-    return Gateway(load_config(None, env=env, dotenv=False), env=env, watch_config=False)
-
-
-async def wait_until(pilot: Pilot, predicate: Callable[[], object], timeout: float = 10.0) -> None:
-    waited = 0.0
-    while not predicate():
-        if waited >= timeout:
-            raise AssertionError("condition not reached within the timeout")
-        await pilot.pause(0.02)
-        waited += 0.02
+# Shared poller, with this file's patience (a real gateway turn takes a while on slow CI).
+wait_until = partial(tui_support.wait_until, timeout=10.0, step=0.02)
 
 
 def attempt(op: str, n: int, outcome: str, *, start: float, end: float, cls: str | None = None,

@@ -1,4 +1,5 @@
-"""Help modals: the searchable keys list (``?``) and the focused pane's help (``F1``)."""
+"""Help modals: the searchable keys list (``?``) and the focused pane's help (``F1``); and
+:class:`FramedModal`, the frame the retry and prune drill-downs share with them."""
 
 from __future__ import annotations
 
@@ -28,14 +29,17 @@ class KeyRow:
         return needle.casefold() in haystack.casefold()
 
 
-class _HelpModal(ModalScreen[None]):
+class FramedModal(ModalScreen[None]):
+    """The frame every dashboard modal shares: one centred, bordered ``Vertical`` over the
+    dimmed dashboard. Subclasses compose that ``Vertical`` and set only its size; Textual
+    applies a subclass's DEFAULT_CSS after its base's, so their ``width``/``height`` win."""
+
     DEFAULT_CSS = """
-    _HelpModal {
+    FramedModal {
         align: center middle;
         background: $background 60%;
 
         & > Vertical {
-            width: 116;
             max-width: 98%;
             height: auto;
             max-height: 90%;
@@ -45,6 +49,14 @@ class _HelpModal(ModalScreen[None]):
             background: $surface;
             padding: 0 1;
         }
+    }
+    """
+
+
+class _HelpModal(FramedModal):
+    DEFAULT_CSS = """
+    _HelpModal {
+        & > Vertical { width: 116; }
         .help--hint {
             color: $text-muted;
             height: 1;

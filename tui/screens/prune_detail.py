@@ -9,8 +9,9 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from tui.screens.help import FramedModal
 
 PREVIEW_HEAD, PREVIEW_TAIL = 1500, 500
 """A long *before* text is shown as head … tail (the whole thing can be megabytes)."""
@@ -66,24 +67,12 @@ def _r(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-class PruneDetailScreen(ModalScreen[None]):
+class PruneDetailScreen(FramedModal):
     """A snapshot of one decision; ``detail`` holds the before/after texts when known."""
 
     DEFAULT_CSS = """
     PruneDetailScreen {
-        align: center middle;
-        background: $background 60%;
-
-        & > Vertical {
-            width: 120;
-            max-width: 98%;
-            height: 90%;
-            border: round $accent;
-            border-title-color: $accent;
-            border-title-style: bold;
-            background: $surface;
-            padding: 0 1;
-        }
+        & > Vertical { width: 120; height: 90%; }
         VerticalScroll { height: 1fr; }
         VerticalScroll > Static { height: auto; }
         .prune--result { margin-top: 1; text-style: bold; }

@@ -6,33 +6,20 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from tui.screens.help import FramedModal
 from tui.widgets.retry_timeline import OpTimeline, human_ms, outcome_text
 
 COLUMNS = ("#", "start", "took", "status", "class", "planned", "slept", "retry-after", "decision")
 
 
-class RetryDetailScreen(ModalScreen[None]):
+class RetryDetailScreen(FramedModal):
     """Shows a snapshot of the operation taken when it was opened."""
 
     DEFAULT_CSS = """
     RetryDetailScreen {
-        align: center middle;
-        background: $background 60%;
-
-        & > Vertical {
-            width: 110;
-            max-width: 98%;
-            height: auto;
-            max-height: 90%;
-            border: round $accent;
-            border-title-color: $accent;
-            border-title-style: bold;
-            background: $surface;
-            padding: 0 1;
-        }
+        & > Vertical { width: 110; }
         #retry-detail-summary { height: auto; }
         DataTable { height: auto; max-height: 24; }
         .detail--hint { color: $text-muted; height: 1; }
