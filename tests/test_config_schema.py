@@ -278,7 +278,7 @@ def test_config_is_frozen() -> None:
         ("agents.defaults.contextPruning.softTrimRatio", [0, 0.5], [1.2, -0.1]),
         ("agents.defaults.contextPruning.keepLastAssistants", [0], [-1]),
         ("agents.defaults.contextPruning.mode", ["off", "cache-ttl"], ["adaptive"]),
-        ("agents.defaults.contextPruning.ttl", ["0", "1h", 300000, "1h30m"], ["5 min", "soon", -5, 1.5, True]),
+        ("agents.defaults.contextPruning.ttl", ["0", "1h", 300, "1h30m"], ["5 min", "soon", -5, 1.5, True]),
         ("agents.defaults.compaction.recentTurnsPreserve", [0, 12], [13]),
         ("agents.defaults.compaction.maxActiveTranscriptBytes", ["20mb", 1048576], ["lots", "10"]),
         ("agents.defaults.contextTokens", [16000], [15999]),
@@ -601,3 +601,11 @@ def test_field_at_and_child_keys() -> None:
     assert "baseUrl" in child_keys(("models", "providers", "anything"))
     assert "gateway" in child_keys(())
     assert child_keys(("nope", "x")) == []
+
+
+def test_pruning_ttl_bare_number_is_minutes_as_in_openclaw() -> None:
+    """An OpenClaw config's ``ttl: 5`` keeps its meaning (five minutes); strings are unchanged."""
+    pruning = validate(nest("agents.defaults.contextPruning.ttl", 5)).agents.defaults.context_pruning
+    assert pruning.ttl == 5 and pruning.ttl_ms == 300_000
+    assert validate(nest("agents.defaults.contextPruning.ttl", "90s")).agents.defaults.context_pruning.ttl_ms == 90_000
+    assert validate(nest("agents.defaults.contextPruning.ttl", "0")).agents.defaults.context_pruning.ttl_ms == 0

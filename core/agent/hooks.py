@@ -261,7 +261,6 @@ class ContextHooks:
     def report(self, session: Session, key: str, ref: str, *, usage: Any = None, source: str = "estimate",
                publish: bool = True) -> Any:
         """Build (and by default publish) the session's context report; kept for ``/context``."""
-        from core.config.durations import duration_ms
         from core.context import PruneClock
         from core.pruning.settings import is_cache_ttl_eligible
 
@@ -271,7 +270,7 @@ class ContextHooks:
         provider, _, model_id = ref.partition("/")
         touch = self.touch.get(session.id)
         since = None if touch is None or touch[1] is None else self.now_ms() - touch[1]
-        clock = PruneClock(mode=pruning.mode, ttl_ms=duration_ms(pruning.ttl), ms_since_touch=since,
+        clock = PruneClock(mode=pruning.mode, ttl_ms=pruning.ttl_ms, ms_since_touch=since,
                            eligible=is_cache_ttl_eligible(provider, model_id, api=self._api(provider)))
         report = self.gateway.context.report(
             session.id, [m.raw for m in session.messages()], model_ref=ref, prompt=prompt, usage=usage,

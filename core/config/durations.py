@@ -1,11 +1,11 @@
 """Durations as OpenClaw writes them: ``"500ms"``, ``"30s"``, ``"5m"``, ``"1h"``, ``"2d"``, composites
-like ``"1h30m"``, or a bare integer of milliseconds.
+like ``"1h30m"``, or a bare integer of milliseconds (of minutes for ``contextPruning.ttl``).
 
 OpenClaw's parser (``src/cli/parse-duration.ts``, pruning spec §1.3) accepts the units ``ms``,
-``s``, ``m``, ``h``, ``d`` and composites. One deliberate difference: OpenClaw reads a *bare* number
-in ``contextPruning.ttl`` as minutes, while clawtop follows its own spec convention ("durations
-are milliseconds unless a unit is written", spec README) — so ``300000`` and ``"300000"`` both mean
-5 minutes, and ``"0"`` still means zero (``ttl: "0"`` disables pruning, as in OpenClaw).
+``s``, ``m``, ``h``, ``d`` and composites. A bare number is milliseconds, except where OpenClaw
+reads it in another unit: ``contextPruning.ttl`` takes bare numbers as *minutes*, as OpenClaw does,
+so an OpenClaw config keeps its meaning (``ttl: 5`` is five minutes; ``"0"`` disables pruning).
+Such fields declare it with ``duration_type(default_unit="m")`` and convert with the same unit.
 
 A second difference: OpenClaw silently keeps the default when a duration does not parse; clawtop
 rejects it at load time with a message naming the accepted forms (strict validation, exit 78).
@@ -120,7 +120,7 @@ def format_duration_ms(ms: int) -> str:
     return "".join(parts)
 
 
-def duration_type(*, min_ms: int = 0, max_ms: int | None = None) -> Any:
+def duration_type(*, min_ms: int = 0, max_ms: int | None = None, default_unit: str = "ms") -> Any:
     """An ``Annotated`` type for a duration-valued config key with bounds in milliseconds.
 
     The validated value is exactly what the user wrote (``"5m"`` stays ``"5m"``, ``300000`` stays
@@ -133,7 +133,7 @@ def duration_type(*, min_ms: int = 0, max_ms: int | None = None) -> Any:
         # the key itself; bools and floats are refused rather than coerced.
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise DurationError(f"{value!r} is not a duration; expected {_ACCEPTED}")
-        ms = duration_ms(value)
+        ms = duration_ms(value, default_unit=default_unit)
         if ms < min_ms:
             raise DurationError(f"{value!r} is {ms} ms; it must be at least {format_duration_ms(min_ms)}")
         if max_ms is not None and ms > max_ms:
@@ -143,7 +143,11 @@ def duration_type(*, min_ms: int = 0, max_ms: int | None = None) -> Any:
     schema: dict[str, Any] = {
         "anyOf": [
             {"type": "string", "pattern": DURATION_PATTERN},
-            {"type": "integer", "minimum": min_ms, **({"maximum": max_ms} if max_ms is not None else {})},
+            {
+                "type": "integer",
+                "minimum": -(-min_ms // UNIT_MS[default_unit]),
+                **({"maximum": max_ms // UNIT_MS[default_unit]} if max_ms is not None else {}),
+            },
         ],
         "description": f"Duration: {_ACCEPTED}.",
     }

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from core.config.durations import duration_ms
 from core.config.schema import ClawtopConfig
 from core.context.calibration import CharsPerToken, ModelCalibration
 from core.context.estimate import CATEGORIES, MessageEstimate, tokens_from_chars
@@ -244,7 +243,7 @@ def build_report(
     compaction = defaults.compaction
     reserve = max(compaction.reserve_tokens, compaction.reserve_tokens_floor)
     flush_limit = window.tokens - compaction.reserve_tokens_floor - compaction.memory_flush.soft_threshold_tokens
-    clock = prune_clock or PruneClock(mode=pruning.mode, ttl_ms=_ttl_ms(pruning.ttl))
+    clock = prune_clock or PruneClock(mode=pruning.mode, ttl_ms=pruning.ttl_ms)
     prune_status, prune_threshold = _prune_gate(clock)
     thresholds = {
         "prune": prune_threshold,
@@ -301,13 +300,6 @@ def build_report(
 
 def _ratio(chars: int, window_tokens: int, cpt: float) -> str:
     return f"{chars / (window_tokens * cpt):.3f}" if window_tokens > 0 else "n/a"
-
-
-def _ttl_ms(ttl: Any) -> int:
-    try:
-        return duration_ms(ttl)
-    except (TypeError, ValueError):
-        return 300_000
 
 
 def _prune_gate(clock: PruneClock) -> tuple[str, Threshold]:

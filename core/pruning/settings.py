@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from core.config.durations import duration_ms
 from core.pruning.glob import ToolPredicate, compile_tool_predicate
 
 if TYPE_CHECKING:
@@ -53,7 +52,7 @@ def settings_from_config(cfg: ContextPruningConfig) -> PruneSettings:
     allow, deny = tuple(cfg.tools.allow), tuple(cfg.tools.deny)
     return PruneSettings(
         mode=cfg.mode,
-        ttl_ms=duration_ms(cfg.ttl),
+        ttl_ms=cfg.ttl_ms,
         keep_last_assistants=cfg.keep_last_assistants,
         soft_trim_ratio=cfg.soft_trim_ratio,
         hard_clear_ratio=cfg.hard_clear_ratio,

@@ -13,7 +13,7 @@ from typing import Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from core.config.durations import duration_type
+from core.config.durations import duration_ms, duration_type
 from core.config.schema.base import StrictModel, raise_at
 
 __all__ = [
@@ -31,7 +31,10 @@ DEFAULT_HARD_CLEAR_PLACEHOLDER = "[Old tool result content cleared]"
 PruningMode = Literal["off", "cache-ttl"]
 """``off`` = never prune; ``cache-ttl`` = prune after an idle gap of at least ``ttl`` (§1.2)."""
 
-PruningTtl = duration_type(min_ms=0, max_ms=30 * 86_400_000)
+PRUNING_TTL_UNIT = "m"
+"""OpenClaw reads a bare number in ``contextPruning.ttl`` as minutes; so does clawtop."""
+
+PruningTtl = duration_type(min_ms=0, max_ms=30 * 86_400_000, default_unit=PRUNING_TTL_UNIT)
 
 
 def _clean_globs(patterns: list[str]) -> list[str]:
@@ -98,8 +101,13 @@ class ContextPruningConfig(StrictModel):
     ttl: PruningTtl = "5m"
     """Idle time since the last request to this model before a new pruning round may run, so a
     prune only rebuilds a prompt cache that has expired anyway. Duration (``"5m"``, ``"1h"``,
-    ``"90s"`` or ms); ``"0"`` disables pruning. Tune it ≥ the provider's cache TTL. Default
-    ``"5m"``."""
+    ``"90s"``, or a bare number of minutes as in OpenClaw); ``"0"`` disables pruning. Tune it ≥
+    the provider's cache TTL. Default ``"5m"``."""
+
+    @property
+    def ttl_ms(self) -> int:
+        """``ttl`` in milliseconds (bare numbers are minutes, as OpenClaw reads them)."""
+        return duration_ms(self.ttl, default_unit=PRUNING_TTL_UNIT)
 
     keep_last_assistants: int = Field(3, ge=0, le=1000)
     """Tool results after the last N assistant messages are protected from pruning. Default 3."""
