@@ -1,0 +1,188 @@
+"""``clawtop sandbox ls | stats | exec | prune | build``: inspect and drive the tool sandboxes.
+
+Works whatever ``sandbox.mode`` says (an explicit command is the user's choice), against the
+Docker daemon when one answers, else the NOT ISOLATED process backend. Exit codes: 0 ok, 1 a
+sandbox error (missing image, no daemon), the command's own exit code for ``exec``, 78 invalid
+config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from typing import Any
+
+EXIT_ERROR = 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``sandbox`` and its subcommands."""
+    parser = subparsers.add_parser("sandbox", help="list, exec in, watch, prune and build tool sandboxes",
+                                   description="Per-scope sandbox containers (agents.defaults.sandbox).")
+    parser.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="config file")
+    sub = parser.add_subparsers(title="sandbox commands", metavar="SUBCOMMAND", required=True)
+    ls = sub.add_parser("ls", help="list sandbox containers")
+    ls.add_argument("--json", action="store_true", help="a JSON array of container objects")
+    ls.set_defaults(handler=_handle(_ls))
+    st = sub.add_parser("stats", help="live CPU/memory/pids of running sandboxes")
+    st.add_argument("--no-stream", action="store_true", help="print one snapshot and exit")
+    st.add_argument("--json", action="store_true", help="one JSON object per container per line")
+    st.set_defaults(handler=_handle(_stats))
+    ex = sub.add_parser("exec", help="run a command in a scope's sandbox: exec SCOPE -- CMD…")
+    ex.add_argument("scope", metavar="SCOPE", help="scope key, e.g. agent:main or shared")
+    ex.add_argument("--timeout-ms", type=int, default=None, help="kill the command after this long")
+    ex.add_argument("--max-output", type=int, default=None, metavar="BYTES", help="output cap")
+    ex.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD")
+    ex.set_defaults(handler=_handle(_exec))
+    pr = sub.add_parser("prune", help="remove idle/old sandbox containers (workspaces are kept)")
+    pr.add_argument("--force", action="store_true", help="remove every clawtop sandbox container")
+    pr.set_defaults(handler=_handle(_prune))
+    bd = sub.add_parser("build", help="build the default image clawtop-sandbox:bookworm-slim")
+    bd.add_argument("--tag", default=None, help="image tag (default: the default image)")
+    bd.set_defaults(handler=_handle(_build))
+
+
+def _handle(fn: Any) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        from core.config.loader import load_config
+        from core.sandbox.api import SandboxError
+
+        loaded = load_config(getattr(args, "config", None))
+        try:
+            return int(asyncio.run(fn(args, loaded)))
+        except SandboxError as exc:
+            print(f"clawtop sandbox: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    return run
+
+
+async def _backend(loaded: Any) -> Any:
+    from core.sandbox.api import SandboxManager
+
+    config = loaded.config.agents.defaults.sandbox
+    if config.mode == "off":  # explicit CLI use: run as if enabled, same backend choice
+        config = config.model_copy(update={"mode": "all"})
+    return await SandboxManager(config, publish=lambda _e: None, state_dir=loaded.state_dir).backend()
+
+
+def _info_json(info: Any) -> dict[str, Any]:
+    return {
+        "name": info.name, "scopeKey": info.scope_key, "image": info.image, "state": info.state,
+        "backend": info.backend if info.isolated else f"{info.backend} (NOT ISOLATED)", "isolated": info.isolated,
+        "createdAtMs": int(info.created_wall * 1000),
+        "lastUsedAtMs": int(info.last_used_wall * 1000) if info.last_used_wall else None,
+        "configHash": info.config_hash,
+        "limits": {"cpus": info.limits.cpus, "memoryBytes": info.limits.memory_bytes,
+                   "memorySwapBytes": info.limits.memory_swap_bytes, "pidsLimit": info.limits.pids_limit},
+        "hardening": list(info.hardening),
+    }
+
+
+async def _ls(args: argparse.Namespace, loaded: Any) -> int:
+    backend = await _backend(loaded)
+    try:
+        infos = await backend.list()
+    finally:
+        await backend.close()
+    if args.json:
+        print(json.dumps([_info_json(i) for i in infos], indent=2))
+        return 0
+    if not infos:
+        print("no sandbox containers")
+    now = time.time()
+    for i in infos:
+        idle = f"{(now - i.last_used_wall) / 60:.0f}m" if i.last_used_wall else "?"
+        tag = "" if i.isolated else "  NOT ISOLATED"
+        print(f"{i.name:<48} {i.state:<8} {i.scope_key:<24} idle {idle:<6} {i.image}{tag}")
+    return 0
+
+
+async def _exec(args: argparse.Namespace, loaded: Any) -> int:
+    argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    if not argv:
+        print("clawtop sandbox exec: give a command after --", file=sys.stderr)
+        return 2
+    backend = await _backend(loaded)
+    try:
+        result = await backend.exec(args.scope, argv, timeout_ms=args.timeout_ms, max_output_bytes=args.max_output)
+    finally:
+        await backend.close()
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    return result.exit_code if result.exit_code is not None else EXIT_ERROR
+
+
+async def _prune(args: argparse.Namespace, loaded: Any) -> int:
+    backend = await _backend(loaded)
+    try:
+        removed = await backend.prune(force=args.force)
+    finally:
+        await backend.close()
+    for name in removed:
+        print(f"removed {name}")
+    if not removed:
+        print("nothing to prune")
+    return 0
+
+
+async def _build(args: argparse.Namespace, loaded: Any) -> int:
+    from core.sandbox.api import SandboxUnavailable
+    from core.sandbox.docker_backend import docker_available
+    from core.sandbox.image import DEFAULT_IMAGE, build_image
+
+    client = await asyncio.to_thread(docker_available)
+    if client is None:
+        raise SandboxUnavailable("Docker daemon is not available: building the sandbox image needs Docker")
+    tag = args.tag or DEFAULT_IMAGE
+    try:
+        image_id = await asyncio.to_thread(build_image, client, tag=tag)
+    except Exception as exc:  # noqa: BLE001 — build errors (no registry, apt failure) are messages
+        print(f"clawtop sandbox build: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"built {tag} ({image_id[:19]})")
+    return 0
+
+
+def _stats_row(name: str, s: Any) -> dict[str, Any]:
+    return {"name": name, "cpuPercent": round(s.cpu_percent, 2), "memoryBytes": s.memory_bytes,
+            "memoryLimitBytes": s.memory_limit_bytes, "pids": s.pids, "pidsLimit": s.pids_limit}
+
+
+async def _stats(args: argparse.Namespace, loaded: Any) -> int:
+    from core.sandbox.api import SandboxUnavailable
+    from core.sandbox.docker_backend import docker_available
+
+    try:
+        from core.sandbox.stats import StatsSampler
+    except ImportError:
+        raise SandboxUnavailable("sandbox stats are not available in this build") from None
+    client = await asyncio.to_thread(docker_available)
+    if client is None:
+        raise SandboxUnavailable("Docker daemon is not available")
+    sampler = StatsSampler(lambda _e: None)
+    sampler.start()
+    try:
+        await sampler.sync(client)
+        while True:
+            deadline = time.monotonic() + 3.0  # first frames need two daemon sampling cycles
+            while time.monotonic() < deadline and any(sampler.latest(n) is None for n in sampler.names()):
+                await asyncio.sleep(0.1)
+            rows = [_stats_row(n, s) for n in sorted(sampler.names()) if (s := sampler.latest(n)) is not None]
+            for row in rows:
+                if args.json:
+                    print(json.dumps(row))
+                else:
+                    lim = row["memoryLimitBytes"] or 0
+                    print(f"{row['name']:<48} cpu {row['cpuPercent']:6.1f}%  mem {row['memoryBytes'] / 2**20:8.1f}"
+                          f" / {lim / 2**20:.0f} MiB  pids {row['pids']}/{row['pidsLimit'] or '-'}")
+            sys.stdout.flush()
+            if args.no_stream:
+                return 0
+            await asyncio.sleep(2.0)
+            await sampler.sync(client)
+    finally:
+        await sampler.close()
+        await asyncio.to_thread(client.close)
