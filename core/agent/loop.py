@@ -9,7 +9,7 @@ Per turn (pruning spec §1.5, §1.6, §3.2):
    (core.pruning, TTL clock from the transcript's cache-touch markers) on the context;
 4. call the model through :func:`core.chat.model_call.call_model` (retry, send safety,
    failover — the same path for everyone), tools offered;
-5. on tool calls run the workspace tools, append ``toolResult`` messages, loop until a final
+5. on tool calls run the tools (workspace files; ``exec`` in the session's sandbox), append ``toolResult`` messages, loop until a final
    answer or ``agents.defaults.maxToolIterations``;
 6. append everything to the transcript durably as it is produced, feed usage to calibration,
    append the cache-touch marker, check the compaction threshold and publish the context report.
@@ -35,11 +35,11 @@ from core.agent.convert import assistant_message, to_chat_messages, tool_result_
 from core.agent.events import AgentToolCalled, ToolRefused
 from core.agent.hooks import ContextHooks
 from core.agent.scheduler import TurnScheduler
-from core.agent.tools import TOOL_SPECS, Workspace, run_tool
+from core.agent.tools import ToolContext, Workspace, run_tool, tool_specs
 from core.chat.events import ChatTurnFinished, ChatTurnStarted
 from core.chat.model_call import call_model, model_refs
 from core.chat.result import TurnFailed, TurnResult
-from core.providers.types import ToolCall, Usage
+from core.providers.types import ToolCall, ToolSpec, Usage
 from core.retry.records import OperationRecord
 from core.sessions.messages import AgentMessage
 
@@ -94,6 +94,18 @@ class AgentRunner:
         root.mkdir(parents=True, exist_ok=True)
         return Workspace(root)
 
+    def sandbox_for(self, session_key: str) -> Any:
+        """The gateway's sandbox manager when ``session_key`` runs its tools sandboxed (spec §2),
+        else None — which also decides whether ``exec`` is offered."""
+        manager = getattr(self.gateway, "sandbox", None)
+        if manager is None or not manager.is_sandboxed(session_key, main_key=DEFAULT_SESSION_KEY):
+            return None
+        return manager
+
+    def tool_specs(self, session_key: str) -> tuple[ToolSpec, ...]:
+        """The tools offered to ``session_key`` (``exec`` only when it is sandboxed)."""
+        return tool_specs(self.sandbox_for(session_key) is not None)
+
     async def run_turn(self, text: str, *, session_key: str = DEFAULT_SESSION_KEY, model_ref: str | None = None,
                        on_delta: OnDelta | None = None, on_tool: OnTool | None = None,
                        system: str | None = None) -> TurnResult:
@@ -123,7 +135,8 @@ class AgentRunner:
         try:
             session = await hooks.open_session(session_key)
             workspace = await asyncio.to_thread(lambda: self.workspace)
-            prompt_text = await hooks.system_prompt(session, session_key, TOOL_SPECS)
+            specs = self.tool_specs(session_key)
+            prompt_text = await hooks.system_prompt(session, session_key, specs)
         except asyncio.CancelledError:
             self._finished(turn, refs[0], "cancelled")
             raise
@@ -135,6 +148,7 @@ class AgentRunner:
         pending: list[AgentMessage] = [AgentMessage.user(text)]
         context = [*history]
         reply, stop_reason, ref = "", None, refs[0]
+        tool_context = ToolContext(session_key=session_key, sandbox=self.sandbox_for(session_key))
         try:
             for iteration in range(cap + 1):
                 context_now = [*context, *pending] if iteration == 0 else context
@@ -143,7 +157,7 @@ class AgentRunner:
                 while True:
                     try:
                         call = await call_model(gateway, to_chat_messages(sent), refs=refs, op_id=op_id,
-                                                clock=self._clock, system=system, tools=TOOL_SPECS, on_delta=on_delta)
+                                                clock=self._clock, system=system, tools=specs, on_delta=on_delta)
                         break
                     except TurnFailed as failure:
                         # §3.2.2: the failed request left nothing in the transcript; compact it
@@ -175,7 +189,8 @@ class AgentRunner:
                 reply, stop_reason = call.text, call.stop_reason
                 if not call.tool_calls:
                     break
-                results = [await self._run_tool(session.id, workspace, c, iteration, turn, on_tool, capped=iteration >= cap)
+                results = [await self._run_tool(session.id, workspace, c, iteration, turn, on_tool, capped=iteration >= cap,
+                                                context=tool_context)
                            for c in call.tool_calls]
                 await hooks.append(session, results)
                 context.extend(results)
@@ -235,7 +250,7 @@ class AgentRunner:
 
         async def run_flush(system: str, user: str) -> TurnResult:
             session = await hooks.open_session(key)
-            base = await hooks.system_prompt(session, key, TOOL_SPECS)
+            base = await hooks.system_prompt(session, key, self.tool_specs(key))
             return await self._turn(user, key, model_ref, None, None, f"{base}\n\n{system}", trigger=FLUSH_TRIGGER)
 
         return await flush_if_due(hooks, key, refs[0], new_prompt_chars=prompt_chars, run_turn=run_flush,
@@ -252,12 +267,12 @@ class AgentRunner:
         return await self.hooks.context_text(session_key, mode)
 
     async def _run_tool(self, session_id: str, workspace: Workspace, call: ToolCall, iteration: int, turn: _Turn,
-                        on_tool: OnTool | None, *, capped: bool) -> AgentMessage:
+                        on_tool: OnTool | None, *, capped: bool, context: ToolContext | None = None) -> AgentMessage:
         started = self._clock()
         if capped:
             text, is_error = CAP_NOTE, True
         else:
-            outcome = await run_tool(workspace, call.name, call.input)
+            outcome = await run_tool(workspace, call.name, call.input, context)
             text, is_error = outcome.text, outcome.is_error
             if outcome.refused is not None:
                 log.warning("tool %s refused path %r (%s), session %s", call.name, outcome.refused.path,

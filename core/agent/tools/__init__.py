@@ -1,8 +1,11 @@
-"""The agent's file tools, confined to the workspace: ``read``, ``write``, ``edit``, ``ls``.
+"""The agent's tools: the workspace file tools ``read``, ``write``, ``edit``, ``ls`` and, when
+the session is sandboxed, ``exec`` (a shell command in the session's sandbox).
 
 :func:`run_tool` is the one entry point: it never raises for a tool failure — the model gets an
 ``is_error`` result it can read and react to — and reports a refused path so the runner can log
-it and publish :class:`~core.agent.events.ToolRefused`.
+it and publish :class:`~core.agent.events.ToolRefused`. :func:`tool_specs` is what a turn offers:
+the file tools always, in their fixed order, then ``exec`` only where it can run (sandboxing on
+and the session sandboxed), so the model is never offered a tool that can only fail.
 """
 
 from __future__ import annotations
@@ -11,18 +14,49 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from core.agent.tools import edit, ls, read, write
+from core.agent.tools import edit, exec as exec_tool, ls, read, write
 from core.agent.tools.workspace import PathRefused, ToolError, Workspace
 from core.providers.types import ToolSpec
 
-__all__ = ["TOOL_SPECS", "PathRefused", "ToolError", "ToolOutcome", "Workspace", "run_tool"]
+__all__ = ["TOOL_SPECS", "PathRefused", "ToolContext", "ToolError", "ToolOutcome", "Workspace", "run_tool",
+           "tool_specs"]
 
-_Runner = Callable[[Workspace, Mapping[str, Any]], Awaitable[str]]
-_TOOLS: dict[str, tuple[ToolSpec, _Runner]] = {
-    m.SPEC.name: (m.SPEC, m.run) for m in (read, write, edit, ls)
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ToolContext:
+    """Per-call context beyond the workspace: which session calls, and its sandbox (if any).
+
+    ``sandbox`` is the gateway's :class:`~core.sandbox.api.SandboxManager` when the session is
+    sandboxed, else None (then ``exec`` is neither offered nor runnable)."""
+
+    session_key: str = "main"
+    sandbox: Any = None
+
+
+_Runner = Callable[[Workspace, Mapping[str, Any], ToolContext], Awaitable[str]]
+
+
+def _file_tool(run: Callable[[Workspace, Mapping[str, Any]], Awaitable[str]]) -> _Runner:
+    async def runner(workspace: Workspace, args: Mapping[str, Any], _context: ToolContext) -> str:
+        return await run(workspace, args)
+
+    return runner
+
+
+_FILE_TOOLS: dict[str, tuple[ToolSpec, _Runner]] = {
+    m.SPEC.name: (m.SPEC, _file_tool(m.run)) for m in (read, write, edit, ls)
 }
-TOOL_SPECS: tuple[ToolSpec, ...] = tuple(spec for spec, _ in _TOOLS.values())
-"""Schemas offered to the model, in a fixed order (a changed order would bust the prompt cache)."""
+_TOOLS: dict[str, tuple[ToolSpec, _Runner]] = {**_FILE_TOOLS, exec_tool.SPEC.name: (exec_tool.SPEC, exec_tool.run)}
+TOOL_SPECS: tuple[ToolSpec, ...] = tuple(spec for spec, _ in _FILE_TOOLS.values())
+"""The always-offered schemas, in a fixed order (a changed order would bust the prompt cache)."""
+SANDBOX_TOOL_SPECS: tuple[ToolSpec, ...] = (*TOOL_SPECS, exec_tool.SPEC)
+"""What a sandboxed session is offered: the file tools, then ``exec`` (appended, so the prefix
+of the tool list — and the prompt cache of unsandboxed sessions — is unchanged)."""
+
+
+def tool_specs(sandboxed: bool) -> tuple[ToolSpec, ...]:
+    """The schemas offered to a session: ``exec`` only when it runs in a sandbox."""
+    return SANDBOX_TOOL_SPECS if sandboxed else TOOL_SPECS
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -34,13 +68,16 @@ class ToolOutcome:
     refused: PathRefused | None = None
 
 
-async def run_tool(workspace: Workspace, name: str, args: Mapping[str, Any]) -> ToolOutcome:
+async def run_tool(workspace: Workspace, name: str, args: Mapping[str, Any],
+                   context: ToolContext | None = None) -> ToolOutcome:
     """Run tool ``name``; every failure becomes an error result (never an exception)."""
-    entry = _TOOLS.get(name)
+    context = context or ToolContext()
+    available = _TOOLS if context.sandbox is not None else _FILE_TOOLS
+    entry = available.get(name)
     if entry is None:
-        return ToolOutcome(f"unknown tool {name!r}; available: {', '.join(_TOOLS)}", is_error=True)
+        return ToolOutcome(f"unknown tool {name!r}; available: {', '.join(available)}", is_error=True)
     try:
-        return ToolOutcome(await entry[1](workspace, args))
+        return ToolOutcome(await entry[1](workspace, args, context))
     except PathRefused as exc:
         return ToolOutcome(str(exc), is_error=True, refused=exc)
     except ToolError as exc:
