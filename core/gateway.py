@@ -2,7 +2,8 @@
 providers (with the built-in simulator), the retry engine and the chat service.
 
 Later capabilities hang off it too: sessions, and — when ``agents.defaults.sandbox.mode`` is
-not ``off`` — the sandbox manager (``exec`` runs there), its stats sampler and live limit tuning. It is async-first: the dashboard runs
+not ``off`` — the sandbox runtime (:mod:`core.sandbox.runtime`: the manager ``exec`` runs in, its stats
+sampler and live limit tuning). It is async-first: the dashboard runs
 it as a background task of its own event loop, ``clawtop gateway`` runs it headless. It never
 imports the UI; the UI subscribes to :attr:`Gateway.bus`.
 
@@ -17,7 +18,7 @@ import asyncio
 import enum
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core.config.errors import ConfigError
 from core.config.loader import LoadedConfig
@@ -28,6 +29,7 @@ from core.config.watcher import ConfigWatcher
 from core.events import ConfigInvalid, ConfigReloaded, Event, EventBus, GatewayStarted, GatewayStopped
 from core.agent.loop import AgentRunner
 from core.context import Calibrator, ContextAccountant
+from core.sandbox.runtime import SandboxRuntime
 from core.sessions.store import SessionStore
 from core.chat import ChatService
 from core.providers import AnthropicClient, ProviderRegistry
@@ -38,14 +40,6 @@ from core.telemetry.store import EventStore
 if TYPE_CHECKING:
     from core.sandbox.api import ContainerInfo, SandboxManager
     from core.sandbox.stats import StatsSampler
-
-SANDBOX_LIVE_PATHS = tuple(f"agents.defaults.sandbox.docker.{k}" for k in ("cpus", "memory", "memorySwap", "pidsLimit"))
-"""Hot paths applied to running containers in place (``docker update``, sandbox spec §13.2)."""
-SANDBOX_RESYNC = frozenset({"sandbox.container_created", "sandbox.container_reused", "sandbox.container_recreated",
-                            "sandbox.container_removed", "sandbox.limits_updated"})
-"""Sandbox events after which the gateway re-reads its containers and re-syncs the sampler."""
-PROCESS_STATS_S = 2.0
-"""Sampling interval of the process fallback's ``/proc`` stats (the Docker sampler streams)."""
 
 STOP_GRACE_S = 5.0
 """How long ``stop()`` lets cancelled in-flight turns unwind before closing their clients."""
@@ -106,13 +100,23 @@ class Gateway:
         """Agent turns: tools, prune hook, transcript, compaction (one per session at a time)."""
         self.chat = ChatService(self)
         """Chat turns (the dashboard's Chat pane and ``clawtop send``) on the agent runner."""
-        self.sandbox: SandboxManager | None = None
+        self.sandbox_runtime = SandboxRuntime(lambda: self.loaded, self.bus.publish)
+        """Sandbox manager, stats sampler and their reload handling (when sandboxing is on)."""
+
+    @property
+    def sandbox(self) -> SandboxManager | None:
         """The sandbox manager while running with ``agents.defaults.sandbox.mode`` not ``off``."""
-        self.sandbox_stats: StatsSampler | None = None
-        self.sandbox_containers: dict[str, ContainerInfo] = {}
+        return self.sandbox_runtime.manager
+
+    @property
+    def sandbox_stats(self) -> StatsSampler | None:
+        """The sandbox stats sampler while the sandbox manager runs."""
+        return self.sandbox_runtime.stats
+
+    @property
+    def sandbox_containers(self) -> dict[str, ContainerInfo]:
         """Latest ``ContainerInfo`` per sandbox name (limits, hardening) for the dashboard."""
-        self._sandbox_tasks: set[asyncio.Task[Any]] = set()
-        self._sandbox_loop: asyncio.AbstractEventLoop | None = None
+        return self.sandbox_runtime.containers
 
     def _make_sessions(self) -> SessionStore:
         session = self.config.session
@@ -164,9 +168,9 @@ class Gateway:
             self.store.attach(self.bus, queue_size=self.config.telemetry.subscriber_queue_size)
             try:
                 await self._start_providers()
-                self._start_sandbox()
+                self.sandbox_runtime.start()
             except BaseException:
-                await self._stop_sandbox()
+                await self.sandbox_runtime.stop()
                 await self._stop_providers()
                 await self.store.close()
                 self.state = GatewayState.STOPPED
@@ -201,7 +205,7 @@ class Gateway:
                 await self._watcher.stop()
                 self._watcher = None
             await self._cancel_inflight()
-            await self._stop_sandbox()
+            await self.sandbox_runtime.stop()
             await self._stop_providers()
             if self.sessions is not None:
                 await asyncio.to_thread(self.sessions.close)  # transcript writers flushed and closed
@@ -267,7 +271,7 @@ class Gateway:
             # Pruning/compaction/context settings are read per turn; the turn limit is hot.
             await self.agent.scheduler.set_limit(new.config.agents.defaults.max_concurrent)
             self.context.reconfigure(new.config)
-            await self._reconfigure_sandbox(old.config, new.config, paths)
+            await self.sandbox_runtime.reconfigure(old.config, new.config, paths)
             if self._watcher is not None:
                 self._watcher.set_debounce(new.config.gateway.reload.debounce_ms)
             if decision.restart:
@@ -310,150 +314,9 @@ class Gateway:
             await self._stop_providers()
             await self._start_providers()
 
-    # -- sandbox ---------------------------------------------------------------------------------
-
-    def _start_sandbox(self) -> None:
-        """Create the manager and the stats sampler when sandboxing is on. The backend is chosen
-        (Docker probe) in the background so a slow or absent daemon never delays start-up."""
-        if self.config.agents.defaults.sandbox.mode == "off":
-            return
-        from core.sandbox.api import SandboxManager
-        from core.sandbox.stats import StatsSampler
-
-        self._sandbox_loop = asyncio.get_running_loop()
-        self.sandbox = SandboxManager(self.config, publish=self._publish_sandbox, state_dir=self.loaded.state_dir)
-        self.sandbox_stats = StatsSampler(self.bus.publish)
-        self.sandbox_stats.start()
-        self._sandbox_task(self._sync_sandbox_stats(), "sandbox-stats-sync")
-        self._sandbox_task(self._process_stats_loop(), "sandbox-process-stats")
-
-    async def _stop_sandbox(self) -> None:
-        """Stop the sampler and the manager's clients; containers stay for reuse (spec §6.1)."""
-        tasks, self._sandbox_tasks = list(self._sandbox_tasks), set()
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=STOP_GRACE_S)
-        sampler, self.sandbox_stats = self.sandbox_stats, None
-        manager, self.sandbox = self.sandbox, None
-        self.sandbox_containers.clear()
-        if sampler is not None:
-            await sampler.close()
-        if manager is not None:
-            await manager.close()
-
-    def _sandbox_task(self, coro: Any, name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._sandbox_tasks.add(task)
-        task.add_done_callback(self._sandbox_task_done)
-
-    def _sandbox_task_done(self, task: asyncio.Task[Any]) -> None:
-        self._sandbox_tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("sandbox task %s failed: %s", task.get_name(), task.exception())
-
-    def _publish_sandbox(self, event: Event) -> None:
-        """The manager's publish: to the bus, and a container coming or going re-syncs the stats
-        sampler (so a container created by an exec is watched at once). Safe from worker threads."""
-        try:
-            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if self._sandbox_loop is not None and running is not self._sandbox_loop:
-            self._sandbox_loop.call_soon_threadsafe(self._publish_sandbox, event)
-            return
-        self.bus.publish(event)
-        if event.kind == "sandbox.container_removed":
-            self.sandbox_containers.pop(getattr(event, "name", ""), None)
-        # A reuse of a container already known changes nothing; anything else re-syncs.
-        reused_known = event.kind == "sandbox.container_reused" and getattr(event, "name", "") in self.sandbox_containers
-        if self.sandbox_stats is not None and event.kind in SANDBOX_RESYNC and not reused_known:
-            self._sandbox_task(self._sync_sandbox_stats(), "sandbox-stats-sync")
-
-    async def _sync_sandbox_stats(self) -> None:
-        """Refresh the known sandboxes (limits, hardening) and, on Docker, watch every running
-        container of this gateway's prefix with the stats sampler."""
-        manager, sampler = self.sandbox, self.sandbox_stats
-        if manager is None or sampler is None:
-            return
-        backend = await manager.backend()
-        self.sandbox_containers = {info.name: info for info in await manager.list()}
-        client = getattr(backend, "client", None)
-        if not backend.isolated or client is None:
-            return
-        # Only this gateway's containers (its prefix), not every clawtop container on the host.
-        prefix = manager.config.docker.container_prefix
-        running = await asyncio.to_thread(client.containers.list,
-                                          filters={"label": "clawtop.sandbox=1", "status": "running"})
-        ours = {c.name: c for c in running if c.name.startswith(prefix)}
-        for name in [n for n in sampler.names() if n not in ours]:
-            sampler.unwatch(name)
-        for name, container in ours.items():
-            sampler.watch(name, container)
-
-    async def _process_stats_loop(self) -> None:
-        """The process fallback has no stream to subscribe to: sample its ``/proc`` usage."""
-        manager = self.sandbox
-        if manager is None:
-            return
-        backend = await manager.backend()
-        if backend.isolated or not hasattr(backend, "stats"):
-            return
-        while True:
-            await backend.stats()
-            await asyncio.sleep(PROCESS_STATS_S)
-
-    async def _reconfigure_sandbox(self, old: Any, new: Any, paths: list[str]) -> None:
-        """Sandbox keys on reload: mode on/off starts or stops the manager; ``cpus``, ``memory``,
-        ``memorySwap`` and ``pidsLimit`` go to running containers in place (one engine update
-        each, events from the tuning module); any other key is config drift, which the manager
-        handles on the next ensure (recreate when idle)."""
-        old_sb, new_sb = old.agents.defaults.sandbox, new.agents.defaults.sandbox
-        if old_sb == new_sb:
-            return
-        if (old_sb.mode == "off") != (new_sb.mode == "off"):
-            await self._stop_sandbox()
-            self._start_sandbox()
-            return
-        manager = self.sandbox
-        if manager is None:
-            return
-        manager.config = new_sb
-        backend = getattr(manager, "_backend", None)
-        if backend is not None and hasattr(backend, "config"):
-            backend.config = new_sb  # the backend hashes its own copy: drift must see the new one
-        if not any(p.startswith(SANDBOX_LIVE_PATHS) for p in paths):
-            return
-        from core.sandbox.tuning import apply_live_limits_async
-
-        try:
-            backend = await manager.backend()
-            if not backend.isolated:
-                return  # the process fallback applies limits per exec (rlimits) from its config
-            client = _PrefixScopedClient(backend.client, new_sb.docker.container_prefix)  # type: ignore[attr-defined]
-            events = await apply_live_limits_async(client, old_sb, new_sb, source="config")
-        except Exception as exc:  # noqa: BLE001 - a failed update must not break the reload
-            log.warning("sandbox live limits not applied: %s", exc)
-            return
-        for event in events:
-            self._publish_sandbox(event)
-
     async def _on_config_invalid(self, error: ConfigError) -> None:
         self.config_error = error
         issues = tuple(issue.format() for issue in error.issues)
         self.bus.publish(ConfigInvalid(path=str(self.loaded.path), issues=issues))
         log.warning("config reload skipped (invalid config): %s", "; ".join(issues))
 
-
-class _PrefixScopedClient:
-    """A docker client view whose ``containers.list`` keeps only names with this gateway's
-    prefix: ``apply_live_limits`` selects by the shared ``clawtop.sandbox`` label alone, which
-    would retune another clawtop's (or a concurrent test's) containers on the same host."""
-
-    def __init__(self, client: Any, prefix: str) -> None:
-        self.api = client.api
-        self.containers = self
-        self._client, self._prefix = client, prefix
-
-    def list(self, **kwargs: Any) -> list[Any]:
-        return [c for c in self._client.containers.list(**kwargs) if c.name.startswith(self._prefix)]

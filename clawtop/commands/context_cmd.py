@@ -32,9 +32,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def handle_context(args: argparse.Namespace) -> int:
     # Imported here: `clawtop --help` must not pay for pydantic and the core.
-    from core.agent.tools import TOOL_SPECS
+    from core.agent.loop import DEFAULT_SESSION_KEY
+    from core.agent.tools import tool_specs
     from core.config.loader import load_config
     from core.context import render, report_for_stored_session
+    from core.sandbox.api import SandboxManager
     from core.sessions.store import SessionNotFound, SessionStore
 
     loaded = load_config(getattr(args, "config", None))
@@ -53,9 +55,13 @@ def handle_context(args: argparse.Namespace) -> int:
     except (SessionNotFound, ValueError, FileNotFoundError):
         print(f"clawtop context: no session {session_id!r} in {store.dir}", file=sys.stderr)
         return 1
-    # The agent offers these tools on every turn, so they belong in the report like in /context.
+    # The tools the agent offers this session (``exec`` too when the config sandboxes it), as in
+    # /context: the same rule as ``AgentRunner.tool_specs`` (a manager only reads the config here).
+    key = getattr(row, "key", "") or session.id
+    sandbox = SandboxManager(loaded.config, publish=lambda _event: None, state_dir=loaded.state_dir)
+    tools = tool_specs(sandbox.is_sandboxed(key, main_key=DEFAULT_SESSION_KEY))
     report = report_for_stored_session(
-        loaded.config, state_dir=loaded.state_dir, session=session, row=row, tools=TOOL_SPECS
+        loaded.config, state_dir=loaded.state_dir, session=session, row=row, tools=tools
     )
     print(render(report, args.mode))
     return 0

@@ -264,7 +264,7 @@ class ContextHooks:
         from core.context import PruneClock
         from core.pruning.settings import is_cache_ttl_eligible
 
-        prompt = self.prompts.get(session.id) or self.gateway.context.system_prompt(key, tools=self._prompt_tools())
+        prompt = self.prompts.get(session.id) or self.gateway.context.system_prompt(key, tools=self._prompt_tools(key))
         self.prompts[session.id] = prompt
         pruning = self.gateway.config.agents.defaults.context_pruning
         provider, _, model_id = ref.partition("/")
@@ -278,10 +278,10 @@ class ContextHooks:
         self.reports[key] = report
         return report
 
-    def _prompt_tools(self) -> list[Any]:
-        from core.agent.tools import TOOL_SPECS
+    def _prompt_tools(self, key: str) -> list[Any]:
+        """The tools the agent offers session ``key`` (``exec`` too when it is sandboxed)."""
         from core.context import ToolSpec as PromptTool
-        return [PromptTool(t.name, t.description, dict(t.input_schema)) for t in TOOL_SPECS]
+        return [PromptTool(t.name, t.description, dict(t.input_schema)) for t in self.gateway.agent.tool_specs(key)]
 
     async def context_text(self, key: str, mode: str | None) -> str:
         """``/context [list|detail|json]`` for session ``key`` (core.context renders it): the
