@@ -208,7 +208,9 @@ def test_cpu_hog_at_half_a_core_is_throttled(run_container: Any) -> None:
     stats = [e for e in events if isinstance(e, SandboxStats) and not e.stale]
     assert len(stats) >= 6
     cpu = statistics.median(s.cpu_percent for s in stats[1:])
-    assert 30 <= cpu <= 55, [s.cpu_percent for s in stats]
+    # Held to cpus 0.5 (the upper bound is the behaviour); the lower bound only proves the hog
+    # ran, loosely, since a loaded 2-core machine may give it less than its share.
+    assert 10 <= cpu <= 55, [s.cpu_percent for s in stats]
     assert stats[-1].throttled_periods > 0 and stats[-1].throttled_time_ns > 0
     assert stats[-1].pids_limit == 50 and stats[-1].memory_limit_bytes == 64 << 20 and stats[-1].pids >= 1
     assert any(isinstance(e, SandboxLimitHit) and e.limit == "cpu" for e in events)
