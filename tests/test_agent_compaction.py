@@ -1,10 +1,10 @@
 """Compaction wired into the agent turn, against the built-in simulator: the §3.7 memory flush
 before a threshold compaction (once per compaction cycle) and the §3.2.2 context-overflow loop.
 
-The simulator has no fault token for a context-overflow 400 (its only "too large" answer is a
-413 at 32 MiB of body), so the overflow is injected one level up: a wrapper around
-``call_model`` raises the exact ``TurnFailed`` the retry engine hands back, then delegates to the
-real simulator call (the compaction summary and the retried call are real)."""
+The overflow is the simulator's own ``400:context-overflow`` fault (the real APIs' "prompt is too
+long" 400), scripted after the turns that fill the session, so the whole path is real: the
+provider error, the retry classifier's ``context_overflow``, the compaction summary call and the
+retried request."""
 
 from __future__ import annotations
 
@@ -14,59 +14,55 @@ from typing import Any
 
 import pytest
 
-import core.agent.loop as loop
 from core.chat.result import TurnFailed
 from core.config.loader import load_config
 from core.gateway import Gateway
 
 
-def gateway_for(home: Path, compaction: str, window: int = 200_000) -> Gateway:
+def gateway_for(home: Path, compaction: str, window: int = 200_000, script: str = "") -> Gateway:
     fast = f"fast: {{ ttftMs: 2, tokensPerSec: 8000, replyTokens: 40, contextWindow: {window} }}"
     (home / "ws").mkdir(exist_ok=True)
     path = home / "config.json5"
-    path.write_text(f"""{{ simulator: {{ models: {{ {fast} }} }},
+    path.write_text(f"""{{ simulator: {{ models: {{ {fast} }}, faults: {{ script: "{script}" }} }},
       agents: {{ defaults: {{ workspace: "{home / 'ws'}", compaction: {{ {compaction} }} }} }} }}""",
                     encoding="utf-8")
     env = {"HOME": str(home), "CLAWTOP_STATE_DIR": str(home / "state")}
     return Gateway(load_config(path, env=env, dotenv=False), env=env, watch_config=False)
 
 
-def overflowing(monkeypatch: pytest.MonkeyPatch, failures: int) -> list[str]:
-    """Make the next ``failures`` agent model calls fail as a context overflow; returns the log
-    of calls (``overflow`` / ``ok``)."""
-    real = loop.call_model
-    calls: list[str] = []
-
-    async def fake(gateway: Gateway, messages: Any, **kw: Any) -> Any:
-        if calls.count("overflow") < failures:
-            calls.append("overflow")
-            raise TurnFailed("prompt is too long: 210000 tokens > 200000 maximum", error_class="context_overflow",
-                             model=kw["refs"][0], records=[], status=400, reason="context_overflow")
-        calls.append("ok")
-        return await real(gateway, messages, **kw)
-
-    monkeypatch.setattr(loop, "call_model", fake)
-    return calls
+FILL_TURNS = 4
+OVERFLOW = "400:context-overflow"
 
 
-async def fill(gateway: Gateway, turns: int = 4) -> Any:
+def after_fill(*outcomes: str) -> str:
+    """A simulator script: ``ok`` for the requests of ``fill`` (one per turn), then ``outcomes``."""
+    return ",".join(["ok"] * FILL_TURNS + list(outcomes))
+
+
+def sim_statuses(events: list[Any]) -> list[int | None]:
+    return [e.status for e in events if e.kind in ("sim.request_served", "sim.fault_injected")]
+
+
+async def fill(gateway: Gateway, turns: int = FILL_TURNS) -> Any:
     result = None
     for i in range(turns):
         result = await gateway.chat.send(f"message number {i} " + "with some padding " * 40)
     return result
 
 
-async def test_overflow_compacts_and_retries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    gateway = gateway_for(tmp_path, "keepRecentTokens: 50")
+async def test_overflow_compacts_and_retries(tmp_path: Path) -> None:
+    # the overflow, then the compaction's summary call and the retried request succeed
+    gateway = gateway_for(tmp_path, "keepRecentTokens: 50", script=after_fill(OVERFLOW))
     sub = gateway.bus.subscribe("test", kinds=["compaction.finished", "compaction.aborted"])
+    sim = gateway.bus.subscribe("sim", kinds=["sim.request_served", "sim.fault_injected"])
     await gateway.start()
     try:
         first = await fill(gateway)
-        calls = overflowing(monkeypatch, failures=1)
+        assert sim_statuses(sim.take_nowait()) == [200] * FILL_TURNS  # the script lines up
         after = await gateway.chat.send("does this still fit?")
     finally:
         await gateway.stop()
-    assert calls == ["overflow", "ok"]
+    assert sim_statuses(sim.take_nowait()) == [400, 200, 200]
     assert [(e.kind, e.trigger) for e in sub.take_nowait()] == [("compaction.finished", "overflow")]
     assert after.reply and after.session_id == first.session_id
     assert gateway.sessions is not None
@@ -79,20 +75,23 @@ async def test_overflow_compacts_and_retries(tmp_path: Path, monkeypatch: pytest
     assert len(questions) == 1 and questions[0] > types.index("compaction")
 
 
-async def test_persistent_overflow_ends_with_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    gateway = gateway_for(tmp_path, "keepRecentTokens: 50")
+async def test_persistent_overflow_ends_with_a_clear_error(tmp_path: Path) -> None:
+    # every agent request overflows; the compaction's summary call (the ok) goes through
+    script = after_fill(OVERFLOW, "ok", *[OVERFLOW] * 10)
+    gateway = gateway_for(tmp_path, "keepRecentTokens: 50", script=script)
     sub = gateway.bus.subscribe("test", kinds=["compaction.finished", "compaction.aborted"])
+    sim = gateway.bus.subscribe("sim", kinds=["sim.request_served", "sim.fault_injected"])
     await gateway.start()
     try:
         await fill(gateway)
-        calls = overflowing(monkeypatch, failures=100)
+        assert sim_statuses(sim.take_nowait()) == [200] * FILL_TURNS
         with pytest.raises(TurnFailed) as info:
             await gateway.chat.send("will this ever fit?")
     finally:
         await gateway.stop()
     # one real compaction, then the next one has nothing left to cut: stop instead of looping
     assert [e.kind for e in sub.take_nowait()] == ["compaction.finished", "compaction.aborted"]
-    assert calls == ["overflow", "overflow"]
+    assert sim_statuses(sim.take_nowait()) == [400, 200, 400]
     failure = info.value
     assert failure.error_class == "context_overflow" and failure.reason == "overflow_compaction_exhausted"
     assert "/compact" in failure.message and "/new" in failure.message

@@ -45,6 +45,8 @@ def test_parse_script_reads_every_token() -> None:
     assert specs[5].retry_after is None, "only a bare 429 gets the default retry-after: 1"
     assert parse_script(["429,ok", "529"]) == parse_script("429,ok,529")
     assert parse_script("") == [] and parse_script("503:retry-after=2")[0].retry_after == "2"
+    overflow = parse_script("400:Context-Overflow")[0]
+    assert overflow == FaultSpec(token="400:context-overflow", kind="status", status=400, context_overflow=True)
 
 
 @pytest.mark.parametrize(
@@ -56,6 +58,8 @@ def test_parse_script_reads_every_token() -> None:
         ("429:retry-after=-1", "bad option"),
         ("503:no-retry-after", "no-retry-after only applies to 429"),
         ("timeout:5", "unknown fault token 'timeout:5'"),
+        ("400", "a 400 is only simulated as 400:context-overflow"),
+        ("429:context-overflow", "a 400 is only simulated as 400:context-overflow"),
     ],
 )
 def test_parse_script_rejects_bad_tokens_clearly(spec: str, message: str) -> None:
@@ -152,6 +156,35 @@ async def test_sdks_raise_their_own_status_errors() -> None:
             await openai_client(sim).chat.completions.create(**openai_body())
     assert overloaded.value.status_code == 529 and overloaded.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]
     assert limited.value.response.headers["retry-after"] == "3"
+
+
+@pytest.mark.parametrize("api", ["anthropic", "openai"])
+async def test_context_overflow_is_a_400_the_classifier_calls_context_overflow(api: str) -> None:
+    from core.providers import AnthropicClient, ChatMessage, ModelRequest, OpenAICompatClient, ProviderHTTPError
+    from core.retry.classify import ErrorClass, classify
+
+    async with running(script="400:context-overflow,400:context-overflow") as sim:
+        raw = await post(sim, api, BODIES[api]())
+        client = (AnthropicClient("sim", sim.base_url, "sk-sim") if api == "anthropic"
+                  else OpenAICompatClient("sim-oai", sim.base_url + "/v1", "sk-sim"))
+        try:
+            with pytest.raises(ProviderHTTPError) as info:
+                await client.call(ModelRequest(model="fast", messages=(ChatMessage("user", "hi"),), max_tokens=20))
+        finally:
+            await client.aclose()
+    assert raw.status_code == 400 and "retry-after" not in raw.headers
+    if api == "anthropic":
+        assert raw.json()["type"] == "error" and raw.json()["error"] == {
+            "type": "invalid_request_error", "message": "prompt is too long: 210000 tokens > 200000 maximum"}
+        assert "x-should-retry" not in raw.headers
+    else:
+        error = raw.json()["error"]
+        assert (error["type"], error["code"]) == ("invalid_request_error", "context_length_exceeded")
+        assert error["message"] == ("This model's maximum context length is 200000 tokens. "
+                                    "However, your messages resulted in 210000 tokens.")
+    verdict = classify(info.value)
+    assert info.value.status == 400
+    assert verdict.error_class is ErrorClass.CONTEXT_OVERFLOW and not verdict.retryable
 
 
 # --- hang, reset, error after 200 ------------------------------------------------------------

@@ -31,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "APIs on a loopback port, with scripted or random faults. Flags override the config's "
         "simulator section. Ctrl-C stops it.",
         epilog="SPEC tokens, one per successive request (then ok): ok, 429, 429:retry-after=S, "
-        "429:retry-after-ms=MS, 429:no-retry-after, 529, 500, 502, 503, timeout, reset, stream-error. "
+        "429:retry-after-ms=MS, 429:no-retry-after, 529, 500, 502, 503, timeout, reset, stream-error, "
+        "400:context-overflow (prompt too long). "
         "Example: --script 429,429:retry-after=2,ok,stream-error",
     )
     parser.add_argument("--host", help="interface to bind (default: simulator.host, 127.0.0.1)")

@@ -42,6 +42,7 @@ _ERRORS: dict[ErrorKind, tuple[str, str]] = {
     "server_error": ("api_error", "Internal server error"),
     "bad_gateway": ("api_error", "Bad gateway"),
     "unavailable": ("api_error", "Service unavailable"),
+    "context_overflow": ("invalid_request_error", "prompt is too long: 210000 tokens > 200000 maximum"),
 }
 _SHOULD_RETRY: dict[ErrorKind, str] = {"rate_limit": "true", "overloaded": "true", "spend_cap": "false"}
 

@@ -80,6 +80,8 @@ class Dialect(Protocol):
 
 def fault_error_kind(spec: FaultSpec) -> ErrorKind:
     """The error an injected status stands for."""
+    if spec.context_overflow:
+        return "context_overflow"
     if spec.status == 429:
         return "spend_cap" if spec.spend_cap else "rate_limit"
     kinds: dict[int, ErrorKind] = {529: "overloaded", 500: "server_error", 502: "bad_gateway", 503: "unavailable"}

@@ -19,11 +19,13 @@ token                    what the client sees
 ``timeout``              request accepted, nothing sent until the client gives up
 ``reset``                HTTP 200 and part of the body, then the TCP connection is reset
 ``stream-error``         HTTP 200, a few stream events, then an error event (``overloaded_error``)
+``400:context-overflow`` HTTP 400 ``invalid_request_error`` saying the prompt is too long (Anthropic
+                         ``prompt is too long: …``; OpenAI code ``context_length_exceeded``)
 ======================== ===========================================================================
 
 ``retry-after=S`` and ``retry-after-ms=MS`` may also follow ``529``, ``500``, ``502`` and ``503``
 (a Retry-After on a 5xx is legal HTTP and exercises the retry engine's floor); without them only
-a 429 carries a hint. This module has no dependencies so the config schema can validate tokens
+a 429 carries a hint. ``400`` exists only as ``400:context-overflow``. This module has no dependencies so the config schema can validate tokens
 with the very parser the server uses.
 """
 
@@ -48,7 +50,7 @@ __all__ = [
 FaultKind = Literal["ok", "status", "timeout", "reset", "stream-error"]
 """How a fault shows: a normal reply, an HTTP error status, a hang, a reset, an error after 200."""
 
-STATUS_FAULTS: frozenset[int] = frozenset({429, 500, 502, 503, 529})
+STATUS_FAULTS: frozenset[int] = frozenset({400, 429, 500, 502, 503, 529})
 """HTTP statuses a token may name."""
 
 DEFAULT_RANDOM_FAULTS: tuple[str, ...] = ("429", "529", "500", "502", "503")
@@ -60,7 +62,7 @@ _SECONDS = re.compile(r"\d+(?:\.\d+)?")
 
 _VOCABULARY = (
     "ok, 429, 429:retry-after=S, 429:retry-after-ms=MS, 429:no-retry-after, 529, 500, 502, 503, "
-    "timeout, reset, stream-error"
+    "timeout, reset, stream-error, 400:context-overflow"
 )
 
 
@@ -79,6 +81,7 @@ class FaultSpec:
     retry_after: str | None = None
     retry_after_ms: str | None = None
     spend_cap: bool = False
+    context_overflow: bool = False
 
     @property
     def is_fault(self) -> bool:
@@ -104,6 +107,10 @@ def parse_fault_token(token: str) -> FaultSpec:
             f"use one of {', '.join(str(s) for s in sorted(STATUS_FAULTS))}"
         )
     option = match["option"]
+    if status == 400 or option == "context-overflow":
+        if status != 400 or option != "context-overflow":
+            raise ValueError(f"fault token {token.strip()!r}: a 400 is only simulated as 400:context-overflow")
+        return FaultSpec(token=text, kind="status", status=400, context_overflow=True)
     if option is None:
         return FaultSpec(token=text, kind="status", status=status, retry_after="1" if status == 429 else None)
     if option == "no-retry-after":
@@ -116,7 +123,7 @@ def parse_fault_token(token: str) -> FaultSpec:
         return FaultSpec(token=text, kind="status", status=status, **hint)
     raise ValueError(
         f"fault token {token.strip()!r}: bad option {option!r}; expected retry-after=SECONDS, "
-        "retry-after-ms=MILLISECONDS (non-negative numbers) or, for 429, no-retry-after"
+        "retry-after-ms=MILLISECONDS (non-negative numbers), for 429 no-retry-after, or 400:context-overflow"
     )
 
 

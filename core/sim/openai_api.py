@@ -42,6 +42,11 @@ _ERRORS: dict[ErrorKind, tuple[str, str | None, str]] = {
     "server_error": ("server_error", None, "The server had an error while processing your request. Sorry about that!"),
     "bad_gateway": ("server_error", None, "Bad gateway."),
     "unavailable": ("server_error", None, "The server is overloaded or not ready yet."),
+    "context_overflow": (
+        "invalid_request_error",
+        "context_length_exceeded",
+        "This model's maximum context length is 200000 tokens. However, your messages resulted in 210000 tokens.",
+    ),
 }
 
 

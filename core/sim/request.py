@@ -22,7 +22,7 @@ Api = Literal["anthropic", "openai"]
 
 ErrorKind = Literal[
     "invalid_request", "not_found", "too_large", "rate_limit", "spend_cap",
-    "overloaded", "server_error", "bad_gateway", "unavailable",
+    "overloaded", "server_error", "bad_gateway", "unavailable", "context_overflow",
 ]
 """An error in API-neutral terms; each dialect maps it to its own type, code and wording."""
 

@@ -51,7 +51,7 @@ FaultStep = Annotated[str, AfterValidator(_check_token)]
 """One fault-script token, in the vocabulary of ``clawtop sim --script`` (see
 :mod:`core.sim.faults`): ``ok``, ``429``, ``429:retry-after=S``, ``429:retry-after-ms=MS``,
 ``429:no-retry-after``, ``529``, ``500``, ``502``, ``503``, ``timeout``, ``reset``,
-``stream-error``."""
+``stream-error``, ``400:context-overflow``."""
 
 
 def _split_tokens(value: Any) -> Any:
