@@ -32,6 +32,7 @@ from tui.panes import Pane
 from tui.panes.events import EventsPane
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import KeyRow, KeysScreen, PaneHelpScreen
+from tui.theme_persist import ThemeSaver
 from tui.themes import APP_CSS, DEFAULT_THEME, load_themes
 from tui.widgets.status import StatusInfo
 
@@ -112,6 +113,8 @@ class ClawtopApp(App[None], inherit_bindings=False):
         self.refresh_ms = 1000
         """Status refresh interval; from ``ui.refresh_ms``, nudged live with ``+`` / ``-``."""
         self._refresh_timer: Timer | None = None
+        self._theme_saver = ThemeSaver(gateway)
+        self._theme_from_config = False  # while ui settings apply: not written back
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -154,7 +157,11 @@ class ClawtopApp(App[None], inherit_bindings=False):
                         severity="warning", markup=False)
             wanted = DEFAULT_THEME
         if self.theme != wanted:
-            self.theme = wanted
+            self._theme_from_config = True
+            try:
+                self.theme = wanted
+            finally:
+                self._theme_from_config = False
         keymap = dict(_ui_setting(config, "keymap", {}))
         unknown = actions.unknown_keymap_ids(keymap)
         if unknown:
@@ -167,6 +174,21 @@ class ClawtopApp(App[None], inherit_bindings=False):
             self.refresh_ms = refresh_ms
             if self._refresh_timer is not None:
                 self._start_refresh_timer()
+
+    def watch_theme(self, theme: str) -> None:
+        """A user's theme change (palette, code) is saved to ``ui.theme``; config's own is not."""
+        if not self._theme_from_config:
+            self._save_theme(theme)
+
+    @work(group="theme-save", exit_on_error=False)
+    async def _save_theme(self, theme: str) -> None:
+        if self.theme != theme:
+            return  # superseded by a later pick, which saves itself
+        error = await self._theme_saver.save(theme)
+        if error is None:
+            self.notify("Theme saved to ui.theme", timeout=3)
+        else:
+            self.notify(error, title="Theme not saved", severity="error", markup=False)
 
     # -- background work: these only post messages ---------------------------------------
 
