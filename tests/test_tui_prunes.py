@@ -68,3 +68,46 @@ async def test_prune_appears_newest_first_and_enter_opens_the_detail(tmp_path: P
         assert "chars not shown here" in before
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, PruneDetailScreen))
+
+
+async def test_stored_decisions_are_listed_after_a_restart_and_their_detail_opens(tmp_path: Path) -> None:
+    gateway = make_gateway(tmp_path)
+    app = ClawtopApp(gateway)
+    async with app.run_test(size=SIZE) as pilot:
+        chat = app.dashboard.query_one(ChatPane)
+        table = app.dashboard.query_one(PrunesPane).query_one(DataTable)
+        await wait_until(pilot, lambda: not chat.query_one(Input).disabled)
+        chat.send('[[tool:read {"path":"big.txt"}]]')
+        await wait_until(pilot, lambda: table.row_count == 2 and not chat.busy)
+        await asyncio.sleep(0.05)  # past the TTL
+        chat.send("thanks")
+        await wait_until(pilot, lambda: table.row_count == 3 and not chat.busy)
+        live_rows = [table.get_row_at(i) for i in range(3)]
+    await gateway.stop()  # idempotent if the app already stopped it; flushes the store
+
+    app = ClawtopApp(make_gateway(tmp_path))  # same $HOME, so the same state dir and store
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.dashboard.query_one(PrunesPane)
+        table = pane.query_one(DataTable)
+        await wait_until(pilot, lambda: table.row_count == 3)
+        assert [table.get_row_at(i) for i in range(3)] == live_rows  # newest first, no duplicates
+        assert len(pane.stored_keys) == 3
+        await pilot.press("2")
+        table.move_cursor(row=0)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, PruneDetailScreen))
+        screen = app.screen
+        assert isinstance(screen, PruneDetailScreen) and screen.stored
+        explanation = str(screen.query_one("#prune-detail-explanation", Static).render())
+        assert explanation.startswith("pruned") and "softTrimRatio 0.3" in explanation
+        note = str(screen.query_one("#prune-detail-stored-note", Static).render())
+        assert "before/after text is kept only for decisions made while the dashboard runs" in note
+        (result,) = [str(s.render()) for s in screen.query(".prune--result")]
+        assert "soft_trim" in result and "34,000 →" in result
+        assert not screen.query(".prune--before") and not screen.query(".prune--after")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, PruneDetailScreen))
+        # A repeat load does not duplicate rows.
+        pane._load_history()
+        await pilot.pause(0.5)
+        assert table.row_count == 3

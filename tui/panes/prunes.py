@@ -1,19 +1,27 @@
 """Prunes pane: the log of cache-TTL prune decisions, newest first (pruning spec §11.1).
 
 One row per evaluation of the prune hook — skips included, so "why did nothing get pruned?"
-has an answer — fed by ``prune.decision`` events. Enter opens the decision's full explanation
-and the before/after text of each touched tool result (:class:`PruneDetailScreen`).
+has an answer — fed by ``prune.decision`` events. On mount, once the gateway runs, the most
+recent stored decisions are loaded from the telemetry store (in a worker) and listed below the
+live ones, without duplicates. Enter opens the decision's full explanation and the before/after
+text of each touched tool result (:class:`PruneDetailScreen`); stored decisions have no text.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import logging
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.widgets import DataTable
+
+from core.pruning.events import PruneDecision
 
 from tui.panes.base import Pane
 from tui.screens.prune_detail import PruneDetailScreen, decision_outcome
@@ -21,8 +29,39 @@ from tui.screens.prune_detail import PruneDetailScreen, decision_outcome
 if TYPE_CHECKING:
     from core.events import Event
 
+log = logging.getLogger(__name__)
+
 MAX_DECISIONS = 500
 """Decisions kept in the log; the oldest go first."""
+
+HISTORY_LIMIT = 200
+"""Stored decisions loaded on mount (the most recent ones)."""
+
+HISTORY_WAIT_S, HISTORY_POLL_S = 60.0, 0.1
+"""How long the history loader waits for the gateway to be running, and how often it looks."""
+
+_DECISION_FIELDS = frozenset(f.name for f in dataclasses.fields(PruneDecision)) - {"mono", "wall"}
+
+
+class StoredDecisionsLoaded(Message):
+    """The history loader read these ``(store id, decision)`` pairs, newest first."""
+
+    def __init__(self, decisions: list[tuple[int, PruneDecision]]) -> None:
+        super().__init__()
+        self.decisions = decisions
+
+
+def decision_from_stored(stored: Any) -> PruneDecision:
+    """A :class:`PruneDecision` rebuilt from a ``StoredEvent`` (unknown payload keys ignored)."""
+    fields = {k: v for k, v in stored.payload.items() if k in _DECISION_FIELDS}
+    if "touched" in fields:
+        fields["touched"] = tuple(fields["touched"] or ())
+    return PruneDecision(wall=stored.wall, mono=stored.mono, **fields)
+
+
+def _identity(d: Any) -> tuple[float, str | None]:
+    """What a live decision and its stored copy share: wall time and session."""
+    return (d.wall, d.session_id)
 
 COLUMNS = (("time", "time"), ("session", "session"), ("model", "model"), ("outcome", "outcome"),
            ("touched", "touched"), ("saved", "saved"), ("ratio", "ratio"))
@@ -53,7 +92,10 @@ for each touched tool result its text before and after. `esc` goes back.
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.decisions: dict[str, Any] = {}
-        """Row key → decision event, oldest first."""
+        """Row key → decision event, oldest first (``d<n>`` live, ``s<store id>`` stored)."""
+        self.stored_keys: set[str] = set()
+        """Keys of decisions loaded from the store: they have no before/after text."""
+        self._identities: set[tuple[float, str | None]] = set()
         self._seq = 0
 
     def compose_body(self) -> ComposeResult:
@@ -63,21 +105,68 @@ for each touched tool result its text before and after. `esc` goes back.
         table = self.query_one(DataTable)
         for label, key in COLUMNS:
             table.add_column(label, key=key)
+        self._load_history()
+
+    @work(group="prunes-history", exclusive=True, exit_on_error=False)
+    async def _load_history(self) -> None:
+        """Wait for the gateway to run, read the last stored decisions, post them (nothing else)."""
+        from core.gateway import GatewayState
+
+        gateway = getattr(self.app, "gateway", None)
+        if gateway is None:
+            return
+        waited = 0.0
+        while gateway.state is not GatewayState.RUNNING:
+            if waited >= HISTORY_WAIT_S:
+                return
+            await asyncio.sleep(HISTORY_POLL_S)
+            waited += HISTORY_POLL_S
+        try:
+            rows = await gateway.store.query(kinds=["prune.decision"], limit=HISTORY_LIMIT, newest_first=True)
+            decisions = [(row.id, decision_from_stored(row)) for row in rows]
+        except Exception:  # a missing or closing store: the log just starts empty
+            log.warning("could not load stored prune decisions", exc_info=True)
+            return
+        if decisions:
+            self.post_message(StoredDecisionsLoaded(decisions))
+
+    @on(StoredDecisionsLoaded)
+    def _on_stored_decisions(self, message: StoredDecisionsLoaded) -> None:
+        older: dict[str, Any] = {}
+        for store_id, decision in reversed(message.decisions):  # oldest first
+            key = f"s{store_id}"
+            if key in self.decisions or _identity(decision) in self._identities:
+                continue  # already listed (it arrived live too)
+            older[key] = decision
+            self._identities.add(_identity(decision))
+            self.stored_keys.add(key)
+        if not older:
+            return
+        self.decisions = {**older, **self.decisions}  # stored ones are older than the live ones
+        self._trim()
+        self.set_class(True, "-ready")
+        self._rebuild()
 
     def focus_target(self) -> DataTable:  # type: ignore[override]
         return self.query_one(DataTable)
 
     def apply_events(self, events: Sequence[Event]) -> None:
-        new = [e for e in events if e.kind == "prune.decision"]
+        new = [e for e in events if e.kind == "prune.decision" and _identity(e) not in self._identities]
         if not new:
             return
         for event in new:
             self._seq += 1
             self.decisions[f"d{self._seq}"] = event
-        while len(self.decisions) > MAX_DECISIONS:
-            del self.decisions[next(iter(self.decisions))]
+            self._identities.add(_identity(event))
+        self._trim()
         self.set_class(True, "-ready")
         self._rebuild()
+
+    def _trim(self) -> None:
+        while len(self.decisions) > MAX_DECISIONS:
+            key = next(iter(self.decisions))
+            self._identities.discard(_identity(self.decisions.pop(key)))
+            self.stored_keys.discard(key)
 
     def _rebuild(self) -> None:
         """Newest first: rebuilt per batch (one repaint), the cursor kept on the same decision."""
@@ -96,8 +185,12 @@ for each touched tool result its text before and after. `esc` goes back.
 
     @on(DataTable.RowSelected, "#prunes-table")
     def _open_detail(self, event: DataTable.RowSelected) -> None:
-        decision = self.decisions.get(str(event.row_key.value))
+        key = str(event.row_key.value)
+        decision = self.decisions.get(key)
         if decision is None:
+            return
+        if key in self.stored_keys:
+            self.app.push_screen(PruneDetailScreen(decision, None, stored=True))
             return
         hooks = getattr(getattr(getattr(self.app, "gateway", None), "agent", None), "hooks", None)
         detail = hooks.prune_detail(decision) if hooks is not None else None

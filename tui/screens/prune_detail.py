@@ -13,6 +13,9 @@ from textual.widgets import Static
 
 from tui.screens.help import FramedModal
 
+STORED_NOTE = "before/after text is kept only for decisions made while the dashboard runs"
+"""Shown for a decision read back from the telemetry store (its payload has no texts)."""
+
 PREVIEW_HEAD, PREVIEW_TAIL = 1500, 500
 """A long *before* text is shown as head … tail (the whole thing can be megabytes)."""
 
@@ -68,7 +71,10 @@ def _r(value: float | None) -> str:
 
 
 class PruneDetailScreen(FramedModal):
-    """A snapshot of one decision; ``detail`` holds the before/after texts when known."""
+    """A snapshot of one decision; ``detail`` holds the before/after texts when known.
+
+    ``stored``: the decision was loaded from the telemetry store, so it never has texts; the
+    screen says so once and still lists each touched result's figures."""
 
     DEFAULT_CSS = """
     PruneDetailScreen {
@@ -78,15 +84,17 @@ class PruneDetailScreen(FramedModal):
         .prune--result { margin-top: 1; text-style: bold; }
         .prune--before { color: $text-muted; }
         .detail--hint { color: $text-muted; height: 1; }
+        .detail--note { color: $text-warning; margin-top: 1; }
     }
     """
 
     BINDINGS = [Binding("escape", "close_detail", "Back", id="close-prune-detail")]
 
-    def __init__(self, decision: Any, detail: list[dict[str, Any]] | None) -> None:
+    def __init__(self, decision: Any, detail: list[dict[str, Any]] | None, *, stored: bool = False) -> None:
         super().__init__()
         self.decision = decision
         self.detail = detail
+        self.stored = stored
 
     def compose(self) -> ComposeResult:
         d = self.decision
@@ -94,6 +102,9 @@ class PruneDetailScreen(FramedModal):
             box.border_title = f"Prune decision · session {(d.session_id or '?')[:8]}"
             with VerticalScroll(id="prune-detail-body"):
                 yield Static(explanation_text(d), id="prune-detail-explanation", markup=False)
+                if self.stored:
+                    yield Static(f"Stored decision: {STORED_NOTE}.", id="prune-detail-stored-note",
+                                 classes="detail--note", markup=False)
                 yield from self._results()
             yield Static("esc goes back", classes="detail--hint", markup=False)
 
@@ -109,6 +120,8 @@ class PruneDetailScreen(FramedModal):
                     + (f" · {t['imagesRemoved']} image(s) removed" if t.get("imagesRemoved") else ""))
             yield Static(head, classes="prune--result", markup=False)
             full = texts.get(t.get("index"))
+            if self.stored:
+                continue  # the note above says why there is no text
             if full is None:
                 yield Static("(text not available: decision not made by this dashboard's gateway)", markup=False)
                 continue
