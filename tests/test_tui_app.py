@@ -8,7 +8,7 @@ and asserts on app state and on the messages the app handled, not only on pixels
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,9 @@ from tui.app import ClawtopApp
 from tui.messages import EventsArrived
 from tui.panes import PANES, ChatPane, EventsPane
 from tui.screens.help import KeysScreen, PaneHelpScreen
-from tui.themes import THEMES_DIR, ThemeFileError, load_theme_file, load_themes
+from tests import tui_support
+from tests.tui_support import gateway_with_config as make_gateway
+from tests.tui_support import palette_options
 
 SIZE = (120, 40)
 
@@ -42,29 +44,12 @@ class FakeClock:
         return self.now
 
 
-def make_gateway(home: Path, *, config: str | None = None, watch: bool = False) -> Gateway:
-    env = {"HOME": str(home)}
-    if config is not None:
-        path = home / ".clawtop" / "config.json5"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(config, encoding="utf-8")
-    loaded = load_config(None, env=env, dotenv=False)
-    return Gateway(loaded, env=env, watch_config=watch)
-
-
 @pytest.fixture
 def gateway(tmp_path: Path) -> Gateway:
     return make_gateway(tmp_path)
 
 
-async def wait_until(pilot: Pilot, predicate: Callable[[], object], timeout: float = 5.0) -> None:
-    """Let the app process messages until ``predicate()`` holds (never a blind sleep)."""
-    waited = 0.0
-    while not predicate():
-        if waited >= timeout:
-            raise AssertionError("condition not reached within the timeout")
-        await pilot.pause(0.02)
-        waited += 0.02
+wait_until = partial(tui_support.wait_until, timeout=5.0, step=0.02)
 
 
 def events_pane(app: ClawtopApp) -> EventsPane:
@@ -229,27 +214,16 @@ async def test_ctrl_p_opens_the_command_palette_with_dashboard_commands(
         await pilot.press("ctrl+p")
         assert CommandPalette.is_open(app)
         await pilot.press(*"bench")
-        await wait_until(pilot, lambda: "Focus pane: Bench" in _palette_options(app))
+        await wait_until(pilot, lambda: "Focus pane: Bench" in palette_options(app))
         await pilot.press("enter")
         await wait_until(pilot, lambda: not CommandPalette.is_open(app))
         await pilot.pause()
         assert type(app.focused_pane()).__name__ == "BenchPane"
 
         await pilot.press("ctrl+p", *"pause")
-        await wait_until(pilot, lambda: "Pause live updates" in _palette_options(app))
+        await wait_until(pilot, lambda: "Pause live updates" in palette_options(app))
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.paused)
-
-
-def _palette_options(app: ClawtopApp) -> str:
-    from textual.widgets import OptionList
-
-    if not CommandPalette.is_open(app):
-        return ""
-    options = app.screen.query_one(OptionList)
-    return " ".join(
-        str(options.get_option_at_index(i).prompt) for i in range(options.option_count)
-    )
 
 
 async def test_digit_keys_focus_each_pane_in_display_order(gateway: Gateway) -> None:
@@ -417,81 +391,6 @@ async def test_config_reloaded_event_notifies(gateway: Gateway) -> None:
         await wait_until(pilot, lambda: logged(app, "config.reloaded"))
         notices = [m.notification for m in messages if isinstance(m, Notify)]
         assert any(n.title == "Config reloaded" and "ui.refresh_ms" in n.message for n in notices)
-
-
-# -- themes ---------------------------------------------------------------------------------
-
-
-async def test_themes_come_from_files_and_switch_from_the_palette(gateway: Gateway) -> None:
-    app = ClawtopApp(gateway, start_gateway=False)
-    async with app.run_test(size=SIZE) as pilot:
-        assert app.theme == "clawtop-dark"
-        assert {"clawtop-dark", "clawtop-light"} <= set(app.available_themes)
-        await pilot.press("ctrl+p", *"light")
-        await wait_until(pilot, lambda: "clawtop-light" in _palette_options(app))
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: app.theme == "clawtop-light")
-
-
-async def test_configured_theme_is_used(tmp_path: Path) -> None:
-    gateway = make_gateway(tmp_path, config='{ ui: { theme: "clawtop-light" } }')
-    app = ClawtopApp(gateway, start_gateway=False)
-    async with app.run_test(size=SIZE):
-        assert app.theme == "clawtop-light"
-
-
-async def test_picked_theme_is_saved_to_the_config_keeping_comments(tmp_path: Path) -> None:
-    config = '// my settings\n{\n  ui: {\n    refreshMs: 1000, // keep me\n  },\n}\n'
-    gateway = make_gateway(tmp_path, config=config)
-    path = gateway.loaded.path
-    messages: list[Message] = []
-    app = ClawtopApp(gateway, start_gateway=False)
-    async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
-        await pilot.pause()
-        assert path.read_text(encoding="utf-8") == config  # startup theme is not written
-        app.theme = "clawtop-light"
-        await wait_until(pilot, lambda: "clawtop-light" in path.read_text(encoding="utf-8"))
-        text = path.read_text(encoding="utf-8")
-        assert "// my settings" in text and "// keep me" in text
-        assert load_config(path, env={"HOME": str(tmp_path)}, dotenv=False).config.ui.theme \
-            == "clawtop-light"
-        await wait_until(pilot, lambda: any(
-            isinstance(m, Notify) and m.notification.message == "Theme saved to ui.theme"
-            for m in messages
-        ))
-        # A second pick before any reload writes against our own new hash: no conflict.
-        app.theme = "clawtop-dark"
-        await wait_until(pilot, lambda: '"clawtop-dark"' in path.read_text(encoding="utf-8"))
-        assert not any(
-            isinstance(m, Notify) and m.notification.severity == "error" for m in messages
-        )
-
-
-async def test_theme_save_conflict_is_reported_not_raised(tmp_path: Path) -> None:
-    gateway = make_gateway(tmp_path, config="{ ui: {} }")
-    path = gateway.loaded.path
-    path.write_text("// edited elsewhere\n{ ui: {} }\n", encoding="utf-8")
-    messages: list[Message] = []
-    app = ClawtopApp(gateway, start_gateway=False)
-    async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
-        app.theme = "clawtop-light"
-        await wait_until(pilot, lambda: any(
-            isinstance(m, Notify) and m.notification.severity == "error"
-            and "ConfigConflictError" in m.notification.message for m in messages
-        ))
-        assert "clawtop-light" not in path.read_text(encoding="utf-8")
-        assert app.is_running
-
-
-def test_theme_files_load_and_bad_ones_are_reported(tmp_path: Path) -> None:
-    loaded, errors = load_themes()
-    assert errors == []
-    assert {t.name for t in loaded} >= {"clawtop-dark", "clawtop-light"}
-    assert (THEMES_DIR / "clawtop.tcss").is_file()
-    bad = tmp_path / "bad.toml"
-    bad.write_text('name = "bad"\nprimary = "#fff"\nbackgrond = "#000"\n', encoding="utf-8")
-    with pytest.raises(ThemeFileError, match="did you mean 'background'"):
-        load_theme_file(bad)
 
 
 async def test_a_gateway_that_fails_to_start_is_reported_not_fatal(tmp_path: Path) -> None:
