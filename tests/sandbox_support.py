@@ -1,10 +1,14 @@
 """Docker fixtures for sandbox tests: a client that skips only when no daemon answers, and a tiny
-busybox image (built from the host's static busybox, no registry needed)."""
+test image built with no registry: from the host's busybox when it has one, else from the host's own
+shell and coreutils, each copied with the shared libraries ``ldd`` lists (so a fresh machine with a
+Docker daemon needs no install step)."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +17,46 @@ from typing import Any
 import pytest
 
 TEST_IMAGE = "clawtop-sandbox-test:busybox"
-_DOCKERFILE = 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nUSER 1000:1000\n'
+_BUSYBOX_DOCKERFILE = 'FROM scratch\nCOPY rootfs/ /\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nUSER 1000:1000\n'
+_HOST_DOCKERFILE = 'FROM scratch\nCOPY rootfs/ /\nUSER 1000:1000\n'
+HOST_TOOLS = ("sh", "echo", "cat", "wc", "pwd", "sleep", "ps", "yes", "head", "id", "timeout", "true", "ls",
+              "touch", "grep", "mkdir", "rm")
+"""What the sandbox tests run inside the container when the image is built from host binaries."""
+OPTIONAL_HOST_TOOLS = ("wget",)
+"""Copied when the host has them: the network probe also lists ``/sys/class/net`` without them."""
+_LDD_PATH = re.compile(r"(/\S+)\s+\(0x")
+
+
+def _shared_libraries(binary: Path) -> list[Path]:
+    """The libraries (and loader) ``ldd`` says ``binary`` needs; none for a static binary."""
+    done = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=False)
+    return [Path(m.group(1)) for m in _LDD_PATH.finditer(done.stdout)]
+
+
+def _copy_with_libraries(binary: Path, rootfs: Path, name: str) -> None:
+    """``binary`` as ``/bin/<name>`` plus its libraries at their own paths inside ``rootfs``."""
+    (rootfs / "bin").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(binary.resolve(), rootfs / "bin" / name)
+    for lib in _shared_libraries(binary):
+        target = rootfs / lib.relative_to("/")
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(lib.resolve(), target)
+
+
+def build_test_rootfs(ctx: Path) -> str:
+    """Fill ``ctx/rootfs`` and return the Dockerfile that turns it into the test image."""
+    rootfs = ctx / "rootfs"
+    busybox = Path("/bin/busybox") if Path("/bin/busybox").exists() else Path(shutil.which("busybox") or "")
+    if busybox.is_file() and os.environ.get("CLAWTOP_TEST_IMAGE_FROM") != "host":
+        _copy_with_libraries(busybox, rootfs, "busybox")
+        return _BUSYBOX_DOCKERFILE
+    missing = [tool for tool in HOST_TOOLS if shutil.which(tool) is None]
+    if missing or shutil.which("ldd") is None:
+        pytest.fail(f"the sandbox test image needs busybox, or ldd and these host tools: {', '.join(missing)}")
+    for tool in (*HOST_TOOLS, *(t for t in OPTIONAL_HOST_TOOLS if shutil.which(t))):
+        _copy_with_libraries(Path(shutil.which(tool) or tool), rootfs, tool)
+    return _HOST_DOCKERFILE
 
 
 @pytest.fixture(scope="session")
@@ -36,12 +79,8 @@ def docker_client() -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def busybox_image(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
     """Build ``clawtop-sandbox-test:busybox`` (non-root user 1000) once per session."""
-    source = Path("/bin/busybox") if Path("/bin/busybox").exists() else Path(shutil.which("busybox") or "")
-    if not source.is_file():
-        pytest.fail("busybox is required for the Docker sandbox tests (apt-get install busybox-static)")
-    ctx = tmp_path_factory.mktemp("busybox-image")
-    shutil.copy2(source, ctx / "busybox")
-    (ctx / "Dockerfile").write_text(_DOCKERFILE)
+    ctx = tmp_path_factory.mktemp("sandbox-test-image")
+    (ctx / "Dockerfile").write_text(build_test_rootfs(ctx))
     docker_client.images.build(path=str(ctx), tag=TEST_IMAGE, rm=True, forcerm=True)
     return TEST_IMAGE
 
