@@ -38,6 +38,7 @@ from core.retry import CooldownTracker, RetryEngine
 from core.sandbox.api import ContainerInfo, SandboxManager
 from core.sandbox.runtime import SandboxRuntime
 from core.sandbox.stats import StatsSampler
+from core.sessions.events import TornLineSkipped
 from core.sessions.store import SessionStore
 from core.sim import SimulatorServer
 from core.telemetry.store import EventStore
@@ -137,10 +138,9 @@ class Gateway:
     def _publish_session_event(self, event: Event) -> None:
         """Session events go to the bus; a skipped transcript line is also a log warning (a torn
         tail after a crash is expected, a bad line mid-file means corruption: both are said)."""
-        if event.kind == "session.line.skipped":
-            where = "torn last line" if getattr(event, "last", False) else "corrupt line"
-            log.warning("transcript %s: %s %d skipped (%s)", getattr(event, "path", "?"), where,
-                        getattr(event, "line_no", 0), getattr(event, "error", ""))
+        if isinstance(event, TornLineSkipped):
+            where = "torn last line" if event.last else "corrupt line"
+            log.warning("transcript %s: %s %d skipped (%s)", event.path, where, event.line_no, event.error)
         self.bus.publish(event)
 
     def _make_context(self) -> ContextAccountant:

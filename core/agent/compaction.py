@@ -16,6 +16,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from core.agent.convert import pi_usage
+from core.agent.prune_step import PruneStep
+from core.agent.report_step import ReportStep
+from core.agent.session_state import SessionStates
+from core.agent.transcripts import Transcripts
+from core.chat.result import TurnFailed, TurnResult
 from core.compaction import (
     MAX_OVERFLOW_COMPACTION_ATTEMPTS,
     CompactionResult,
@@ -29,7 +35,6 @@ from core.compaction import (
     maybe_flush,
 )
 from core.compaction.cut import start_after_compaction
-from core.chat.result import TurnFailed
 from core.config.schema.root import ClawtopConfig
 from core.context.window import resolve_context_window
 from core.events.base import Event
@@ -37,12 +42,6 @@ from core.providers.call import ModelAccess, ModelCallFailed, call_model
 from core.providers.types import ModelRequest, Usage
 from core.sessions.index import SessionEntry
 from core.sessions.model import CompactionEntry, Session
-
-from core.agent.convert import pi_usage
-from core.agent.prune_step import PruneStep
-from core.agent.report_step import ReportStep
-from core.agent.session_state import SessionStates
-from core.agent.transcripts import Transcripts
 
 __all__ = ["CONTEXT_OVERFLOW", "FLUSH_TRIGGER", "CompactStep", "OverflowBudget", "RunFlushTurn"]
 
@@ -55,7 +54,7 @@ it back as ``NonRetryable`` instead of retrying: compaction is the caller's job)
 FLUSH_TRIGGER = "memory"
 """Trigger of the flush turn (§3.7): it never flushes or threshold-compacts itself."""
 
-RunFlushTurn = Callable[[str, str], Awaitable[Any]]
+RunFlushTurn = Callable[[str, str], Awaitable[TurnResult]]
 """Runs the flush turn: ``(system, user)`` → its result (raises :class:`TurnFailed`)."""
 
 
@@ -160,7 +159,7 @@ class CompactStep:
             path = store.transcript_path(session.id)
             transcript_bytes = path.stat().st_size if path.exists() else 0
 
-        async def guarded(system: str, user: str) -> Any:
+        async def guarded(system: str, user: str) -> TurnResult | None:
             try:
                 return await run_turn(system, user)
             except TurnFailed as exc:

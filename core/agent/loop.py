@@ -9,8 +9,8 @@ Per turn (pruning spec §1.5, §1.6, §3.2):
    (core.pruning, TTL clock from the transcript's cache-touch markers) on the context;
 4. call the model through :func:`core.providers.call.call_model` (retry, send safety,
    failover — the same path for everyone), tools offered;
-5. on tool calls run the tools (workspace files; ``exec`` in the session's sandbox), append ``toolResult`` messages, loop until a final
-   answer or ``agents.defaults.maxToolIterations``;
+5. on tool calls run the tools (workspace files; ``exec`` in the session's sandbox), append
+   ``toolResult`` messages, loop until a final answer or ``agents.defaults.maxToolIterations``;
 6. append everything to the transcript durably as it is produced, feed usage to calibration,
    append the cache-touch marker, check the compaction threshold and publish the context report.
 
@@ -231,8 +231,8 @@ class AgentRunner:
                 reply, stop_reason = call.text, call.stop_reason
                 if not call.tool_calls:
                     break
-                results = [await self._run_tool(session.id, workspace, c, iteration, turn, on_tool, capped=iteration >= cap,
-                                                context=tool_context)
+                results = [await self._run_tool(session.id, workspace, c, iteration, turn, on_tool,
+                                                capped=iteration >= cap, context=tool_context)
                            for c in call.tool_calls]
                 await self._transcripts.append(session, results)
                 context.extend(results)

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from core.agent.session_state import SessionStates, TouchClock
+from core.agent.transcripts import Transcripts
 from core.config.schema.root import ClawtopConfig
 from core.context.window import resolve_context_window
 from core.events.base import Event
@@ -28,9 +30,6 @@ from core.pruning import (
 )
 from core.sessions.messages import AgentMessage
 from core.sessions.model import CustomEntry, Session
-
-from core.agent.session_state import SessionStates, TouchClock
-from core.agent.transcripts import Transcripts
 
 __all__ = ["MAX_REMEMBERED", "PruneStep", "TouchedText", "cache_ttl_eligible", "now_ms"]
 

@@ -13,16 +13,15 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Literal
 
+from core.agent.prune_step import PruneStep, cache_ttl_eligible, now_ms
+from core.agent.session_state import SessionStates
+from core.agent.transcripts import Transcripts
 from core.config.schema.root import ClawtopConfig
 from core.context import ContextAccountant, ContextReport, PruneClock, SessionUsage, render, session_model_ref
 from core.context.window import resolve_context_window
 from core.providers.types import ToolSpec, Usage
 from core.sessions.messages import AgentMessage
 from core.sessions.model import Session
-
-from core.agent.prune_step import PruneStep, cache_ttl_eligible, now_ms
-from core.agent.session_state import SessionStates
-from core.agent.transcripts import Transcripts
 
 __all__ = ["ReportStep"]
 

@@ -14,7 +14,7 @@ the protocol names the five calls the façade forwards, and the gateway hands it
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from core.chat.result import TurnResult
 from core.compaction import CompactionResult
@@ -26,6 +26,9 @@ __all__ = ["DEFAULT_MAX_TOKENS", "OPERATION", "ChatService", "TurnRunner"]
 
 OnDelta = Callable[[str], None]
 OnTool = Callable[[dict[str, Any]], None]
+
+_SHOWN_ROLES: dict[str, Literal["user", "assistant"]] = {"user": "user", "assistant": "assistant"}
+"""Transcript roles the history shows (tool results and custom entries are not chat text)."""
 
 
 class TurnRunner(Protocol):
@@ -59,8 +62,8 @@ class ChatService:
             return []
         out = []
         for message in session.messages():
-            role = message.role
-            if (role == "user" or role == "assistant") and (text := message.text()):
+            role = _SHOWN_ROLES.get(message.role)
+            if role is not None and (text := message.text()):
                 out.append(ChatMessage(role=role, content=text))
         return out
 
