@@ -51,9 +51,6 @@ class Transcripts:
         """The session last opened under ``key`` by a turn (no I/O: for views)."""
         return self._open.get(key)
 
-    def remember(self, key: str, session: Session) -> None:
-        self._open[key] = session
-
     async def open(self, key: str) -> Session:
         store = self.store
         if store is None:
