@@ -18,28 +18,30 @@ import asyncio
 import enum
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from pathlib import Path
 
+from core.agent.loop import AgentRunner
+from core.agent.transcripts import workspace_dir
+from core.chat import ChatService
+from core.config.diff import config_changed_paths
 from core.config.errors import ConfigError
 from core.config.loader import LoadedConfig
-from core.config.diff import config_changed_paths
 from core.config.reload_plan import decide, plan_reload
+from core.config.schema.root import ClawtopConfig
 from core.config.schema.simulator import SIM_PROVIDER_ID
 from core.config.watcher import ConfigWatcher
-from core.events import ConfigInvalid, ConfigReloaded, Event, EventBus, GatewayStarted, GatewayStopped
-from core.agent.loop import AgentRunner
 from core.context import Calibrator, ContextAccountant
-from core.sandbox.runtime import SandboxRuntime
-from core.sessions.store import SessionStore
-from core.chat import ChatService
+from core.events import ConfigInvalid, ConfigReloaded, Event, EventBus, GatewayStarted, GatewayStopped
 from core.providers import AnthropicClient, ProviderRegistry
+from core.providers.call import ModelAccess
 from core.retry import CooldownTracker, RetryEngine
+from core.sandbox.api import ContainerInfo, SandboxManager
+from core.sandbox.runtime import SandboxRuntime
+from core.sandbox.stats import StatsSampler
+from core.sessions.events import TornLineSkipped
+from core.sessions.store import SessionStore
 from core.sim import SimulatorServer
 from core.telemetry.store import EventStore
-
-if TYPE_CHECKING:
-    from core.sandbox.api import ContainerInfo, SandboxManager
-    from core.sandbox.stats import StatsSampler
 
 STOP_GRACE_S = 5.0
 """How long ``stop()`` lets cancelled in-flight turns unwind before closing their clients."""
@@ -96,12 +98,17 @@ class Gateway:
         """Session transcripts (``<state dir>/agents/main/sessions``); None if unavailable."""
         self.context = self._make_context()
         """Context accounting: system prompt, window, calibration, the ``/context`` report."""
-        self.agent = AgentRunner(self)
-        """Agent turns: tools, prune hook, transcript, compaction (one per session at a time)."""
-        self.chat = ChatService(self)
-        """Chat turns (the dashboard's Chat pane and ``clawtop send``) on the agent runner."""
         self.sandbox_runtime = SandboxRuntime(lambda: self.loaded, self.bus.publish)
         """Sandbox manager, stats sampler and their reload handling (when sandboxing is on)."""
+        self.models = ModelAccess(config=lambda: self.config, providers=lambda: self.providers, retry=self.retry,
+                                  cooldowns=self.cooldowns, publish=self.bus.publish)
+        """What every model call uses (chat, agent, compaction, bench): see :mod:`core.providers.call`."""
+        self.agent = AgentRunner(config=lambda: self.config, publish=self.bus.publish, sessions=self.sessions,
+                                 context=self.context, models=self.models, sandbox=lambda: self.sandbox,
+                                 workspace=self._workspace_dir, inflight=self.inflight)
+        """Agent turns: tools, prune hook, transcript, compaction (one per session at a time)."""
+        self.chat = ChatService(self.agent)
+        """Chat turns (the dashboard's Chat pane and ``clawtop send``) on the agent runner."""
 
     @property
     def sandbox(self) -> SandboxManager | None:
@@ -118,6 +125,10 @@ class Gateway:
         """Latest ``ContainerInfo`` per sandbox name (limits, hardening) for the dashboard."""
         return self.sandbox_runtime.containers
 
+    def _workspace_dir(self) -> Path:
+        """Where the agent's tools work (read per turn: ``agents.defaults.workspace`` is hot)."""
+        return workspace_dir(self.loaded, self._env)
+
     def _make_sessions(self) -> SessionStore:
         session = self.config.session
         return SessionStore(self.loaded.state_dir, "main", publish=self._publish_session_event,
@@ -127,10 +138,9 @@ class Gateway:
     def _publish_session_event(self, event: Event) -> None:
         """Session events go to the bus; a skipped transcript line is also a log warning (a torn
         tail after a crash is expected, a bad line mid-file means corruption: both are said)."""
-        if event.kind == "session.line.skipped":
-            where = "torn last line" if getattr(event, "last", False) else "corrupt line"
-            log.warning("transcript %s: %s %d skipped (%s)", getattr(event, "path", "?"), where,
-                        getattr(event, "line_no", 0), getattr(event, "error", ""))
+        if isinstance(event, TornLineSkipped):
+            where = "torn last line" if event.last else "corrupt line"
+            log.warning("transcript %s: %s %d skipped (%s)", event.path, where, event.line_no, event.error)
         self.bus.publish(event)
 
     def _make_context(self) -> ContextAccountant:
@@ -154,7 +164,7 @@ class Gateway:
         )
 
     @property
-    def config(self):  # type: ignore[no-untyped-def]  # ClawtopConfig; kept loose to avoid a cycle
+    def config(self) -> ClawtopConfig:
         """The config in force (the last valid one)."""
         return self.loaded.config
 

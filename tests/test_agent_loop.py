@@ -5,6 +5,7 @@ and its decision matches ``clawtop prune --dry-run --json`` on the stored transc
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import shutil
@@ -153,6 +154,33 @@ async def test_prune_hook_runs_before_continuation_calls(tmp_path: Path, ttl: st
     assert not second_turn[0].skipped  # the first call after the TTL prunes
     # The continuation call is evaluated too: the earlier trim is replayed byte-identically.
     assert [t["action"] for t in second_turn[1].touched] == ["replayed"]
+
+
+async def test_prune_detail_keeps_the_text_before_and_after_each_touched_result(tmp_path: Path) -> None:
+    """Events never carry content: the runner keeps, per decision it made, what each touched tool
+    result said before and after (the Prunes pane's detail screen reads it)."""
+    extra = 'contextPruning: { mode: "cache-ttl", ttl: "10ms", keepLastAssistants: 1 }'
+    gateway = gateway_for(tmp_path, extra)
+    (tmp_path / "ws" / "a.txt").write_text("x" * 30_000, encoding="utf-8")
+    sub = gateway.bus.subscribe("test", kinds=["prune.decision"])
+    await gateway.start()
+    try:
+        await gateway.chat.send('[[tool:read {"path":"a.txt"}]]')
+        await asyncio.sleep(0.05)
+        await gateway.chat.send("thanks")
+    finally:
+        await gateway.stop()
+    decisions = [e for e in sub.take_nowait() if isinstance(e, PruneDecision)]
+    skipped, pruned = decisions[0], decisions[-1]
+    assert skipped.skipped and gateway.agent.prune_detail(skipped) == []
+    assert not pruned.skipped and pruned.touched
+    detail = gateway.agent.prune_detail(pruned)
+    assert detail is not None and len(detail) == len(pruned.touched)
+    first = detail[0]
+    assert first["toolCallId"] == pruned.touched[0]["toolCallId"]
+    assert "x" * 1000 in first["before"] and len(first["after"]) < len(first["before"])
+    # A decision this gateway did not make (e.g. replayed from the store) has no text.
+    assert gateway.agent.prune_detail(dataclasses.replace(pruned, mono=pruned.mono + 1)) is None
 
 
 async def test_a_torn_transcript_line_loads_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -11,9 +11,9 @@ import pytest
 
 import core.agent.loop as loop_module
 from core.agent.scheduler import TurnScheduler
-from core.chat.model_call import ModelCall
 from core.config.loader import load_config
 from core.gateway import Gateway
+from core.providers.call import ModelCall
 from core.providers.types import ToolCall, Usage
 from core.retry.records import OperationRecord
 

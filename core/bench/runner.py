@@ -25,26 +25,43 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from core.bench.events import BenchRunFinished, BenchRunProgress, BenchRunStarted
 from core.bench.presets import PRESETS
 from core.bench.stats import summarize
+from core.bench.store import save_run
+from core.config.loader import LoadedConfig
 from core.config.schema import config_hash, redacted_dump
 from core.config.schema.bench import BenchConfig
-from core.providers.types import ChatMessage, ModelRequest, StreamEnd, TextDelta, ThinkingDelta, ToolCall, UsageUpdate
-from core.retry import AttemptContext, RetryFailed, RetryPolicy
+from core.config.schema.providers import ModelDefinition
+from core.events import EventBus
+from core.providers.call import ModelAccess, policy_for, request_for, resolve, run_streamed
+from core.providers.types import ChatMessage, Usage
+from core.retry import RetryFailed
+from core.retry.records import OperationRecord
 
-if TYPE_CHECKING:
-    from core.gateway import Gateway
-
-__all__ = ["OPERATION", "BenchRunner", "BenchSpec", "iso", "run_and_store"]
+__all__ = ["OPERATION", "BenchHost", "BenchRunner", "BenchSpec", "iso", "run_and_store"]
 
 OPERATION = "bench.run"
 """Retry-engine operation label of bench calls (the Retries pane shows them apart from chat)."""
 
 OnResult = Callable[[str, dict[str, Any]], None]
-_FIRST_OUTPUT = (TextDelta, ThinkingDelta, ToolCall)
+
+
+class BenchHost(Protocol):
+    """What the bench uses of the gateway it runs on: its model access (the same providers,
+    retry engine and config as every chat turn), its bus, and the loaded config (the run
+    document records its hashes; the results go to its database)."""
+
+    @property
+    def models(self) -> ModelAccess: ...
+
+    @property
+    def bus(self) -> EventBus: ...
+
+    @property
+    def loaded(self) -> LoadedConfig: ...
 
 
 def iso(wall: float) -> str:
@@ -102,7 +119,7 @@ class BenchRunner:
     """Runs one :class:`BenchSpec` on a running gateway; :meth:`run` returns the export document
     (spec §7.1 JSON shape). ``on_result(model, result)`` sees every run as it finishes."""
 
-    def __init__(self, gateway: Gateway, spec: BenchSpec, *, on_result: OnResult | None = None,
+    def __init__(self, gateway: BenchHost, spec: BenchSpec, *, on_result: OnResult | None = None,
                  clock: Callable[[], float] = time.perf_counter) -> None:
         self.gateway = gateway
         self.spec = spec
@@ -182,40 +199,25 @@ class BenchRunner:
 
     async def measure(self, ref: str, i: int, *, warmup: bool) -> dict[str, Any]:
         """One streamed request, timed; a failure becomes a result with ``ok: false``."""
-        spec, gateway = self.spec, self.gateway
+        spec, models = self.spec, self.gateway.models
         result = _empty_result(i, warmup, time.time())
-        provider = ref.partition("/")[0]
         try:
-            if gateway.providers is None:
+            registry = models.providers()
+            if registry is None:
                 raise RuntimeError("the gateway is not running")
-            client, model_id, entry = gateway.providers.resolve(ref)
+            target = resolve(registry, ref)
             prompt = spec.prompt if spec.prompt_mode == "fixed" else f"{spec.prompt}\n\n[bench {uuid.uuid4().hex}]"
-            request = ModelRequest(model=model_id, messages=(ChatMessage(role="user", content=prompt),),
-                                   system=spec.system, max_tokens=spec.max_tokens)
-            policy = RetryPolicy.from_config(gateway.config, provider=provider).with_(
-                attempts=spec.retries + 1, rate_limit_attempts=None, budget=None, name=f"bench:{provider}")
+            request = request_for(target, (ChatMessage(role="user", content=prompt),), system=spec.system,
+                                  max_tokens=spec.max_tokens)
+            policy = policy_for(models.config(), target.provider).with_(
+                attempts=spec.retries + 1, rate_limit_attempts=None, budget=None, name=f"bench:{target.provider}")
         except Exception as exc:  # unknown provider, bad ref: recorded like any failed run
             return {**result, "errorClass": "unknown", "error": f"{type(exc).__name__}: {exc}"}
         clock = self._clock
         t0 = clock()
-        marks: dict[str, Any] = {}
-
-        async def attempt(ctx: AttemptContext) -> StreamEnd | None:
-            marks.clear()
-            async for event in client.stream(request, deadline=ctx.deadline_mono):
-                if isinstance(event, _FIRST_OUTPUT):
-                    marks.setdefault("first", clock())
-                elif isinstance(event, UsageUpdate):
-                    marks["usage"] = event.usage
-                elif isinstance(event, StreamEnd):
-                    marks["end"] = clock()
-                    return event
-            return None
-
         try:
-            outcome = await gateway.retry.run_outcome(
-                attempt, policy=policy, operation=OPERATION, provider=provider, model=ref,
-                idempotent=True, deadline_ms=spec.timeout_ms, op_id=f"{self.run_id}.{ref}.{i}")
+            outcome = await run_streamed(models.retry, target, request, policy=policy, operation=OPERATION,
+                                         op_id=f"{self.run_id}.{ref}.{i}", clock=clock, deadline_ms=spec.timeout_ms)
         except RetryFailed as exc:
             cls = exc.error_class.value if exc.error_class is not None else "unknown"
             return {**result, **_attempts(exc.record), "errorClass": cls, "error": exc.message,
@@ -223,10 +225,11 @@ class BenchRunner:
         except Exception as exc:  # noqa: BLE001 - one failure never aborts the batch (spec §7.1)
             return {**result, "errorClass": "unknown", "error": f"{type(exc).__name__}: {exc}",
                     "latencyMs": _ms(clock() - t0)}
-        end_event = outcome.value
-        t_end = marks.get("end", clock())
-        usage = end_event.usage if end_event is not None else marks.get("usage")
-        first = marks.get("first")
+        streamed = outcome.value
+        end_event = streamed.end
+        t_end = streamed.end_at if streamed.end_at is not None else clock()
+        usage = end_event.usage if end_event is not None else streamed.usage
+        first = streamed.first_output_at
         out = usage.output_tokens if usage is not None else 0
         decode_s = (t_end - first) if first is not None else 0.0
         result.update(_attempts(outcome.record), ok=True, latencyMs=_ms(t_end - t0),
@@ -237,7 +240,7 @@ class BenchRunner:
         if usage is not None:
             result.update(inputTokens=usage.input_tokens, outputTokens=usage.output_tokens,
                           cacheReadTokens=usage.cache_read_tokens, cacheWriteTokens=usage.cache_write_tokens,
-                          totalTokens=usage.total_tokens, costUsd=_cost(entry, usage))
+                          totalTokens=usage.total_tokens, costUsd=_cost(target.entry, usage))
         return result
 
     def _document(self, started: float, finished: float) -> dict[str, Any]:
@@ -260,15 +263,13 @@ class BenchRunner:
         }
 
 
-async def run_and_store(gateway: Gateway, spec: BenchSpec, *, on_result: OnResult | None = None,
+async def run_and_store(gateway: BenchHost, spec: BenchSpec, *, on_result: OnResult | None = None,
                         runner: BenchRunner | None = None) -> dict[str, Any]:
     """Run, store the document with the redacted config it ran under, then publish
     :class:`BenchRunFinished` (after the write, so a listener can read the run back)."""
-    from core.bench.store import save_run
-
     runner = runner or BenchRunner(gateway, spec, on_result=on_result)
     doc = await runner.run()
-    await asyncio.to_thread(save_run, gateway.loaded.db_path, doc, redacted_dump(gateway.config))
+    await asyncio.to_thread(save_run, gateway.loaded.db_path, doc, redacted_dump(gateway.loaded.config))
     ok = sum(m["summary"]["ok"] for m in doc["models"])
     failed = sum(m["summary"]["failed"] for m in doc["models"])
     gateway.bus.publish(BenchRunFinished(run_id=doc["runId"], outcome="interrupted" if doc["interrupted"] else "ok",
@@ -283,14 +284,14 @@ def _empty_result(i: int, warmup: bool, wall: float) -> dict[str, Any]:
             "stopReason": None, "attempts": 1, "retrySleepMs": 0, "costUsd": 0.0}
 
 
-def _attempts(record: Any) -> dict[str, int]:
-    attempts = list(getattr(record, "attempts", ()) or ())
+def _attempts(record: OperationRecord) -> dict[str, int]:
+    attempts = list(record.attempts)
     return {"attempts": max(1, len(attempts)), "retrySleepMs": sum(int(a.slept_ms) for a in attempts)}
 
 
-def _cost(entry: Any, usage: Any) -> float:
+def _cost(entry: ModelDefinition | None, usage: Usage) -> float:
     """USD from ``models.providers.<id>.models[].cost`` (per million tokens); 0 when unpriced."""
-    cost = getattr(entry, "cost", None)
+    cost = entry.cost if entry is not None else None
     if cost is None:
         return 0.0
     total = (usage.input_tokens * cost.input + usage.output_tokens * cost.output

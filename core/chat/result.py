@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from core.providers.call import ModelCallFailed
 from core.providers.types import Usage
 from core.retry.records import OperationRecord
 
@@ -48,33 +49,26 @@ class TurnResult:
     estimate); ``usage`` is the sum over all calls (what the turn cost)."""
 
 
-class TurnFailed(Exception):
-    """No model answered. ``error_class`` is the retry engine's class (``rate_limit``,
-    ``ambiguous``, ``server``, … or ``cooldown`` when every candidate was benched);
-    ``message`` says what happened and why nothing more was tried."""
+class TurnFailed(ModelCallFailed):
+    """A turn ended without an answer: the model call's failure (see
+    :class:`~core.providers.call.ModelCallFailed`) plus the session it belonged to."""
 
     def __init__(self, message: str, *, error_class: str, model: str, records: list[OperationRecord],
                  models: list[str] | None = None, status: int | None = None, reason: str = "",
                  partial_reply: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.error_class = error_class
-        self.status = status
-        self.reason = reason
-        self.model = model
-        self.records = records
-        self.models = models if models is not None else [model] * len(records)
-        self.partial_reply = partial_reply
+        super().__init__(message, error_class=error_class, model=model, records=records, models=models,
+                         status=status, reason=reason, partial_reply=partial_reply)
         self.session_id: str | None = None
         """Set by the agent runner: the session the failed turn belonged to."""
 
-    @property
-    def record(self) -> OperationRecord | None:
-        """The last operation tried (what the dashboard summarises under the error)."""
-        return self.records[-1] if self.records else None
-
-    def __str__(self) -> str:
-        return self.message
+    @classmethod
+    def of(cls, failure: ModelCallFailed) -> TurnFailed:
+        """The turn-level error for a failed model call (the same object if it already is one)."""
+        if isinstance(failure, TurnFailed):
+            return failure
+        return cls(failure.message, error_class=failure.error_class, model=failure.model,
+                   records=failure.records, models=failure.models, status=failure.status,
+                   reason=failure.reason, partial_reply=failure.partial_reply)
 
 
 def usage_json(usage: Usage | None) -> dict[str, Any]:

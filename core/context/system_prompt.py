@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from core.context.bootstrap import BootstrapResult, render_project_context
+from core.providers.types import ToolSpec
 
 __all__ = [
     "DEFAULT_BASE_PROMPT",
@@ -43,15 +44,6 @@ TRUNCATION_NOTICE = (
     "file itself when you need the omitted part."
 )
 """Fixed, non-configurable notice (§5) added when any bootstrap file was truncated."""
-
-
-@dataclass(frozen=True, slots=True)
-class ToolSpec:
-    """A tool offered to the model: name, description, JSON-Schema parameters."""
-
-    name: str
-    description: str = ""
-    parameters: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +93,10 @@ def _schema_json(parameters: Mapping[str, Any]) -> str:
     return json.dumps(parameters, ensure_ascii=False, separators=(",", ":"))
 
 
-def tool_entry(tool: Any) -> ToolEntry:
-    """Accounting for one tool: this module's :class:`ToolSpec` (``parameters``) or the
-    provider's ``core.providers.types.ToolSpec`` (``input_schema``), which is what the agent
-    actually offers, so callers need not convert."""
-    schema = getattr(tool, "parameters", None)
-    if schema is None:
-        schema = getattr(tool, "input_schema", {})
-    props = schema.get("properties") if isinstance(schema, Mapping) else None
+def tool_entry(tool: ToolSpec) -> ToolEntry:
+    """Accounting for one tool, as offered to the model."""
+    schema = tool.input_schema
+    props = schema.get("properties")
     return ToolEntry(
         name=tool.name,
         summary_chars=len(tool.description),

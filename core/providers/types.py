@@ -39,10 +39,7 @@ __all__ = [
     "UsageUpdate",
 ]
 
-_frozen = dataclasses.dataclass(frozen=True, slots=True)
-
-
-@_frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class ToolSpec:
     """A tool the model may call; ``input_schema`` is a JSON Schema object."""
 
@@ -51,14 +48,14 @@ class ToolSpec:
     input_schema: Mapping[str, Any]
 
 
-@_frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class TextBlock:
     """Plain text inside a message."""
 
     text: str
 
 
-@_frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class ToolUseBlock:
     """An assistant's tool call, replayed in the history of a later request."""
 
@@ -67,7 +64,7 @@ class ToolUseBlock:
     input: Mapping[str, Any]
 
 
-@_frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class ToolResultBlock:
     """The result of a tool call, sent back to the model (Anthropic: in a user turn; OpenAI: as
     a ``role: tool`` message)."""
@@ -80,7 +77,7 @@ class ToolResultBlock:
 ContentBlock: TypeAlias = TextBlock | ToolUseBlock | ToolResultBlock
 
 
-@_frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class ChatMessage:
     """One turn. ``role="tool"`` carries :class:`ToolResultBlock` content only."""
 
@@ -91,7 +88,7 @@ class ChatMessage:
 CacheRetention = Literal["none", "short", "long"]
 
 
-@_frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class ModelRequest:
     """What to ask a model. ``stream`` only matters to :meth:`ProviderClient.call`, which picks
     streaming or not; :meth:`~ProviderClient.stream` and :meth:`~ProviderClient.complete` are
@@ -110,7 +107,7 @@ class ModelRequest:
     OpenAI-compatible servers cache prefixes automatically and ignore it."""
 
 
-@_frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class Usage:
     """Token counts of one call, as four *disjoint* parts so costs can be priced part by part.
 
@@ -134,14 +131,14 @@ class Usage:
         return self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
 
 
-@_frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class TextDelta:
     """A piece of the reply text, in arrival order."""
 
     text: str
 
 
-@_frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class ThinkingDelta:
     """A piece of the model's reasoning (Anthropic ``thinking_delta``; OpenAI-compatible
     ``reasoning_content`` / ``reasoning``). Never part of :attr:`ModelResponse.text`."""
@@ -149,7 +146,7 @@ class ThinkingDelta:
     text: str
 
 
-@_frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class ToolCall:
     """A complete tool call, emitted once its block has ended and its input JSON parsed."""
 
@@ -158,21 +155,21 @@ class ToolCall:
     input: Mapping[str, Any]
 
 
-@_frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class UsageUpdate:
     """Usage so far. Cumulative: each one replaces the previous, never add them up."""
 
     usage: Usage
 
 
-@_frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class RateLimits:
     """Rate-limit headers of the response, emitted once right after the headers arrive."""
 
     snapshot: RateLimitSnapshot
 
 
-@_frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class StreamEnd:
     """The last event of a successful stream. The fields after ``usage`` describe the call, so
     :func:`~core.providers.base.collect` can build a :class:`ModelResponse` from events alone."""
@@ -188,7 +185,7 @@ class StreamEnd:
 StreamEvent: TypeAlias = TextDelta | ThinkingDelta | ToolCall | UsageUpdate | RateLimits | StreamEnd
 
 
-@_frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class ModelResponse:
     """A whole reply. ``ttft_ms`` is None for a non-streamed call; ``request_id`` is the
     provider's request id header (``request-id`` / ``x-request-id``) when sent."""

@@ -14,23 +14,14 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from core.agent.tools import edit, exec as exec_tool, ls, read, write
+from core.agent.tools import edit, ls, read, write
+from core.agent.tools import exec as exec_tool
+from core.agent.tools.context import ToolContext
 from core.agent.tools.workspace import PathRefused, ToolError, Workspace
 from core.providers.types import ToolSpec
 
 __all__ = ["TOOL_SPECS", "PathRefused", "ToolContext", "ToolError", "ToolOutcome", "Workspace", "run_tool",
            "tool_specs"]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ToolContext:
-    """Per-call context beyond the workspace: which session calls, and its sandbox (if any).
-
-    ``sandbox`` is the gateway's :class:`~core.sandbox.api.SandboxManager` when the session is
-    sandboxed, else None (then ``exec`` is neither offered nor runnable)."""
-
-    session_key: str = "main"
-    sandbox: Any = None
 
 
 _Runner = Callable[[Workspace, Mapping[str, Any], ToolContext], Awaitable[str]]

@@ -13,13 +13,12 @@ plain words, because the model has to tell "the command failed" from "a limit st
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from core.agent.tools.context import ToolContext
 from core.agent.tools.workspace import ToolError, Workspace
 from core.providers.types import ToolSpec
-
-if TYPE_CHECKING:
-    from core.agent.tools import ToolContext
+from core.sandbox.api import ExecResult, SandboxError
 
 DEFAULT_TIMEOUT_S = 120
 """Per-command timeout when the call gives none (the schema has no exec timeout key yet)."""
@@ -55,7 +54,7 @@ def _timeout_s(args: Mapping[str, Any]) -> float:
     return min(float(raw), MAX_TIMEOUT_S)
 
 
-def format_result(result: Any, *, isolated: bool, timeout_s: float) -> tuple[str, bool]:
+def format_result(result: ExecResult, *, isolated: bool, timeout_s: float) -> tuple[str, bool]:
     """The tool result text and whether it is an error (a limit stopped the command).
 
     A non-zero exit is an ordinary result (the model reads it); a timeout or OOM kill is an
@@ -89,8 +88,6 @@ def format_result(result: Any, *, isolated: bool, timeout_s: float) -> tuple[str
 
 async def run(workspace: Workspace, args: Mapping[str, Any], context: ToolContext) -> str:
     """Ensure the session's sandbox, run the command there, describe the outcome."""
-    from core.sandbox.api import SandboxError
-
     command = args.get("command")
     if not isinstance(command, str) or not command.strip():
         raise ToolError("exec: command must be a non-empty string")
