@@ -123,8 +123,9 @@ def parse_fault_token(token: str) -> FaultSpec:
         return FaultSpec(token=text, kind="status", status=status, spend_cap=True)
     name, sep, value = option.partition("=")
     if sep and name in ("retry-after", "retry-after-ms") and _SECONDS.fullmatch(value):
-        hint = {"retry_after" if name == "retry-after" else "retry_after_ms": value}
-        return FaultSpec(token=text, kind="status", status=status, **hint)
+        if name == "retry-after":
+            return FaultSpec(token=text, kind="status", status=status, retry_after=value)
+        return FaultSpec(token=text, kind="status", status=status, retry_after_ms=value)
     raise ValueError(
         f"fault token {token.strip()!r}: bad option {option!r}; expected retry-after=SECONDS, "
         "retry-after-ms=MILLISECONDS (non-negative numbers), for 429 no-retry-after, or 400:context-overflow"
