@@ -29,6 +29,7 @@ __all__ = [
     "RESERVED_CONTAINER_TARGETS",
     "SandboxConfig",
     "SandboxDockerConfig",
+    "SandboxExecConfig",
     "SandboxPruneConfig",
     "UlimitRange",
     "effective_memory_swap",
@@ -243,6 +244,37 @@ class SandboxPruneConfig(StrictModel):
     pruning). Default 7."""
 
 
+class SandboxExecConfig(StrictModel):
+    """``sandbox.exec``: limits of the agent's ``exec`` tool, one command at a time. Read at every
+    call, so a change applies to the next command (the container is untouched)."""
+
+    timeout_sec: int = Field(120, ge=1, le=86_400)
+    """Seconds a command may run when the model's call names no ``timeout``; then the whole
+    process group is killed and the tool says so. Same key name as OpenClaw's
+    ``tools.exec.timeoutSec``, whose default is 1800; clawtop's is shorter so a hung command
+    does not stall a turn for half an hour. Default 120."""
+
+    max_timeout_sec: int = Field(1800, ge=1, le=86_400)
+    """Upper bound on a ``timeout`` the model asks for (a longer one is cut to this); must be ≥
+    ``timeoutSec``. Default 1800 (OpenClaw's ``tools.exec.timeoutSec`` default)."""
+
+    max_output_bytes: int = Field(64 * 1024, ge=1024, le=100 * 1024 * 1024)
+    """Bytes of output kept from one command; the rest is dropped (the command is never blocked)
+    and the result says where it was cut. Bounds what one command adds to the context window.
+    Default 65536 (64 KiB)."""
+
+    @model_validator(mode="after")
+    def _timeouts_ordered(self) -> Self:
+        if self.max_timeout_sec < self.timeout_sec:
+            raise_at(
+                "SandboxExecConfig",
+                [(("maxTimeoutSec",), "timeout_order",
+                  f"maxTimeoutSec ({self.max_timeout_sec}) must be ≥ timeoutSec ({self.timeout_sec})",
+                  self.max_timeout_sec)],
+            )
+        return self
+
+
 class SandboxConfig(StrictModel):
     """``agents.defaults.sandbox`` (sandbox spec §2–§3, §13)."""
 
@@ -275,3 +307,7 @@ class SandboxConfig(StrictModel):
     prune: SandboxPruneConfig = Field(default_factory=SandboxPruneConfig,
                                       json_schema_extra=reload(Reload.HOT, "sandbox-drift"))
     """Idle/age pruning of containers."""
+
+    exec: SandboxExecConfig = Field(default_factory=SandboxExecConfig,
+                                    json_schema_extra=reload(Reload.HOT, "next-exec"))
+    """Timeout and output cap of the agent's ``exec`` tool."""
