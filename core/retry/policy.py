@@ -97,7 +97,7 @@ class RetryPolicy:
             deadline_ms=r["deadline_ms"],
             # attempts 1 disables same-model retries, a rate limit included (failover at once).
             rate_limit_attempts=max(p.attempts, p.rate_limit_attempts) if p.attempts > 1 else 1,
-            budget=BudgetSettings(b.burst, b.refill_per_second, b.success_credit),
+            budget=BudgetSettings.from_config(b),
             name=f"provider:{provider_id}",
         )
 
@@ -123,7 +123,7 @@ class RetryPolicy:
             max_retry_after_ms=p.max_retry_after_ms,
             deadline_ms=retry.deadline_ms,
             rate_limit_attempts=None,
-            budget=BudgetSettings(b.burst, b.refill_per_second, b.success_credit),
+            budget=BudgetSettings.from_config(b),
             name=f"channel:{channel}",
         )
 
