@@ -353,7 +353,8 @@ def test_policies_from_config() -> None:
 def test_default_policy_is_the_schema_default_and_rate_limit_attempts_is_a_setting() -> None:
     d = RetryPolicy.default()
     assert d == RetryPolicy.from_config(ClawtopConfig(), provider="anywhere").with_(name="default")
-    assert (d.attempts, d.min_delay_ms, d.max_delay_ms, d.jitter, d.jitter_mode) == (4, 1000, 30000, 0.5, "proportional")
+    assert (d.attempts, d.min_delay_ms, d.max_delay_ms, d.jitter, d.jitter_mode) == (
+        4, 1000, 30000, 0.5, "proportional")
     assert (d.rate_limit_attempts, d.budget) == (10, BudgetSettings(10, 0.1, 0.1))
     config = ClawtopConfig.model_validate({
         "retry": {"provider": {"rateLimitAttempts": 6}},

@@ -143,8 +143,8 @@ async def test_engine_inside_chain_fails_over_on_long_retry_after() -> None:
                 raise http(429, "a", {"retry-after": "3600"})
             return "from b"
 
-        return await engine.run(attempt, policy=OLD_DEFAULT_POLICY, operation=f"model:{ref}", provider=ref.split("/")[0],
-                                idempotent=True, model=ref)
+        return await engine.run(attempt, policy=OLD_DEFAULT_POLICY, operation=f"model:{ref}",
+                                provider=ref.split("/")[0], idempotent=True, model=ref)
 
     started = asyncio.get_running_loop().time()
     assert await chain.run(call_for_model) == "from b"
