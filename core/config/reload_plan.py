@@ -11,6 +11,7 @@ absurd.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable
 from typing import Literal
 
@@ -66,6 +67,7 @@ class ReloadRule:
 UNMATCHED = ReloadRule(RESTART_DEFAULT)
 
 
+@functools.lru_cache(maxsize=4096)  # the schema is fixed at import: a path's rule never changes
 def rule_for(path: str) -> ReloadRule:
     """The declaration nearest to ``path`` on its way down the schema (or the restart default)."""
     rule = UNMATCHED
