@@ -30,7 +30,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.pruning import PruneSettings, prune  # noqa: E402
+from core.config.schema.pruning import ContextPruningConfig  # noqa: E402
+from core.pruning import prune, settings_from_config  # noqa: E402
 
 TARGET_PRUNE_MS = 50.0
 TARGET_REESTIMATE_MS = 1.0
@@ -58,7 +59,7 @@ def bench_prune(runs: int, *, cjk_every: int = 0, with_estimates: bool = False) 
     from core.pruning.estimate import estimate_total_chars
 
     session = build_session(cjk_every=cjk_every)
-    settings = PruneSettings(mode="cache-ttl")
+    settings = settings_from_config(ContextPruningConfig(mode="cache-ttl"))
     estimates = estimate_total_chars(session) if with_estimates else None
     times: list[float] = []
     result = None

@@ -85,8 +85,9 @@ async def storm(mode: str, args: argparse.Namespace) -> tuple[int, float, int]:
     server = WindowServer(args.capacity, args.window_ms / 1000)
     url = await server.start()
     engine = RetryEngine(lambda event: None)
-    policy = RetryPolicy(attempts=args.attempts, min_delay_ms=args.min_delay_ms, max_delay_ms=args.max_delay_ms,
-                         jitter=args.jitter, jitter_mode=mode, deadline_ms=0, budget=None, name=f"storm-{mode}")
+    policy = RetryPolicy.default().with_(
+        attempts=args.attempts, min_delay_ms=args.min_delay_ms, max_delay_ms=args.max_delay_ms, jitter=args.jitter,
+        jitter_mode=mode, deadline_ms=0, rate_limit_attempts=None, budget=None, name=f"storm-{mode}")
     host, port = url.split("//")[1].rstrip("/").split(":")
     # One keep-alive connection per client, opened before the clock starts, and a bare-bones
     # HTTP exchange: the rate limit, not client CPU, must be the bottleneck being measured.

@@ -23,6 +23,7 @@ from pathlib import Path
 from core.agent.loop import AgentRunner
 from core.agent.transcripts import workspace_dir
 from core.chat import ChatService
+from core.config.appliers import ReloadAppliers
 from core.config.diff import config_changed_paths
 from core.config.errors import ConfigError
 from core.config.loader import LoadedConfig
@@ -109,6 +110,9 @@ class Gateway:
         """Agent turns: tools, prune hook, transcript, compaction (one per session at a time)."""
         self.chat = ChatService(self.agent)
         """Chat turns (the dashboard's Chat pane and ``clawtop send``) on the agent runner."""
+        self.reload_appliers = ReloadAppliers()
+        """How a reloaded config reaches each running part, by the prefix it reads live."""
+        self._register_appliers()
 
     @property
     def sandbox(self) -> SandboxManager | None:
@@ -276,14 +280,7 @@ class Gateway:
         else:
             old = self.loaded
             self.loaded = new
-            # Retry settings are read per turn; the cooldown ladder's config is hot too.
-            self.cooldowns.config = new.config.auth.cooldowns
-            # Pruning/compaction/context settings are read per turn; the turn limit is hot.
-            await self.agent.scheduler.set_limit(new.config.agents.defaults.max_concurrent)
-            self.context.reconfigure(new.config)
-            await self.sandbox_runtime.reconfigure(old.config, new.config, paths)
-            if self._watcher is not None:
-                self._watcher.set_debounce(new.config.gateway.reload.debounce_ms)
+            await self.reload_appliers.apply(old.config, new.config, paths)
             if decision.restart:
                 await self._restart_core(old)
                 self.restart_pending = ()
@@ -305,6 +302,29 @@ class Gateway:
             )
         )
         log.info("config reload (%s, %s): %s", mode, action, ", ".join(paths))
+
+    def _register_appliers(self) -> None:
+        """The running parts that read config live, each under the prefix it reads (retry,
+        pruning and compaction settings need none: they are read from the config per turn)."""
+        def cooldowns(_old: ClawtopConfig, new: ClawtopConfig, _paths: tuple[str, ...]) -> None:
+            self.cooldowns.config = new.auth.cooldowns
+
+        async def turn_limit(_old: ClawtopConfig, new: ClawtopConfig, _paths: tuple[str, ...]) -> None:
+            await self.agent.scheduler.set_limit(new.agents.defaults.max_concurrent)
+
+        def context(_old: ClawtopConfig, new: ClawtopConfig, _paths: tuple[str, ...]) -> None:
+            self.context.reconfigure(new)
+
+        def debounce(_old: ClawtopConfig, new: ClawtopConfig, _paths: tuple[str, ...]) -> None:
+            if self._watcher is not None:
+                self._watcher.set_debounce(new.gateway.reload.debounce_ms)
+
+        register = self.reload_appliers.register
+        register("auth.cooldowns", cooldowns, name="cooldowns")
+        register("agents.defaults.maxConcurrent", turn_limit, name="turn-limit")
+        register("", context, name="context")  # it holds the whole config: every change
+        register("agents.defaults.sandbox", self.sandbox_runtime.reconfigure, name="sandbox")
+        register("gateway.reload.debounceMs", debounce, name="watcher")
 
     async def _restart_core(self, old: LoadedConfig) -> None:
         """Restart the core in process with the new config; the bus and its subscribers

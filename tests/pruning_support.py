@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.pruning import PruneSettings
+from core.config.schema.pruning import ContextPruningConfig
+from core.pruning import settings_from_config
 from core.sessions.messages import AgentMessage
 from core.sessions.model import CustomEntry, MessageEntry, Session
 
-ON = PruneSettings(mode="cache-ttl")
+ON = settings_from_config(ContextPruningConfig(mode="cache-ttl"))
 NOW = 10_000_000
 EXPIRED = NOW - 3_600_000
 

@@ -6,14 +6,15 @@ import dataclasses
 
 import pytest
 
+from core.config.schema.pruning import ContextPruningConfig
 from core.pruning import (
     IMAGE_REMOVED_TEXT,
-    PruneSettings,
     compile_tool_predicate,
     estimate_message_chars,
     estimate_text_chars,
     hard_clear_message,
     prune,
+    settings_from_config,
     soft_trim_message,
 )
 from core.pruning.glob import glob_matches
@@ -96,7 +97,7 @@ def test_tool_globs_deny_wins_and_anchor() -> None:
     ({"last_cache_touch_ms": None}, ON, "no_cache_touch"),
     ({"last_cache_touch_ms": NOW - 1000}, ON, "ttl_not_elapsed"),
     ({}, dataclasses.replace(ON, ttl_ms=0), "ttl_disabled"),
-    ({}, PruneSettings(), "mode_off"),
+    ({}, settings_from_config(ContextPruningConfig()), "mode_off"),
     ({"eligible": False}, ON, "not_eligible"),
 ])
 def test_ttl_and_mode_gates(kw, settings, reason) -> None:

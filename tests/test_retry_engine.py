@@ -64,7 +64,8 @@ def engine(ft: FakeTime, events: list[Event]) -> RetryEngine:
 
 
 POLICY = RetryPolicy(attempts=4, min_delay_ms=1000, max_delay_ms=30000, jitter=0.5, jitter_mode="proportional",
-                     retry_after_jitter=0.1, max_retry_after_ms=60000, deadline_ms=90000, budget=None, name="test")
+                     retry_after_jitter=0.1, max_retry_after_ms=60000, deadline_ms=90000, rate_limit_attempts=None,
+                     budget=None, name="test")
 
 
 def script(*outcomes: BaseException | str, ft: FakeTime | None = None, took: float = 0.0
@@ -347,6 +348,27 @@ def test_policies_from_config() -> None:
     assert (c.attempts, c.min_delay_ms, c.max_delay_ms, c.jitter) == (5, 800, 30000, 0.1)
     t = RetryPolicy.from_config(config, channel="telegram")
     assert (t.attempts, t.min_delay_ms, t.rate_limit_attempts) == (3, 400, None)
+
+
+def test_default_policy_is_the_schema_default_and_rate_limit_attempts_is_a_setting() -> None:
+    d = RetryPolicy.default()
+    assert d == RetryPolicy.from_config(ClawtopConfig(), provider="anywhere").with_(name="default")
+    assert (d.attempts, d.min_delay_ms, d.max_delay_ms, d.jitter, d.jitter_mode) == (
+        4, 1000, 30000, 0.5, "proportional")
+    assert (d.rate_limit_attempts, d.budget) == (10, BudgetSettings(10, 0.1, 0.1))
+    config = ClawtopConfig.model_validate({
+        "retry": {"provider": {"rateLimitAttempts": 6}},
+        "models": {"providers": {"a": {"baseUrl": "http://127.0.0.1:1/v1", "retry": {"rateLimitAttempts": 2}},
+                                 "b": {"baseUrl": "http://127.0.0.1:1/v1", "retry": {"attempts": 1}},
+                                 "c": {"baseUrl": "http://127.0.0.1:1/v1"}}},
+    })
+    # The global key applies, a provider override wins, attempts 1 still means no retries and a
+    # cap below attempts never lowers them.
+    assert RetryPolicy.from_config(config, provider="c").max_attempts(saw_rate_limit=True) == 6
+    assert RetryPolicy.from_config(config, provider="a").max_attempts(saw_rate_limit=True) == 4
+    assert RetryPolicy.from_config(config, provider="b").max_attempts(saw_rate_limit=True) == 1
+    with pytest.raises(ValueError, match="unknown channel"):
+        RetryPolicy.from_config(config, channel="smoke-signals")
 
 
 def test_old_max_retries_key_points_to_attempts() -> None:

@@ -109,7 +109,8 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-POLICY = RetryPolicy(attempts=4, min_delay_ms=50, max_delay_ms=500, jitter=0.5, budget=None, name="loop")
+POLICY = RetryPolicy.default().with_(attempts=4, min_delay_ms=50, max_delay_ms=500, jitter=0.5,
+                                     rate_limit_attempts=None, budget=None, name="loop")
 
 
 async def test_retry_after_2_is_a_hard_floor_on_the_wire(client: httpx.AsyncClient) -> None:

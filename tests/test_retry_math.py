@@ -94,10 +94,10 @@ def test_token_bucket_burst_refill_and_success_credit() -> None:
 
 def test_budgets_are_shared_per_key_and_reshape_on_reload() -> None:
     budgets = RetryBudgets(clock=lambda: 0.0)
-    a = budgets.bucket("anthropic", BudgetSettings(burst=2))
-    assert budgets.bucket("anthropic", BudgetSettings(burst=2)) is a
+    a = budgets.bucket("anthropic", BudgetSettings(burst=2, refill_per_second=0.1, success_credit=0.1))
+    assert budgets.bucket("anthropic", BudgetSettings(burst=2, refill_per_second=0.1, success_credit=0.1)) is a
     a.try_take()
-    budgets.bucket("anthropic", BudgetSettings(burst=1))
+    budgets.bucket("anthropic", BudgetSettings(burst=1, refill_per_second=0.1, success_credit=0.1))
     assert a.tokens == 1.0 and budgets.snapshot() == {"anthropic": 1.0}
 
 

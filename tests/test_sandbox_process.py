@@ -145,3 +145,41 @@ def test_missing_command_is_127(tmp_path: Path) -> None:
     backend, _ = _backend(tmp_path)
     res = asyncio.run(backend.exec("s", ["/nonexistent/tool", "x"]))
     assert res.exit_code == 127 and NOT_ISOLATED in res.stderr
+
+
+async def test_exec_tool_limits_come_from_the_config_and_follow_a_reload(tmp_path: Path) -> None:
+    """``agents.defaults.sandbox.exec``: the default timeout, the cap on a requested one and the
+    output cap are read from the manager's config at every call."""
+    from core.agent.tools import ToolContext, ToolError, Workspace
+    from core.agent.tools import exec as exec_tool
+
+    def manager_with(exec_limits: dict[str, int]) -> SandboxConfig:
+        return SandboxConfig.model_validate({"mode": "all", "backend": "process", "exec": exec_limits})
+
+    manager = SandboxManager(manager_with({"timeoutSec": 1, "maxTimeoutSec": 2, "maxOutputBytes": 1024}),
+                             publish=lambda _e: None, state_dir=tmp_path)
+    workspace = Workspace(tmp_path / "ws")
+    context = ToolContext(session_key="agent:main:side", sandbox=manager)
+    try:
+        with pytest.raises(ToolError, match=r"timed out after 1 s"):
+            await exec_tool.run(workspace, {"command": "sleep 5"}, context)
+        started = time.monotonic()
+        with pytest.raises(ToolError, match=r"timed out after 2 s"):  # 30 asked, capped at maxTimeoutSec
+            await exec_tool.run(workspace, {"command": "sleep 5", "timeout": 30}, context)
+        assert time.monotonic() - started < 4.5
+        text = await exec_tool.run(workspace, {"command": "yes | head -c 5000"}, context)
+        assert "[output truncated at 1024 bytes per stream]" in text
+        manager.config = manager_with({"maxOutputBytes": 4096})  # what a reload does
+        text = await exec_tool.run(workspace, {"command": "yes | head -c 5000"}, context)
+        assert "[output truncated at 4096 bytes per stream]" in text
+        assert "exit code: 0" in await exec_tool.run(workspace, {"command": "sleep 1.2"}, context)
+    finally:
+        await manager.close()
+
+
+def test_exec_limits_are_validated() -> None:
+    from pydantic import ValidationError
+
+    assert SandboxConfig().exec.timeout_sec == 120 and SandboxConfig().exec.max_output_bytes == 65536
+    with pytest.raises(ValidationError, match="maxTimeoutSec .* must be ≥ timeoutSec"):
+        SandboxConfig.model_validate({"exec": {"timeoutSec": 60, "maxTimeoutSec": 30}})

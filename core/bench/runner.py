@@ -69,20 +69,25 @@ def iso(wall: float) -> str:
     return datetime.fromtimestamp(wall, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+_DEFAULTS = BenchConfig()
+"""A spec's values when neither the config, a preset nor the command line names one: the
+``bench`` section's defaults."""
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class BenchSpec:
     """What to run. Built from the ``bench`` config section, a preset and command-line values,
     in that order of precedence (later wins)."""
 
     models: tuple[str, ...]
-    runs: int = 10
-    warmup: int = 1
-    prompt: str = BenchConfig().prompt
-    prompt_mode: str = "fixed"
-    max_tokens: int = 64
-    concurrency: int = 1
-    timeout_ms: int = 60000
-    retries: int = 0
+    runs: int = _DEFAULTS.runs
+    warmup: int = _DEFAULTS.warmup
+    prompt: str = _DEFAULTS.prompt
+    prompt_mode: str = _DEFAULTS.prompt_mode
+    max_tokens: int = _DEFAULTS.max_tokens
+    concurrency: int = _DEFAULTS.concurrency
+    timeout_ms: int = _DEFAULTS.timeout_ms
+    retries: int = _DEFAULTS.retries
     tag: str | None = None
     system: str | None = None
     preset: str | None = None

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.config.schema.compaction import CompactionConfig
 from core.providers.types import ChatMessage, ModelRequest
 
 __all__ = [
@@ -31,6 +32,8 @@ Summarize = Callable[[ModelRequest], Awaitable[str]]
 """One summarisation call: request in, summary text out (raise to abort the compaction)."""
 
 Message = Mapping[str, Any]
+_DEFAULTS = CompactionConfig()
+"""``mode`` and ``identifierPolicy`` when a caller names none (the compactor passes the configured ones)."""
 TOOL_RESULT_MAX_CHARS = 2000
 SUMMARY_MAX_CHARS = 16000
 TRUNCATED_MARKER = "[Compaction summary truncated to fit budget]"
@@ -112,9 +115,10 @@ def fallback_summary(count: int) -> str:
         f"\n\nContext contained {count} messages without user or assistant conversation.")
 
 
-def build_summary_request(messages: Sequence[Message], *, model: str, max_tokens: int, mode: str = "safeguard",
+def build_summary_request(messages: Sequence[Message], *, model: str, max_tokens: int, mode: str = _DEFAULTS.mode,
                           previous_summary: str | None = None, instructions: str | None = None,
-                          identifier_policy: str = "strict", identifier_instructions: str | None = None,
+                          identifier_policy: str = _DEFAULTS.identifier_policy,
+                          identifier_instructions: str | None = None,
                           turn_prefix: bool = False) -> ModelRequest:
     """The summarisation request: system prompt + one user message with the conversation."""
     if turn_prefix:
@@ -207,7 +211,7 @@ def _preserved(messages: Sequence[Message]) -> str:
 
 def assemble_summary(body: str, *, prefix_summary: str | None = None, preserved: Sequence[Message] = (),
                      summarised: Sequence[Message] = (), file_ops: FileOps | None = None,
-                     mode: str = "safeguard") -> str:
+                     mode: str = _DEFAULTS.mode) -> str:
     """Body capped so the whole summary is ≤ 16000 chars, then a suffix that survives the cap:
     split-turn section, preserved turns and tool failures (safeguard) and file lists."""
     suffix_parts = []

@@ -1,67 +1,91 @@
 """What a config change needs: apply live (hot), restart the core, or nothing (spec §7.2 table).
 
-First matching prefix wins; ``*`` matches one path segment; anything unmatched restarts the core
-(the safe default for a key nobody declared hot). ``gateway.reload`` is taken from OpenClaw's
-plan (§3.6: ``none``) ahead of clawtop's ``gateway`` → restart row: the watcher re-reads its own
-settings, and restarting the core because the debounce changed would be absurd.
+The answer for a key is declared once, on the schema field that owns it
+(:mod:`core.config.schema.reload`): the nearest declaration on the key's path wins, and a key
+under none restarts the core (the safe default for a key nobody declared hot). ``gateway.reload``
+is declared ``none`` (OpenClaw's plan, §3.6) inside the ``restart`` ``gateway`` section: the
+watcher re-reads its own settings, and restarting the core because the debounce changed would be
+absurd.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable
 from typing import Literal
 
-ReloadKind = Literal["hot", "restart", "none"]
+from core.config.schema.introspect import fields_along
+from core.config.schema.reload import RESTART_DEFAULT, PlanKind, Reload, ReloadDeclaration, declaration_of
+
+__all__ = [
+    "ReloadDecision",
+    "ReloadKind",
+    "ReloadMode",
+    "ReloadPlan",
+    "ReloadRule",
+    "decide",
+    "plan_reload",
+    "reload_effect",
+    "reload_kind",
+    "rule_for",
+]
+
+ReloadKind = PlanKind
 ReloadMode = Literal["off", "hot", "restart", "hybrid"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ReloadRule:
-    """``prefix`` (dot-path, ``*`` = any one segment) → kind and the effect shown to the user."""
+    """How one changed key takes effect: the declaration found for it and where it was declared
+    (``declared_at``, a schema path with ``*`` for dict keys; empty = the restart default)."""
 
-    prefix: tuple[str, ...]
-    kind: ReloadKind
-    action: str
+    declaration: ReloadDeclaration
+    declared_at: str = ""
 
-    def matches(self, parts: tuple[str, ...]) -> bool:
-        if len(parts) < len(self.prefix):
-            return False
-        return all(want in ("*", got) for want, got in zip(self.prefix, parts, strict=False))
+    @property
+    def reload(self) -> Reload:
+        """The declared kind (``docker-update``, ``recreate-container`` …)."""
+        return self.declaration.kind
 
+    @property
+    def kind(self) -> ReloadKind:
+        """The plan bucket: ``hot``, ``restart`` or ``none``."""
+        return self.declaration.kind.plan_kind
 
-def _rules(kind: ReloadKind, action: str, *prefixes: str) -> list[ReloadRule]:
-    return [ReloadRule(tuple(p.split(".")), kind, action) for p in prefixes]
+    @property
+    def action(self) -> str:
+        """Which running components apply it (``retry-policy``, ``docker-update`` …)."""
+        return self.declaration.action
 
-
-RULES: tuple[ReloadRule, ...] = (
-    *_rules("hot", "retry-policy", "retry", "channels.*.retry", "channels.*.accounts.*.retry",
-            "models.providers.*.retry", "auth.cooldowns"),
-    *_rules("hot", "next-llm-call", "agents.defaults.contextPruning",
-            "agents.defaults.compaction", "contextAccounting"),
-    *_rules("hot", "docker-update", *(f"agents.defaults.sandbox.docker.{k}"
-                                      for k in ("cpus", "memory", "memorySwap", "pidsLimit"))),
-    *_rules("hot", "sandbox-drift", "agents.defaults.sandbox"),
-    *_rules("none", "next-bench-run", "bench"),
-    *_rules("hot", "ui", "ui"),
-    *_rules("none", "reload-settings", "gateway.reload"),
-    *_rules("restart", "restart-core", "gateway", "plugins"),
-)
-UNMATCHED = ReloadRule((), "restart", "restart-core")
+    @property
+    def effect(self) -> str:
+        """What the user is told: "applies live", "needs a core restart", …"""
+        return self.declaration.kind.effect
 
 
+UNMATCHED = ReloadRule(RESTART_DEFAULT)
+
+
+@functools.lru_cache(maxsize=4096)  # the schema is fixed at import: a path's rule never changes
 def rule_for(path: str) -> ReloadRule:
-    """The first rule whose prefix matches ``path`` (or the unmatched → restart rule)."""
-    parts = tuple(path.split(".")) if path else ()
-    for rule in RULES:
-        if rule.matches(parts):
-            return rule
-    return UNMATCHED
+    """The declaration nearest to ``path`` on its way down the schema (or the restart default)."""
+    rule = UNMATCHED
+    for field in fields_along(path.split(".") if path else []):
+        declaration = declaration_of(field.info.json_schema_extra)
+        if declaration is not None:
+            rule = ReloadRule(declaration, field.dotted)
+    return rule
 
 
 def reload_kind(path: str) -> ReloadKind:
     """``hot`` / ``restart`` / ``none`` for one changed dot-path."""
     return rule_for(path).kind
+
+
+def reload_effect(path: str) -> str:
+    """The effect of changing ``path`` in words, e.g. ``applies on container recreate``."""
+    return rule_for(path).effect
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

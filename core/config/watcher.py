@@ -66,7 +66,7 @@ class ConfigWatcher:
         self,
         path: Path,
         *,
-        debounce_ms: int = 300,
+        debounce_ms: int,
         on_change: Callable[[LoadedConfig], Awaitable[None]],
         on_invalid: Callable[[ConfigError], Awaitable[None]],
         explicit: str | os.PathLike[str] | None = None,

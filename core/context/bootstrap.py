@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.config.schema.agents import AgentDefaults
+
 __all__ = [
     "BOOTSTRAP_FILES",
     "BootstrapFile",
@@ -111,7 +113,12 @@ def _candidates(workspace: Path) -> list[tuple[str, Path, bool]]:
     return out
 
 
-def load_bootstrap(workspace: str | Path, max_chars: int = 20_000, total_max_chars: int = 60_000) -> BootstrapResult:
+_DEFAULTS = AgentDefaults()
+"""Caps when a caller names none: ``agents.defaults.bootstrapMaxChars`` / ``bootstrapTotalMaxChars``."""
+
+
+def load_bootstrap(workspace: str | Path, max_chars: int = _DEFAULTS.bootstrap_max_chars,
+                   total_max_chars: int = _DEFAULTS.bootstrap_total_max_chars) -> BootstrapResult:
     """Read the workspace files and cut them to the caps (``agents.defaults.bootstrap*``)."""
     root = Path(workspace).expanduser()
     total = max(1, math.floor(total_max_chars))

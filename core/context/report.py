@@ -80,8 +80,8 @@ class SessionUsage:
 class PruneClock:
     """TTL state of the prune gate (§1.6): ``ms_since_touch`` None = no cache touch yet."""
 
-    mode: str = "off"
-    ttl_ms: int = 300_000
+    mode: str
+    ttl_ms: int
     ms_since_touch: float | None = None
     eligible: bool = True
 

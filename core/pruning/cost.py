@@ -12,6 +12,10 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from core.config.schema.pruning import ContextPruningConfig
+
+_DEFAULTS = ContextPruningConfig()
+
 __all__ = [
     "CACHE_TTL_MS",
     "READ_MULTIPLIER",
@@ -55,7 +59,8 @@ class CacheCost:
 
 def estimate_cache_cost(*, prefix_tokens: int, suffix_tokens_before: int, tokens_removed: int,
                         warm: bool, retention: str = "short", read_multiplier: float = READ_MULTIPLIER,
-                        horizon_requests: int = 10, min_cacheable_tokens: int = DEFAULT_MIN_CACHEABLE_TOKENS,
+                        horizon_requests: int = _DEFAULTS.cost_horizon_requests,
+                        min_cacheable_tokens: int = DEFAULT_MIN_CACHEABLE_TOKENS,
                         price_per_mtok: float | None = None) -> CacheCost:
     """``c`` = ``prefix_tokens`` (stays cached), ``S₀`` = ``suffix_tokens_before``, ``R`` =
     ``tokens_removed``; returns costs of the next request with and without the prune, the

@@ -8,38 +8,40 @@ tool predicate the hot path needs, once per config, and answers "is this model e
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from core.config.schema.pruning import ContextPruningConfig
 from core.pruning.glob import ToolPredicate, compile_tool_predicate
-
-if TYPE_CHECKING:
-    from core.config.schema.pruning import ContextPruningConfig
 
 __all__ = ["PruneSettings", "is_cache_ttl_eligible", "settings_from_config"]
 
 _OPENROUTER_PREFIXES = ("anthropic/", "deepseek/", "moonshot/", "moonshotai/", "zai/")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PruneSettings:
-    """Resolved ``contextPruning`` (defaults = OpenClaw's ``DEFAULT_CONTEXT_PRUNING_SETTINGS``)."""
+    """Resolved ``contextPruning``: the numbers and the compiled tool predicate the hot path needs.
 
-    mode: str = "off"
-    ttl_ms: int = 300_000
-    keep_last_assistants: int = 3
-    soft_trim_ratio: float = 0.3
-    hard_clear_ratio: float = 0.5
-    min_prunable_tool_chars: int = 50_000
-    soft_trim_max_chars: int = 4000
-    soft_trim_head_chars: int = 1500
-    soft_trim_tail_chars: int = 1500
-    hard_clear_enabled: bool = True
-    hard_clear_placeholder: str = "[Old tool result content cleared]"
-    tools_allow: tuple[str, ...] = ()
-    tools_deny: tuple[str, ...] = ()
-    cost_horizon_requests: int = 10
-    require_cache_payoff: bool = False
-    is_prunable_tool: ToolPredicate = field(default=compile_tool_predicate(), compare=False, repr=False)
+    No field has a default of its own: the defaults (OpenClaw's ``DEFAULT_CONTEXT_PRUNING_SETTINGS``)
+    live in :class:`~core.config.schema.pruning.ContextPruningConfig`; build one with
+    :func:`settings_from_config`.
+    """
+
+    mode: str
+    ttl_ms: int
+    keep_last_assistants: int
+    soft_trim_ratio: float
+    hard_clear_ratio: float
+    min_prunable_tool_chars: int
+    soft_trim_max_chars: int
+    soft_trim_head_chars: int
+    soft_trim_tail_chars: int
+    hard_clear_enabled: bool
+    hard_clear_placeholder: str
+    tools_allow: tuple[str, ...]
+    tools_deny: tuple[str, ...]
+    cost_horizon_requests: int
+    require_cache_payoff: bool
+    is_prunable_tool: ToolPredicate = field(compare=False, repr=False)
 
     @property
     def enabled(self) -> bool:

@@ -13,17 +13,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.config.schema.retry import RetryBudget
+
 __all__ = ["BudgetSettings", "RetryBudgets", "TokenBucket"]
 
 
 @dataclass(frozen=True, slots=True)
 class BudgetSettings:
     """Bucket shape: ``burst`` tokens, ``refill_per_second``, ``success_credit`` per first-attempt
-    success (config ``retry.budget``, defaults 10 / 0.1 / 0.1)."""
+    success. No defaults of its own: they are ``retry.budget``'s (:meth:`from_config`)."""
 
-    burst: int = 10
-    refill_per_second: float = 0.1
-    success_credit: float = 0.1
+    burst: int
+    refill_per_second: float
+    success_credit: float
+
+    @classmethod
+    def from_config(cls, budget: RetryBudget) -> BudgetSettings:
+        """The bucket shape of a resolved ``retry.budget``."""
+        return cls(budget.burst, budget.refill_per_second, budget.success_credit)
 
 
 class TokenBucket:

@@ -9,37 +9,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from core.config.schema.channels import DiscordChannelConfig, TelegramChannelConfig
 from core.config.schema.retry import ChannelRetryOverride, ChannelRetryPolicy, ProviderRetryOverride, RetryConfig
+from core.config.schema.root import ClawtopConfig
 from core.retry.budget import BudgetSettings
 from core.retry.jitter import JitterMode
 
-__all__ = ["RATE_LIMIT_ATTEMPTS", "RetryPolicy"]
-
-RATE_LIMIT_ATTEMPTS = 10
-"""OpenClaw's ``MAX_RATE_LIMIT_ATTEMPTS``: after any rate limit a provider operation may make
-up to 10 attempts (9 retries, spec §0/§9) — short-window limits clear if one waits them out."""
+__all__ = ["RetryPolicy"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RetryPolicy:
     """Everything the engine needs to decide and time retries.
 
     ``attempts`` counts the first try. ``rate_limit_attempts`` (≥ ``attempts``) applies once a
     ``rate_limit`` was seen. ``deadline_ms`` is the retry window from the first failure (0 = no
-    window). ``budget`` None = no retry budget. ``name`` and ``sources`` only label events.
+    window). ``budget`` None = no retry budget. ``name`` only labels events.
+
+    No field has a default of its own: the defaults live in the config schema, so a policy is
+    built from a schema model (:meth:`for_provider`, :meth:`for_channel`, :meth:`from_config`)
+    or is :meth:`default` — the provider policy of an all-defaults config — changed with
+    :meth:`with_`.
     """
 
-    attempts: int = 3
-    min_delay_ms: int = 300
-    max_delay_ms: int = 30000
-    jitter: float = 0.0
-    jitter_mode: JitterMode = "proportional"
-    retry_after_jitter: float = 0.1
-    max_retry_after_ms: int = 60000
-    deadline_ms: int = 90000
-    rate_limit_attempts: int | None = None
-    budget: BudgetSettings | None = None
-    name: str = "default"
+    attempts: int
+    min_delay_ms: int
+    max_delay_ms: int
+    jitter: float
+    jitter_mode: JitterMode
+    retry_after_jitter: float
+    max_retry_after_ms: int
+    deadline_ms: int
+    rate_limit_attempts: int | None
+    budget: BudgetSettings | None
+    name: str
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
@@ -72,6 +75,12 @@ class RetryPolicy:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     @classmethod
+    def default(cls) -> RetryPolicy:
+        """The provider policy built from the schema's defaults (``RetryConfig()``), named
+        ``default``."""
+        return replace(cls.for_provider(RetryConfig(), "default"), name="default")
+
+    @classmethod
     def for_provider(cls, retry: RetryConfig, provider_id: str, override: ProviderRetryOverride | None = None) -> RetryPolicy:
         """``models.providers.<id>.retry`` merged key by key over ``retry.provider``,
         ``retry.budget`` and the global limits (see :meth:`RetryConfig.for_provider`)."""
@@ -86,8 +95,9 @@ class RetryPolicy:
             retry_after_jitter=r["retry_after_jitter"],
             max_retry_after_ms=r["max_retry_after_ms"],
             deadline_ms=r["deadline_ms"],
-            rate_limit_attempts=max(p.attempts, RATE_LIMIT_ATTEMPTS) if p.attempts > 1 else 1,
-            budget=BudgetSettings(b.burst, b.refill_per_second, b.success_credit),
+            # attempts 1 disables same-model retries, a rate limit included (failover at once).
+            rate_limit_attempts=max(p.attempts, p.rate_limit_attempts) if p.attempts > 1 else 1,
+            budget=BudgetSettings.from_config(b),
             name=f"provider:{provider_id}",
         )
 
@@ -113,21 +123,25 @@ class RetryPolicy:
             max_retry_after_ms=p.max_retry_after_ms,
             deadline_ms=retry.deadline_ms,
             rate_limit_attempts=None,
-            budget=BudgetSettings(b.burst, b.refill_per_second, b.success_credit),
+            budget=BudgetSettings.from_config(b),
             name=f"channel:{channel}",
         )
 
     @classmethod
-    def from_config(cls, config: object, *, provider: str | None = None, channel: str | None = None,
+    def from_config(cls, config: ClawtopConfig, *, provider: str | None = None, channel: str | None = None,
                     account: str | None = None) -> RetryPolicy:
         """Policy from a root config: ``provider=`` for model calls, ``channel=`` (``telegram`` /
         ``discord``, optional ``account=``) for channel calls."""
-        retry: RetryConfig = config.retry  # type: ignore[attr-defined]
+        retry = config.retry
         if provider is not None:
-            prov = config.models.providers.get(provider)  # type: ignore[attr-defined]
+            prov = config.models.providers.get(provider)
             return cls.for_provider(retry, provider, prov.retry if prov is not None else None)
         if channel is not None:
-            ch = getattr(config.channels, channel)  # type: ignore[attr-defined]
-            acc = getattr(ch, "accounts", {}).get(account) if account else None
+            channels: dict[str, TelegramChannelConfig | DiscordChannelConfig] = {
+                "telegram": config.channels.telegram, "discord": config.channels.discord}
+            if channel not in channels:
+                raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(channels)}")
+            ch = channels[channel]
+            acc = ch.accounts.get(account) if account else None
             return cls.for_channel(retry, channel, ch.retry, acc.retry if acc is not None else None)
         raise ValueError("from_config needs provider= or channel=")

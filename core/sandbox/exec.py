@@ -25,7 +25,11 @@ from core.sandbox.api import OUTPUT_MARKER, ExecResult
 __all__ = ["CgroupCounters", "read_counters", "run_exec"]
 
 DEFAULT_TIMEOUT_MS = 120_000
+"""Timeout for a caller that passes none (``clawtop sandbox exec`` without ``--timeout-ms``, the
+benches). The agent's ``exec`` tool always passes ``agents.defaults.sandbox.exec.timeoutSec``."""
 DEFAULT_MAX_OUTPUT = 1_000_000
+"""Output cap (both streams together) for a caller that passes none; the agent's ``exec`` tool
+always passes ``agents.defaults.sandbox.exec.maxOutputBytes``."""
 _WRAP = (
     '[ -n "$CLAWTOP_PREPEND_PATH" ] && PATH="$CLAWTOP_PREPEND_PATH:$PATH"; unset CLAWTOP_PREPEND_PATH; '
     'echo $$ > "$0" 2>/dev/null; exec "$@"'

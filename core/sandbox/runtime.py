@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from core.config.reload_plan import rule_for
+from core.config.schema.reload import Reload
 from core.events import Event
 
 if TYPE_CHECKING:
@@ -21,10 +23,8 @@ if TYPE_CHECKING:
     from core.sandbox.api import ContainerInfo, SandboxManager
     from core.sandbox.stats import StatsSampler
 
-__all__ = ["PROCESS_STATS_S", "SANDBOX_LIVE_PATHS", "SANDBOX_RESYNC", "STOP_GRACE_S", "SandboxRuntime"]
+__all__ = ["PROCESS_STATS_S", "SANDBOX_RESYNC", "STOP_GRACE_S", "SandboxRuntime"]
 
-SANDBOX_LIVE_PATHS = tuple(f"agents.defaults.sandbox.docker.{k}" for k in ("cpus", "memory", "memorySwap", "pidsLimit"))
-"""Hot paths applied to running containers in place (``docker update``, sandbox spec §13.2)."""
 SANDBOX_RESYNC = frozenset({"sandbox.container_created", "sandbox.container_reused", "sandbox.container_recreated",
                             "sandbox.container_removed", "sandbox.limits_updated"})
 """Sandbox events after which the runtime re-reads its containers and re-syncs the sampler."""
@@ -145,11 +145,11 @@ class SandboxRuntime:
             await backend.stats()
             await asyncio.sleep(PROCESS_STATS_S)
 
-    async def reconfigure(self, old: Any, new: Any, paths: list[str]) -> None:
-        """Sandbox keys on reload: mode on/off starts or stops the manager; ``cpus``, ``memory``,
-        ``memorySwap`` and ``pidsLimit`` go to running containers in place (one engine update
-        each, events from the tuning module); any other key is config drift, which the manager
-        handles on the next ensure (recreate when idle)."""
+    async def reconfigure(self, old: Any, new: Any, paths: Sequence[str]) -> None:
+        """Sandbox keys on reload: mode on/off starts or stops the manager; the keys the schema
+        declares ``docker-update`` (the resource limits) go to running containers in place (one
+        engine update each, events from the tuning module, sandbox spec §13.2); any other key is
+        config drift, which the manager handles on the next ensure (recreate when idle)."""
         old_sb, new_sb = old.agents.defaults.sandbox, new.agents.defaults.sandbox
         if old_sb == new_sb:
             return
@@ -164,7 +164,7 @@ class SandboxRuntime:
         backend = getattr(manager, "_backend", None)
         if backend is not None and hasattr(backend, "config"):
             backend.config = new_sb  # the backend hashes its own copy: drift must see the new one
-        if not any(p.startswith(SANDBOX_LIVE_PATHS) for p in paths):
+        if not any(rule_for(p).reload is Reload.DOCKER_UPDATE for p in paths):
             return
         from core.sandbox.tuning import apply_live_limits_async
 

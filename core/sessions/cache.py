@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
+from core.config.schema.session import SessionConfig
 from core.sessions.events import SessionCacheEvict, SessionCacheHit, SessionCacheMiss
 from core.sessions.model import Session
 from core.sessions.transcript import Publish
@@ -39,7 +40,9 @@ __all__ = [
     "resolve_ttl_ms",
 ]
 
-DEFAULT_TTL_MS = 45_000
+DEFAULT_TTL_MS = SessionConfig().manager_cache_ttl_ms
+"""TTL when neither an env override nor the config names one: the ``session`` section's default
+(both of its cache TTLs default to the same value)."""
 PREWARM_BYTES = 4096
 MANAGER_ENV = ("CLAWTOP_SESSION_MANAGER_CACHE_TTL_MS", "OPENCLAW_SESSION_MANAGER_CACHE_TTL_MS")
 STORE_ENV = ("CLAWTOP_SESSION_CACHE_TTL_MS", "OPENCLAW_SESSION_CACHE_TTL_MS")
@@ -49,7 +52,7 @@ T = TypeVar("T")
 
 def resolve_ttl_ms(env_names: tuple[str, ...], configured: int | None = None,
                    env: Mapping[str, str] | None = None) -> int:
-    """First valid env override, else the configured value, else 45000."""
+    """First valid env override, else the configured value, else :data:`DEFAULT_TTL_MS`."""
     env = os.environ if env is None else env
     for name in env_names:
         value = env.get(name, "").strip()

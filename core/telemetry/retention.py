@@ -10,6 +10,10 @@ import dataclasses
 
 import aiosqlite
 
+from core.config.schema.telemetry import TelemetryConfig
+
+_DEFAULTS = TelemetryConfig()
+
 SECONDS_PER_DAY = 86_400.0
 
 
@@ -17,8 +21,8 @@ SECONDS_PER_DAY = 86_400.0
 class RetentionPolicy:
     """``None`` disables a limit. Both limits apply; whichever deletes more wins."""
 
-    max_age_days: float | None = 30
-    max_rows: int | None = 1_000_000
+    max_age_days: float | None = _DEFAULTS.retention_days
+    max_rows: int | None = _DEFAULTS.retention_rows
 
     def __post_init__(self) -> None:
         if self.max_age_days is not None and self.max_age_days < 0:

@@ -20,6 +20,7 @@ from typing import Unpack
 
 import aiosqlite
 
+from core.config.schema.telemetry import TelemetryConfig
 from core.events.base import Event
 from core.events.bus import EventBus, Subscription
 from core.telemetry.database import BUSY_TIMEOUT_S, WRITER_PRAGMAS, prepare_database
@@ -58,6 +59,10 @@ class StoreStats:
     last_error: str | None
 
 
+_DEFAULTS = TelemetryConfig()
+"""Keyword defaults below are the ``telemetry`` section's; the gateway passes the configured ones."""
+
+
 class EventStore:
     """Persists bus events to a SQLite file and answers queries over them.
 
@@ -69,10 +74,10 @@ class EventStore:
         self,
         path: Path,
         *,
-        flush_interval_ms: int = 250,
-        batch_size: int = 5000,
-        retention_days: float | None = 30,
-        retention_rows: int | None = 1_000_000,
+        flush_interval_ms: int = _DEFAULTS.flush_interval_ms,
+        batch_size: int = _DEFAULTS.batch_size,
+        retention_days: float | None = _DEFAULTS.retention_days,
+        retention_rows: int | None = _DEFAULTS.retention_rows,
         retention_interval_s: float = RETENTION_INTERVAL_S,
     ) -> None:
         if flush_interval_ms < 0:
@@ -143,7 +148,7 @@ class EventStore:
     ) -> None:
         await self.close()
 
-    def attach(self, bus: EventBus, *, queue_size: int = 10_000) -> Subscription:
+    def attach(self, bus: EventBus, *, queue_size: int = _DEFAULTS.subscriber_queue_size) -> Subscription:
         """Subscribe to every event on ``bus`` and start the background writer.
 
         ``queue_size`` bounds what may wait in memory while a flush is running: past it the

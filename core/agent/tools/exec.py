@@ -17,15 +17,14 @@ from typing import Any
 
 from core.agent.tools.context import ToolContext
 from core.agent.tools.workspace import ToolError, Workspace
+from core.config.schema.sandbox import SandboxExecConfig
 from core.providers.types import ToolSpec
 from core.sandbox.api import ExecResult, SandboxError
 
-DEFAULT_TIMEOUT_S = 120
-"""Per-command timeout when the call gives none (the schema has no exec timeout key yet)."""
-MAX_TIMEOUT_S = 1800
-"""Upper bound for a requested timeout (OpenClaw's ``tools.exec.timeoutSec`` default)."""
-MAX_OUTPUT_BYTES = 64 * 1024
-"""Output kept per stream; the backend cuts the rest and marks the cut."""
+_DEFAULTS = SandboxExecConfig()
+"""The schema's ``agents.defaults.sandbox.exec`` defaults, quoted in the tool description (a
+static text, so a tuned value is not reflected there; the limits applied are read per call from
+the sandbox manager's config)."""
 MAX_COMMAND_CHARS = 64 * 1024
 
 SPEC = ToolSpec(
@@ -38,23 +37,24 @@ SPEC = ToolSpec(
         "type": "object",
         "properties": {
             "command": {"type": "string", "description": "shell command line"},
-            "timeout": {"type": "number", "description": f"seconds (default {DEFAULT_TIMEOUT_S}, max {MAX_TIMEOUT_S})"},
+            "timeout": {"type": "number",
+                        "description": f"seconds (default {_DEFAULTS.timeout_sec}, max {_DEFAULTS.max_timeout_sec})"},
         },
         "required": ["command"],
     },
 )
 
 
-def _timeout_s(args: Mapping[str, Any]) -> float:
+def _timeout_s(args: Mapping[str, Any], limits: SandboxExecConfig) -> float:
     raw = args.get("timeout")
     if raw is None:
-        return DEFAULT_TIMEOUT_S
+        return limits.timeout_sec
     if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
         raise ToolError("exec: timeout must be a positive number of seconds")
-    return min(float(raw), MAX_TIMEOUT_S)
+    return min(float(raw), limits.max_timeout_sec)
 
 
-def format_result(result: ExecResult, *, isolated: bool, timeout_s: float) -> tuple[str, bool]:
+def format_result(result: ExecResult, *, isolated: bool, timeout_s: float, max_output_bytes: int) -> tuple[str, bool]:
     """The tool result text and whether it is an error (a limit stopped the command).
 
     A non-zero exit is an ordinary result (the model reads it); a timeout or OOM kill is an
@@ -75,7 +75,7 @@ def format_result(result: ExecResult, *, isolated: bool, timeout_s: float) -> tu
     elif result.exit_code == 137 and not result.timed_out:
         lines.append("[killed by SIGKILL (exit 137); no OOM kill was reported]")
     if result.truncated:
-        lines.append(f"[output truncated at {MAX_OUTPUT_BYTES} bytes per stream]")
+        lines.append(f"[output truncated at {max_output_bytes} bytes per stream]")
     stdout, stderr = result.stdout.rstrip("\n"), result.stderr.rstrip("\n")
     if stdout:
         lines += ["stdout:", stdout]
@@ -93,18 +93,20 @@ async def run(workspace: Workspace, args: Mapping[str, Any], context: ToolContex
         raise ToolError("exec: command must be a non-empty string")
     if len(command) > MAX_COMMAND_CHARS:
         raise ToolError(f"exec: command longer than {MAX_COMMAND_CHARS} characters")
-    timeout_s = _timeout_s(args)
     manager = context.sandbox
     if manager is None:
         raise ToolError("exec: this session is not sandboxed (agents.defaults.sandbox.mode)")
+    limits: SandboxExecConfig = manager.config.exec  # read per call: a reload applies to the next command
+    timeout_s = _timeout_s(args, limits)
     scope = manager.scope_key(context.session_key)
     try:
         backend = await manager.backend()  # chosen once; exec ensures the sandbox itself
         result = await manager.exec(scope, ["/bin/sh", "-lc", command], timeout_ms=int(timeout_s * 1000),
-                                    max_output_bytes=MAX_OUTPUT_BYTES)
+                                    max_output_bytes=limits.max_output_bytes)
     except SandboxError as exc:
         raise ToolError(f"exec: sandbox unavailable: {exc}") from exc
-    text, is_error = format_result(result, isolated=bool(backend.isolated), timeout_s=timeout_s)
+    text, is_error = format_result(result, isolated=bool(backend.isolated), timeout_s=timeout_s,
+                                   max_output_bytes=limits.max_output_bytes)
     if is_error:
         raise ToolError(text)
     return text

@@ -32,7 +32,13 @@ from core.config.schema.retry import (
     TelegramRetryPolicy,
 )
 from core.config.schema.root import ClawtopConfig
-from core.config.schema.sandbox import SandboxConfig, SandboxDockerConfig, SandboxPruneConfig, effective_memory_swap
+from core.config.schema.sandbox import (
+    SandboxConfig,
+    SandboxDockerConfig,
+    SandboxExecConfig,
+    SandboxPruneConfig,
+    effective_memory_swap,
+)
 from core.config.schema.secrets import canonical_json, config_hash, redacted_dump, secret_paths
 from core.config.schema.session import SessionConfig
 from core.config.schema.simulator import SIM_PROVIDER_ID, FaultStep, SimFaults, SimModel, SimulatorConfig
@@ -79,6 +85,7 @@ __all__ = [
     "RetryConfig",
     "SandboxConfig",
     "SandboxDockerConfig",
+    "SandboxExecConfig",
     "SandboxPruneConfig",
     "SchemaField",
     "SessionConfig",

@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 from core.config.schema.base import ModelRef, StrictModel
 from core.config.schema.compaction import CompactionConfig
 from core.config.schema.pruning import ContextPruningConfig
+from core.config.schema.reload import Reload, reload
 from core.config.schema.sandbox import SandboxConfig
 
 __all__ = ["AgentDefaults", "AgentModelConfig", "AgentsConfig"]
@@ -73,13 +74,16 @@ class AgentDefaults(StrictModel):
     """When to warn that workspace files were truncated: ``off``, ``once`` per session, or
     ``always``. Default ``once``."""
 
-    context_pruning: ContextPruningConfig = Field(default_factory=ContextPruningConfig)
+    context_pruning: ContextPruningConfig = Field(default_factory=ContextPruningConfig,
+                                                  json_schema_extra=reload(Reload.HOT, "next-llm-call"))
     """Cache-TTL pruning of old tool results."""
 
-    compaction: CompactionConfig = Field(default_factory=CompactionConfig)
+    compaction: CompactionConfig = Field(default_factory=CompactionConfig,
+                                         json_schema_extra=reload(Reload.HOT, "next-llm-call"))
     """History summarisation when the window fills."""
 
-    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig,
+                                   json_schema_extra=reload(Reload.RECREATE_CONTAINER, "sandbox-drift"))
     """Where tool commands run and with which limits."""
 
 

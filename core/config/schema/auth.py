@@ -11,6 +11,7 @@ from typing import Annotated, Self
 from pydantic import Field, model_validator
 
 from core.config.schema.base import ProviderId, StrictModel, raise_at
+from core.config.schema.reload import Reload, reload
 
 __all__ = ["AuthConfig", "CooldownsConfig"]
 
@@ -67,5 +68,6 @@ class CooldownsConfig(StrictModel):
 class AuthConfig(StrictModel):
     """Root ``auth`` section."""
 
-    cooldowns: CooldownsConfig = Field(default_factory=CooldownsConfig)
+    cooldowns: CooldownsConfig = Field(default_factory=CooldownsConfig,
+                                       json_schema_extra=reload(Reload.HOT, "retry-policy"))
     """Cooldown and disable ladders for failing auth profiles."""

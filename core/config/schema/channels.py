@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from core.config.schema.base import ProviderId, StrictModel
+from core.config.schema.reload import Reload, reload
 from core.config.schema.retry import ChannelRetryOverride, DiscordRetryPolicy, TelegramRetryPolicy
 
 __all__ = ["ChannelAccount", "ChannelsConfig", "DiscordChannelConfig", "TelegramChannelConfig"]
@@ -18,14 +19,16 @@ __all__ = ["ChannelAccount", "ChannelsConfig", "DiscordChannelConfig", "Telegram
 class ChannelAccount(StrictModel):
     """``channels.<ch>.accounts.<id>``: per-account overrides."""
 
-    retry: ChannelRetryOverride = Field(default_factory=ChannelRetryOverride)
+    retry: ChannelRetryOverride = Field(default_factory=ChannelRetryOverride,
+                                        json_schema_extra=reload(Reload.HOT, "retry-policy"))
     """Retry keys for this account; unset keys inherit the channel's ``retry``."""
 
 
 class TelegramChannelConfig(StrictModel):
     """``channels.telegram``."""
 
-    retry: TelegramRetryPolicy = Field(default_factory=TelegramRetryPolicy)
+    retry: TelegramRetryPolicy = Field(default_factory=TelegramRetryPolicy,
+                                       json_schema_extra=reload(Reload.HOT, "retry-policy"))
     """Retry policy for Telegram Bot API calls. Defaults 3 attempts / 400 ms / 30000 ms / 0.1."""
 
     accounts: dict[ProviderId, ChannelAccount] = Field(default_factory=dict)
@@ -35,7 +38,8 @@ class TelegramChannelConfig(StrictModel):
 class DiscordChannelConfig(StrictModel):
     """``channels.discord``."""
 
-    retry: DiscordRetryPolicy = Field(default_factory=DiscordRetryPolicy)
+    retry: DiscordRetryPolicy = Field(default_factory=DiscordRetryPolicy,
+                                      json_schema_extra=reload(Reload.HOT, "retry-policy"))
     """Retry policy for Discord REST calls. Defaults 3 attempts / 500 ms / 30000 ms / 0.1."""
 
     accounts: dict[ProviderId, ChannelAccount] = Field(default_factory=dict)

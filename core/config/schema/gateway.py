@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from core.config.schema.base import SECRET, StrictModel
+from core.config.schema.reload import Reload, reload
 
 __all__ = ["GatewayConfig", "ReloadConfig", "ReloadMode"]
 
@@ -53,7 +54,7 @@ class GatewayConfig(StrictModel):
     ``"${CLAWTOP_GATEWAY_TOKEN}"`` to keep it out of the file. Unset = no token (only safe on
     loopback)."""
 
-    reload: ReloadConfig = Field(default_factory=ReloadConfig)
+    reload: ReloadConfig = Field(default_factory=ReloadConfig, json_schema_extra=reload(Reload.NONE, "reload-settings"))
     """Config hot reload."""
 
     @field_validator("bind")

@@ -18,8 +18,9 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from core.config.schema.base import is_secret_field
+from core.config.schema.root import ClawtopConfig
 
-__all__ = ["SchemaField", "child_keys", "field_at", "iter_fields", "schema_paths"]
+__all__ = ["SchemaField", "child_keys", "field_at", "fields_along", "iter_fields", "schema_paths"]
 
 WILDCARD = "*"
 
@@ -98,14 +99,12 @@ def schema_paths(model: type[BaseModel] | None = None) -> list[str]:
     """Dotted paths of every key (default: the whole config), e.g.
     ``agents.defaults.contextPruning.ttl``."""
     if model is None:
-        from core.config.schema.root import ClawtopConfig
-
         model = ClawtopConfig
     return [f.dotted for f in iter_fields(model)]
 
 
 def _walk(
-    model: type[BaseModel], loc: Sequence[str | int]
+    model: type[BaseModel], loc: Sequence[str | int], along: list[SchemaField] | None = None,
 ) -> tuple[list[type[BaseModel]], SchemaField | None, bool]:
     """Follow ``loc`` from ``model``.
 
@@ -132,6 +131,8 @@ def _walk(
                     break
         if matched is not None:
             found, path = matched, matched.path
+            if along is not None:
+                along.append(matched)
         elif next_states:
             path = (*path, WILDCARD)
         if not next_states:
@@ -145,8 +146,6 @@ def field_at(loc: Sequence[str | int], model: type[BaseModel] | None = None) -> 
     """The schema field a validation ``loc`` points at (dict keys and list indexes are skipped
     over), or None when the path leaves the schema (an unknown key)."""
     if model is None:
-        from core.config.schema.root import ClawtopConfig
-
         model = ClawtopConfig
     steps = [s for s in loc if s != "[key]"]
     if not steps:
@@ -155,12 +154,21 @@ def field_at(loc: Sequence[str | int], model: type[BaseModel] | None = None) -> 
     return found if inside else None
 
 
+def fields_along(path: Sequence[str], model: type[BaseModel] | None = None) -> list[SchemaField]:
+    """The schema fields a dot-path passes through, outermost first (dict keys and list items
+    are skipped over). Stops at the first step the schema does not know, so
+    ``retry.nosuchkey`` gives just the ``retry`` field."""
+    if model is None:
+        model = ClawtopConfig
+    along: list[SchemaField] = []
+    _walk(model, list(path), along)
+    return along
+
+
 def child_keys(loc: Sequence[str | int], model: type[BaseModel] | None = None) -> list[str]:
     """Valid keys of the object at ``loc`` (``()`` = the root): the candidates for a "did you
     mean" suggestion when a key under ``loc`` is unknown."""
     if model is None:
-        from core.config.schema.root import ClawtopConfig
-
         model = ClawtopConfig
     models, _, inside = _walk(model, [s for s in loc if s != "[key]"])
     if not inside:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from core.config.schema.base import SECRET, NonEmptyStr, ProviderId, StrictModel, raise_at
+from core.config.schema.reload import Reload, reload
 from core.config.schema.retry import ProviderRetryOverride
 
 __all__ = [
@@ -112,7 +113,8 @@ class ProviderConfig(StrictModel):
     models: list[ModelDefinition] = Field(default_factory=list)
     """Models offered by this provider; refs like ``<id>/<model id>`` select one. Default []."""
 
-    retry: ProviderRetryOverride = Field(default_factory=ProviderRetryOverride)
+    retry: ProviderRetryOverride = Field(default_factory=ProviderRetryOverride,
+                                         json_schema_extra=reload(Reload.HOT, "retry-policy"))
     """Per-provider override of ``retry.provider``, ``retry.budget`` and the global retry limits;
     unset keys inherit (retry spec §16.8)."""
 

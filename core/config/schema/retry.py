@@ -139,6 +139,13 @@ class ProviderRetryPolicy(StrictModel):
     """Spread ratio for ``proportional`` jitter: the delay varies by ±``jitter`` × delay, so
     clients that failed together do not retry together. Ignored by the other modes. Default 0.5."""
 
+    rate_limit_attempts: int = Field(10, ge=1, le=100)
+    """Attempt cap, first try included, once a call has seen a rate limit (429): a provider
+    operation that hit one may go on to this many attempts even when ``attempts`` is lower,
+    because short-window limits clear if one waits them out. Never lowers ``attempts``; with
+    ``attempts`` 1 there are no same-model retries at all. Default 10 (OpenClaw's
+    ``MAX_RATE_LIMIT_ATTEMPTS``)."""
+
     @model_validator(mode="before")
     @classmethod
     def _renamed_max_retries(cls, data: Any) -> Any:
@@ -173,6 +180,10 @@ class ProviderRetryOverride(StrictModel):
 
     jitter: float | None = Field(None, ge=0, le=1)
     """Proportional jitter ratio; unset = ``retry.provider.jitter``."""
+
+    rate_limit_attempts: int | None = Field(None, ge=1, le=100)
+    """Attempt cap after a rate limit for this provider; unset =
+    ``retry.provider.rateLimitAttempts``."""
 
     retry_after_jitter: float | None = Field(None, ge=0, le=1)
     """Upward spread on server-requested waits; unset = ``retry.retryAfterJitter``."""

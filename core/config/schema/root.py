@@ -18,6 +18,7 @@ from core.config.schema.bench import BenchConfig
 from core.config.schema.channels import ChannelsConfig
 from core.config.schema.gateway import GatewayConfig
 from core.config.schema.providers import ModelsConfig
+from core.config.schema.reload import Reload, reload
 from core.config.schema.retry import RetryConfig
 from core.config.schema.session import SessionConfig
 from core.config.schema.simulator import SIM_PROVIDER_ID, SimulatorConfig
@@ -35,7 +36,8 @@ class ClawtopConfig(StrictModel):
     """URL or path of the JSON Schema, for editor completion only; the one root key that is not
     a setting (as in OpenClaw). Not part of the config hash."""
 
-    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig,
+                                   json_schema_extra=reload(Reload.RESTART, "restart-core"))
     """Gateway listener and config reload."""
 
     models: ModelsConfig = Field(default_factory=ModelsConfig)
@@ -47,13 +49,14 @@ class ClawtopConfig(StrictModel):
     agents: AgentsConfig = Field(default_factory=AgentsConfig)
     """Agent defaults: model, context pruning, compaction, sandbox."""
 
-    retry: RetryConfig = Field(default_factory=RetryConfig)
+    retry: RetryConfig = Field(default_factory=RetryConfig, json_schema_extra=reload(Reload.HOT, "retry-policy"))
     """Global retry limits and the provider retry policy."""
 
     auth: AuthConfig = Field(default_factory=AuthConfig)
     """Auth-profile cooldowns."""
 
-    context_accounting: ContextAccountingConfig = Field(default_factory=ContextAccountingConfig)
+    context_accounting: ContextAccountingConfig = Field(
+        default_factory=ContextAccountingConfig, json_schema_extra=reload(Reload.HOT, "next-llm-call"))
     """Chars-per-token estimation."""
 
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
@@ -65,10 +68,10 @@ class ClawtopConfig(StrictModel):
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     """Event store."""
 
-    ui: UiConfig = Field(default_factory=UiConfig)
+    ui: UiConfig = Field(default_factory=UiConfig, json_schema_extra=reload(Reload.HOT, "ui"))
     """Dashboard preferences."""
 
-    bench: BenchConfig = Field(default_factory=BenchConfig)
+    bench: BenchConfig = Field(default_factory=BenchConfig, json_schema_extra=reload(Reload.NONE, "next-bench-run"))
     """``clawtop bench`` defaults."""
 
     @model_validator(mode="after")

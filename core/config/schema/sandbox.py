@@ -20,6 +20,7 @@ from typing import Literal, Self
 from pydantic import Field, field_validator, model_validator
 
 from core.config.schema.base import NonEmptyStr, StrictModel, raise_at
+from core.config.schema.reload import Reload, reload
 from core.config.schema.sandbox_limits import CpuLimit, MemoryLimit, PidsLimit, SetupCommand, UlimitRange, UlimitValue
 from core.config.schema.sizes import byte_size
 
@@ -28,6 +29,7 @@ __all__ = [
     "RESERVED_CONTAINER_TARGETS",
     "SandboxConfig",
     "SandboxDockerConfig",
+    "SandboxExecConfig",
     "SandboxPruneConfig",
     "UlimitRange",
     "effective_memory_swap",
@@ -52,6 +54,10 @@ home-directory secrets (``~/.ssh``, ``~/.aws`` …) are checked at create time."
 
 RESERVED_CONTAINER_TARGETS: tuple[str, ...] = ("/workspace", "/agent")
 """Container paths managed by clawtop; binds onto them need ``dangerouslyAllowReservedContainerTargets``."""
+
+
+_LIVE_LIMIT = reload(Reload.DOCKER_UPDATE, "docker-update")
+"""Resource limits a running container takes in place; the rest of ``sandbox`` is drift."""
 
 
 def _under(path: str, root: str) -> bool:
@@ -99,19 +105,19 @@ class SandboxDockerConfig(StrictModel):
     """Shell command run once after the container is created (a list is joined with newlines),
     e.g. to install packages. Default unset."""
 
-    pids_limit: PidsLimit = 256
+    pids_limit: PidsLimit = Field(256, json_schema_extra=_LIVE_LIMIT)
     """``--pids-limit``: processes plus threads, stops fork bombs; ``"unlimited"`` →
     ``--pids-limit -1``. Default 256 (OpenClaw sets none)."""
 
-    memory: MemoryLimit = "1g"
+    memory: MemoryLimit = Field("1g", json_schema_extra=_LIVE_LIMIT)
     """``--memory`` hard limit (``"512m"``, ``"1g"``, bytes; ≥ ``6m``); exceeding it OOM-kills
     inside the container. ``"unlimited"`` omits the flag. Default ``"1g"``."""
 
-    memory_swap: MemoryLimit | None = None
+    memory_swap: MemoryLimit | None = Field(None, json_schema_extra=_LIVE_LIMIT)
     """``--memory-swap`` = memory plus swap, ≥ ``memory``; ``"unlimited"`` → ``-1``. Unset =
     equal to ``memory`` (no swap). Default unset."""
 
-    cpus: CpuLimit = 1.0
+    cpus: CpuLimit = Field(1.0, json_schema_extra=_LIVE_LIMIT)
     """``--cpus`` CFS ceiling in cores (not a reservation); ``"unlimited"`` omits the flag.
     Default 1.0."""
 
@@ -238,10 +244,41 @@ class SandboxPruneConfig(StrictModel):
     pruning). Default 7."""
 
 
+class SandboxExecConfig(StrictModel):
+    """``sandbox.exec``: limits of the agent's ``exec`` tool, one command at a time. Read at every
+    call, so a change applies to the next command (the container is untouched)."""
+
+    timeout_sec: int = Field(120, ge=1, le=86_400)
+    """Seconds a command may run when the model's call names no ``timeout``; then the whole
+    process group is killed and the tool says so. Same key name as OpenClaw's
+    ``tools.exec.timeoutSec``, whose default is 1800; clawtop's is shorter so a hung command
+    does not stall a turn for half an hour. Default 120."""
+
+    max_timeout_sec: int = Field(1800, ge=1, le=86_400)
+    """Upper bound on a ``timeout`` the model asks for (a longer one is cut to this); must be ≥
+    ``timeoutSec``. Default 1800 (OpenClaw's ``tools.exec.timeoutSec`` default)."""
+
+    max_output_bytes: int = Field(64 * 1024, ge=1024, le=100 * 1024 * 1024)
+    """Bytes of output kept from one command; the rest is dropped (the command is never blocked)
+    and the result says where it was cut. Bounds what one command adds to the context window.
+    Default 65536 (64 KiB)."""
+
+    @model_validator(mode="after")
+    def _timeouts_ordered(self) -> Self:
+        if self.max_timeout_sec < self.timeout_sec:
+            raise_at(
+                "SandboxExecConfig",
+                [(("maxTimeoutSec",), "timeout_order",
+                  f"maxTimeoutSec ({self.max_timeout_sec}) must be ≥ timeoutSec ({self.timeout_sec})",
+                  self.max_timeout_sec)],
+            )
+        return self
+
+
 class SandboxConfig(StrictModel):
     """``agents.defaults.sandbox`` (sandbox spec §2–§3, §13)."""
 
-    mode: Literal["off", "non-main", "all"] = "off"
+    mode: Literal["off", "non-main", "all"] = Field("off", json_schema_extra=reload(Reload.HOT, "sandbox-drift"))
     """Which sessions run tools in the sandbox: ``off`` none, ``non-main`` every session except
     the agent's main one (groups and channels always count as non-main), ``all`` every session.
     Default ``off``."""
@@ -267,5 +304,10 @@ class SandboxConfig(StrictModel):
     docker: SandboxDockerConfig = Field(default_factory=SandboxDockerConfig)
     """Container image, security options and resource limits."""
 
-    prune: SandboxPruneConfig = Field(default_factory=SandboxPruneConfig)
+    prune: SandboxPruneConfig = Field(default_factory=SandboxPruneConfig,
+                                      json_schema_extra=reload(Reload.HOT, "sandbox-drift"))
     """Idle/age pruning of containers."""
+
+    exec: SandboxExecConfig = Field(default_factory=SandboxExecConfig,
+                                    json_schema_extra=reload(Reload.HOT, "next-exec"))
+    """Timeout and output cap of the agent's ``exec`` tool."""

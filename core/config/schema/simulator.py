@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, mod
 from core.config.durations import duration_type
 from core.config.schema.base import StrictModel, raise_at
 from core.config.schema.providers import DEFAULT_CONTEXT_TOKENS
-from core.sim.faults import DEFAULT_RANDOM_FAULTS, parse_fault_token, split_script
+from core.faults import DEFAULT_RANDOM_FAULTS, parse_fault_token, split_script
 
 __all__ = [
     "BUILTIN_SIM_MODELS",
@@ -49,7 +49,7 @@ def _check_token(value: str) -> str:
 
 FaultStep = Annotated[str, AfterValidator(_check_token)]
 """One fault-script token, in the vocabulary of ``clawtop sim --script`` (see
-:mod:`core.sim.faults`): ``ok``, ``429``, ``429:retry-after=S``, ``429:retry-after-ms=MS``,
+:mod:`core.faults`): ``ok``, ``429``, ``429:retry-after=S``, ``429:retry-after-ms=MS``,
 ``429:no-retry-after``, ``529``, ``500``, ``502``, ``503``, ``timeout``, ``reset``,
 ``stream-error``, ``400:context-overflow``."""
 
