@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from core.deadline import scope_deadline
 from core.events.base import Event
 from core.providers.errors import ProviderError, ProviderProtocolError
 from core.providers.events import ProviderCallFinished, ProviderRateLimits
@@ -83,7 +84,7 @@ class _Call:
         self.model = model
         self.streamed = streamed
         self.t0 = time.monotonic()
-        self.deadline = client._http.deadline(_earliest(deadline, _retry_scope_deadline()))
+        self.deadline = client._http.deadline(_earliest(deadline, scope_deadline()))
         self.http_status: int | None = None
         self.request_id: str | None = None
         self.rate_limits: RateLimitSnapshot | None = None
@@ -135,23 +136,13 @@ def _earliest(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else min(a, b)
 
 
-def _retry_scope_deadline() -> float | None:
-    """The running retry attempt's deadline as ``time.monotonic()`` seconds, if any (retry
-    spec §16.4: inner layers clamp their timeouts to the owner's ``remaining()``). Imported
-    lazily: ``core.retry`` imports this package's errors module."""
-    from core.retry.engine import current_attempt
-
-    attempt = current_attempt()
-    left = attempt.remaining() if attempt is not None else None
-    return None if left is None else time.monotonic() + left
-
-
 class ProviderClient(ABC):
     """One provider endpoint speaking one wire API, with its own connection pool.
 
     A call ends by the earliest of: its own ``timeoutMs`` deadline, the optional ``deadline``
     argument (absolute ``time.monotonic()`` seconds) and the running retry attempt's deadline
-    (``core.retry.current_attempt().remaining()``), so nothing outlives its retry owner.
+    (``core.deadline.current_scope().remaining()``, set by the retry engine), so nothing outlives
+    its retry owner.
     """
 
     api: ClassVar[str]

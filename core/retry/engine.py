@@ -31,10 +31,17 @@ from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState
 
+from core.deadline import current_scope, scope_var
 from core.events.base import Event
 from core.retry.budget import RetryBudgets
 from core.retry.classify import Classification, ErrorClass, classify, is_failover_worthy
-from core.retry.events import INFINITE_MS, RetryAttempt, RetryBudgetExhausted, RetryNestedSuppressed, RetryOperationFinished
+from core.retry.events import (
+    INFINITE_MS,
+    RetryAttempt,
+    RetryBudgetExhausted,
+    RetryNestedSuppressed,
+    RetryOperationFinished,
+)
 from core.retry.jitter import Random, plan_delay, secure_random
 from core.retry.policy import RetryPolicy
 from core.retry.records import (
@@ -52,15 +59,16 @@ __all__ = ["AttemptContext", "AttemptDeadlineExceeded", "RetryEngine", "current_
 
 T = TypeVar("T")
 
-_SCOPE: contextvars.ContextVar[AttemptContext | None] = contextvars.ContextVar("clawtop_retry_scope", default=None)
 fallback_available: contextvars.ContextVar[bool] = contextvars.ContextVar("clawtop_fallback_available", default=False)
 """Set by the fallback chain while it calls a candidate that has a successor, so the engine
 fails over at once on an over-long Retry-After instead of failing (spec §16.2 a)."""
 
 
 def current_attempt() -> AttemptContext | None:
-    """The retry scope of the running attempt, if any (inner layers clamp timeouts to it)."""
-    return _SCOPE.get()
+    """The retry scope of the running attempt, if any (inner layers clamp timeouts to it through
+    :mod:`core.deadline`, which holds it)."""
+    scope = current_scope()
+    return scope if isinstance(scope, AttemptContext) else None
 
 
 class AttemptDeadlineExceeded(TimeoutError):
@@ -144,7 +152,7 @@ class _Operation:
         self.decision = _Decision()
         ctx = AttemptContext(self.record.op_id, self.record.operation, self.provider, rec.n, self.max_attempts,
                              self.idempotent, self.caller_deadline, e.clock)
-        token = _SCOPE.set(ctx)
+        token = scope_var.set(ctx)
         try:
             left = ctx.remaining()
             if left is None:
@@ -158,7 +166,7 @@ class _Operation:
                         f"{self.record.operation}: deadline reached during attempt {rec.n}") from exc
                 raise
         finally:
-            _SCOPE.reset(token)
+            scope_var.reset(token)
             rec.end_mono, rec.end_wall = e.clock(), e.wall()
 
     # --- tenacity hooks ---------------------------------------------------------------------
@@ -343,7 +351,7 @@ class RetryEngine:
                           op_id: str | None = None, model: str | None = None,
                           budget_key: str | None = None) -> Outcome[T]:
         """Like :meth:`run`, but return the value together with the :class:`OperationRecord`."""
-        outer = _SCOPE.get()
+        outer = current_attempt()
         nested = outer if outer is not None and outer.operation == operation else None
         op = _Operation(self, call, policy=policy, operation=operation, provider=provider, model=model,
                         idempotent=idempotent, deadline_ms=deadline_ms, op_id=op_id or uuid.uuid4().hex[:12],
