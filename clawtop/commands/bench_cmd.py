@@ -15,12 +15,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import signal
 import sys
 from pathlib import Path
 from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from core.bench.compare import compare, parse_threshold
+from core.bench.export import compare_lines, csv_text, history_lines, run_line, summary_lines, table_lines
+from core.bench.runner import BenchRunner, BenchSpec, run_and_store
+from core.bench.store import RunNotFound, list_runs, load_run
+from core.config.loader import load_config
+from core.gateway import Gateway
 
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 1
@@ -93,9 +104,6 @@ def _usage(message: str) -> int:
 
 
 def handle_bench(args: argparse.Namespace) -> int:
-    from core.bench.runner import BenchSpec
-    from core.config.loader import load_config
-
     loaded = load_config(getattr(args, "config", None))
     for ref in args.model or ():
         problem = loaded.config._ref_problem(ref) if "/" in ref else f"{ref!r} is not of the form provider/model"
@@ -118,13 +126,6 @@ def handle_bench(args: argparse.Namespace) -> int:
 
 
 async def _bench(loaded: Any, spec: Any, *, json_to: str | None, csv_to: str | None) -> int:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from core.bench.export import csv_text, run_line, summary_lines, table_lines
-    from core.bench.runner import BenchRunner, run_and_store
-    from core.gateway import Gateway
-
     quiet = json_to == "-"
     console = Console(stderr=quiet, highlight=False)
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -182,12 +183,6 @@ async def _bench(loaded: Any, spec: Any, *, json_to: str | None, csv_to: str | N
 
 
 def handle_history(args: argparse.Namespace) -> int:
-    import dataclasses
-
-    from core.bench.export import history_lines
-    from core.bench.store import list_runs
-    from core.config.loader import load_config
-
     loaded = load_config(getattr(args, "config", None))
     rows = list_runs(loaded.db_path, model=args.model, limit=args.limit)
     if args.json:
@@ -200,11 +195,6 @@ def handle_history(args: argparse.Namespace) -> int:
 
 
 def handle_compare(args: argparse.Namespace) -> int:
-    from core.bench.compare import compare, parse_threshold
-    from core.bench.export import compare_lines
-    from core.bench.store import RunNotFound, load_run
-    from core.config.loader import load_config
-
     try:
         threshold = parse_threshold(args.threshold)
     except ValueError as exc:

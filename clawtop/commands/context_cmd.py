@@ -11,6 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from core.agent.loop import DEFAULT_SESSION_KEY
+from core.agent.tools import tool_specs
+from core.config.loader import load_config
+from core.context import render, report_for_stored_session
+from core.sandbox.api import SandboxManager
+from core.sessions.store import SessionNotFound, SessionStore
+
 MODES = ("list", "show", "detail", "deep", "json")
 
 
@@ -31,14 +38,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def handle_context(args: argparse.Namespace) -> int:
-    # Imported here: `clawtop --help` must not pay for pydantic and the core.
-    from core.agent.loop import DEFAULT_SESSION_KEY
-    from core.agent.tools import tool_specs
-    from core.config.loader import load_config
-    from core.context import render, report_for_stored_session
-    from core.sandbox.api import SandboxManager
-    from core.sessions.store import SessionNotFound, SessionStore
-
     loaded = load_config(getattr(args, "config", None))
     store = SessionStore(loaded.state_dir, args.agent)
     rows = store.list()

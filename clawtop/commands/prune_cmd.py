@@ -16,6 +16,15 @@ import json
 import sys
 from typing import Any
 
+from pydantic import ValidationError
+
+from core.config.loader import load_config
+from core.config.schema.pruning import ContextPruningConfig
+from core.pruning import settings_from_config
+from core.pruning.estimate import estimate_message_chars
+from core.pruning.whatif import apply_overrides, dry_run, session_model
+from core.sessions.transcript import read_transcript
+
 EXIT_USAGE = 2
 EXIT_NOINPUT = 66
 _PREFIX = "agents.defaults.contextPruning."
@@ -69,14 +78,6 @@ def _window(config: Any, provider: str, model: str) -> int:
 
 
 def handle_prune(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
-    from core.config.loader import load_config
-    from core.config.schema.pruning import ContextPruningConfig
-    from core.pruning import settings_from_config
-    from core.pruning.whatif import apply_overrides, dry_run, session_model
-    from core.sessions.transcript import read_transcript
-
     loaded = load_config(getattr(args, "config", None))
     configured = loaded.config.agents.defaults.context_pruning
     try:
@@ -108,8 +109,6 @@ def handle_prune(args: argparse.Namespace) -> int:
 
 
 def _print_human(decision: Any, messages: Any, configured_mode: str) -> None:
-    from core.pruning.estimate import estimate_message_chars
-
     state = "skipped: " + decision.reason if decision.skipped else "pruned"
     print(f"decision: {state}  (configured mode: {configured_mode}; dry-run assumes cache-ttl)")
     print(f"  {decision.explanation}")

@@ -15,6 +15,12 @@ import sys
 import time
 from typing import Any
 
+from core.config.loader import load_config
+from core.sandbox.api import SandboxError, SandboxManager, SandboxUnavailable
+from core.sandbox.docker_backend import docker_available
+from core.sandbox.image import DEFAULT_IMAGE, build_image
+from core.sandbox.stats import StatsSampler
+
 EXIT_ERROR = 1
 
 
@@ -47,9 +53,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _handle(fn: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
-        from core.config.loader import load_config
-        from core.sandbox.api import SandboxError
-
         loaded = load_config(getattr(args, "config", None))
         try:
             return int(asyncio.run(fn(args, loaded)))
@@ -60,8 +63,6 @@ def _handle(fn: Any) -> Any:
 
 
 async def _backend(loaded: Any) -> Any:
-    from core.sandbox.api import SandboxManager
-
     config = loaded.config.agents.defaults.sandbox
     if config.mode == "off":  # explicit CLI use: run as if enabled, same backend choice
         config = config.model_copy(update={"mode": "all"})
@@ -129,10 +130,6 @@ async def _prune(args: argparse.Namespace, loaded: Any) -> int:
 
 
 async def _build(args: argparse.Namespace, loaded: Any) -> int:
-    from core.sandbox.api import SandboxUnavailable
-    from core.sandbox.docker_backend import docker_available
-    from core.sandbox.image import DEFAULT_IMAGE, build_image
-
     client = await asyncio.to_thread(docker_available)
     if client is None:
         raise SandboxUnavailable("Docker daemon is not available: building the sandbox image needs Docker")
@@ -152,13 +149,6 @@ def _stats_row(name: str, s: Any) -> dict[str, Any]:
 
 
 async def _stats(args: argparse.Namespace, loaded: Any) -> int:
-    from core.sandbox.api import SandboxUnavailable
-    from core.sandbox.docker_backend import docker_available
-
-    try:
-        from core.sandbox.stats import StatsSampler
-    except ImportError:
-        raise SandboxUnavailable("sandbox stats are not available in this build") from None
     client = await asyncio.to_thread(docker_available)
     if client is None:
         raise SandboxUnavailable("Docker daemon is not available")

@@ -20,6 +20,10 @@ import logging
 import os
 import sys
 
+from core.chat import TurnFailed, turn_json
+from core.config.loader import load_config
+from core.gateway import Gateway
+
 EXIT_TURN_FAILED = 1
 EXIT_USAGE = 2
 
@@ -61,9 +65,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def handle_send(args: argparse.Namespace) -> int:
-    # Imported here: `clawtop --help` must not pay for pydantic, httpx and the core.
-    from core.config.loader import load_config
-
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     loaded = load_config(getattr(args, "config", None))
@@ -78,9 +79,6 @@ def handle_send(args: argparse.Namespace) -> int:
 
 
 async def _send(loaded: object, text: str, *, model_ref: str | None, as_json: bool, session_key: str) -> int:
-    from core.chat import TurnFailed, turn_json
-    from core.gateway import Gateway
-
     gateway = Gateway(loaded, env=os.environ, watch_config=False)  # type: ignore[arg-type]
     streamed: list[bool] = []
 

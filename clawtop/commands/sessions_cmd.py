@@ -14,6 +14,7 @@ import json
 import sys
 from typing import Any
 
+from core.config.loader import load_config
 from core.events.base import Event
 from core.sessions.events import TornLineSkipped
 from core.sessions.model import (
@@ -57,8 +58,6 @@ def _print_help(parser: argparse.ArgumentParser) -> int:
 
 
 def _store(args: argparse.Namespace) -> SessionStore:
-    from core.config.loader import load_config
-
     loaded = load_config(getattr(args, "config", None))
     return SessionStore.from_config(loaded.config, loaded.state_dir, args.agent,
                                     publish=_report_skipped)

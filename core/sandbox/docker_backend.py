@@ -9,16 +9,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-
 import threading
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from core.config.schema.sandbox import SandboxConfig
 from core.sandbox import naming
-from core.sandbox.api import ContainerInfo, ExecResult, Limits, Publish, SandboxError, SandboxUnavailable
+from core.sandbox.contract import ContainerInfo, ExecResult, Limits, Publish, SandboxError, SandboxUnavailable
 from core.sandbox.events import (
     SandboxContainerCreated,
     SandboxContainerRecreated,
@@ -42,7 +42,7 @@ _LABEL_FILTER = {"label": f"{naming.LABEL_SANDBOX}=1"}
 def docker_available(timeout: float = 5.0) -> Any | None:
     """A connected docker client when a daemon answers ``ping``, else None. Blocking."""
     try:
-        import docker
+        import docker  # deferred: start-up cost, the docker SDK takes ~0.25 s to import
 
         client = docker.from_env(timeout=int(timeout))
         client.ping()
@@ -67,8 +67,6 @@ def _limits_from_host(host: dict[str, Any]) -> Limits:
 def _docker_time(value: Any) -> float:
     """Docker's RFC 3339 ``Created`` (nanosecond precision) as wall seconds; now when unreadable,
     so an unparsable container is never pruned as ancient."""
-    from datetime import datetime
-
     try:
         text = str(value)
         head, _, frac = text.rstrip("Z").partition(".")
@@ -119,7 +117,7 @@ class DockerBackend:
         return None if st.st_uid == 0 else f"{st.st_uid}:{st.st_gid}"
 
     def _inspect(self, name: str) -> dict[str, Any] | None:
-        import docker.errors
+        import docker.errors  # deferred: start-up cost, the docker SDK takes ~0.25 s to import
 
         try:
             return dict(self.client.api.inspect_container(name))
@@ -145,7 +143,7 @@ class DockerBackend:
         )
 
     def _remove(self, name: str, scope_key: str, reason: str) -> None:
-        import docker.errors
+        import docker.errors  # deferred: start-up cost, the docker SDK takes ~0.25 s to import
 
         try:
             self.client.api.remove_container(name, force=True)

@@ -33,7 +33,7 @@ from typing import Any
 
 from core.config.schema.sandbox import SandboxConfig, UlimitRange
 from core.events.kinds import LogMessage
-from core.sandbox.api import OUTPUT_MARKER, ContainerInfo, ExecResult, Limits, Publish
+from core.sandbox.contract import OUTPUT_MARKER, ContainerInfo, ExecResult, Limits, Publish
 from core.sandbox.events import SandboxExec, SandboxLimitHit, SandboxLimitsUpdated, SandboxStats
 from core.sandbox.hardening import limits_of
 from core.sandbox.naming import config_hash, container_name, workspace_dir
