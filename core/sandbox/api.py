@@ -16,6 +16,7 @@ Backends:
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,7 +62,8 @@ def _sandbox_config(config: Any) -> SandboxConfig:
         return config
     agents = getattr(config, "agents", None)
     if agents is not None:
-        return agents.defaults.sandbox
+        sandbox: SandboxConfig = agents.defaults.sandbox
+        return sandbox
     return SandboxConfig.model_validate(config or {})
 
 
@@ -123,10 +125,10 @@ class SandboxManager:
     async def list(self) -> list[ContainerInfo]:
         return await (await self.backend()).list()
 
-    async def prune(self, *, force: bool = False) -> list[str]:
+    async def prune(self, *, force: bool = False) -> builtins.list[str]:
         return await (await self.backend()).prune(force=force)
 
-    async def update_limits(self, scope_key: str | None, limits: Limits) -> list[str]:
+    async def update_limits(self, scope_key: str | None, limits: Limits) -> builtins.list[str]:
         return await (await self.backend()).update_limits(scope_key, limits)
 
     async def close(self) -> None:

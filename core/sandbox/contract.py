@@ -8,6 +8,7 @@ manager that picks a backend (and so imports the backends).
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -119,11 +120,11 @@ class SandboxBackend(Protocol):
         """Every sandbox this backend owns (by label), running or not."""
         ...
 
-    async def prune(self, *, force: bool = False) -> list[str]:
+    async def prune(self, *, force: bool = False) -> builtins.list[str]:
         """Remove idle/old sandboxes (spec §8); ``force`` removes all. Returns removed names."""
         ...
 
-    async def update_limits(self, scope_key: str | None, limits: Limits) -> list[str]:
+    async def update_limits(self, scope_key: str | None, limits: Limits) -> builtins.list[str]:
         """Apply ``limits`` live to one sandbox (or all with None); returns updated names."""
         ...
 

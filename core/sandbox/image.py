@@ -27,7 +27,8 @@ def ensure_image(client: Any, image: str) -> dict[str, Any]:
     try:
         return dict(client.api.inspect_image(image))
     except docker.errors.ImageNotFound:
-        hint = "run `clawtop sandbox build`" if image == DEFAULT_IMAGE else "build or load it first (`clawtop sandbox build` builds the default image)"
+        hint = ("run `clawtop sandbox build`" if image == DEFAULT_IMAGE
+                else "build or load it first (`clawtop sandbox build` builds the default image)")
         raise SandboxImageMissing(f"Sandbox image not found: {image}; {hint}") from None
 
 

@@ -132,7 +132,8 @@ def apply_live_limits(
     body, not_live = update_body(new_cfg.docker, live)
     live = [k for k in live if k not in not_live]
     events: list[SandboxLimitsUpdated] = []
-    for container in client.containers.list(filters={"label": label if isinstance(label, str) else list(label), "status": "running"}):
+    running = {"label": label if isinstance(label, str) else list(label), "status": "running"}
+    for container in client.containers.list(filters=running):
         applied, refused, errors = list(live), list(not_live), []
         before = _limits_text(container.attrs, applied) if applied else ""
         if body:
