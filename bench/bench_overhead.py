@@ -31,12 +31,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.bench.runner import BenchRunner, BenchSpec  # noqa: E402
-from core.config.loader import load_config  # noqa: E402
-from core.config.schema.bench import DEFAULT_BENCH_PROMPT  # noqa: E402
-from core.config.schema.simulator import BUILTIN_SIM_MODELS  # noqa: E402
-from core.gateway import Gateway  # noqa: E402
-from core.providers.anthropic import ANTHROPIC_VERSION  # noqa: E402
+from core.bench.runner import BenchRunner, BenchSpec
+from core.config.loader import load_config
+from core.config.schema.bench import DEFAULT_BENCH_PROMPT
+from core.config.schema.simulator import BUILTIN_SIM_MODELS
+from core.gateway import Gateway
+from core.providers.anthropic import ANTHROPIC_VERSION
 
 
 async def run(runs: int, model: str) -> dict[str, float]:

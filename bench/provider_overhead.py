@@ -36,11 +36,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.config.schema import SimulatorConfig  # noqa: E402
-from core.events import EventBus  # noqa: E402
-from core.providers import AnthropicClient, ChatMessage, ModelRequest, StreamEnd  # noqa: E402
-from core.providers.anthropic import ANTHROPIC_VERSION  # noqa: E402
-from core.sim import SimulatorServer  # noqa: E402
+from core.config.schema import SimulatorConfig
+from core.events import EventBus
+from core.providers import AnthropicClient, ChatMessage, ModelRequest, StreamEnd
+from core.providers.anthropic import ANTHROPIC_VERSION
+from core.sim import SimulatorServer
 
 TARGET_RATIO = 1.10
 

@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.pruning import PruneSettings, prune  # noqa: E402
+from core.pruning import PruneSettings, prune
 
 TARGET_PRUNE_MS = 50.0
 TARGET_REESTIMATE_MS = 1.0

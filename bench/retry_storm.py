@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.providers.errors import ProviderHTTPError  # noqa: E402
-from core.retry import AttemptContext, RetryEngine, RetryFailed, RetryPolicy  # noqa: E402
+from core.providers.errors import ProviderHTTPError
+from core.retry import AttemptContext, RetryEngine, RetryFailed, RetryPolicy
 
 MODES = ("none", "proportional", "full", "decorrelated")
 

@@ -54,8 +54,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.sandbox.events import SandboxStats  # noqa: E402
-from core.sandbox.stats import StatsSampler  # noqa: E402
+from core.sandbox.events import SandboxStats
+from core.sandbox.stats import StatsSampler
 
 TARGET_PCT_PER_CONTAINER = 1.0
 TARGET_WARM_RATIO = 1.0

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from core.context.report import ContextReport, format_duration
+from core.context.report import ContextReport
 
 __all__ = ["CONTEXT_HELP", "USAGE", "render", "render_detail", "render_json", "render_list"]
 

@@ -190,7 +190,7 @@ def _by_status(status: int, text: str, anthropic: bool, has_hint: bool) -> tuple
         return ErrorClass.TIMEOUT, "timeout (408)"
     if status == 409:
         return ErrorClass.AMBIGUOUS, "conflict (409)"
-    if status in (400, 404, 413, 422) or 400 <= status < 500 and status != 499:
+    if status in (400, 404, 413, 422) or (400 <= status < 500 and status != 499):
         if by_text and by_text[0] is ErrorClass.CONTEXT_OVERFLOW:
             return ErrorClass.CONTEXT_OVERFLOW, "context_overflow"
         if status == 404:
@@ -198,7 +198,7 @@ def _by_status(status: int, text: str, anthropic: bool, has_hint: bool) -> tuple
         if status == 413:
             return ErrorClass.BAD_REQUEST, "request_too_large"
         return ErrorClass.BAD_REQUEST, f"format ({status})"
-    if status == 529 or status == 503 and _OVERLOAD.search(text):
+    if status == 529 or (status == 503 and _OVERLOAD.search(text)):
         return ErrorClass.OVERLOADED, f"overloaded ({status})"
     if status in (504, 524, 499):
         return ErrorClass.TIMEOUT, f"timeout ({status})"
@@ -241,7 +241,7 @@ def _transport(exc: BaseException) -> tuple[ErrorClass, str] | None:
         return ErrorClass.TIMEOUT, "timeout"
     if isinstance(exc, OSError) and exc.errno in _PRE_CONNECT_ERRNO:
         return ErrorClass.CONNECTION_BEFORE_SEND, f"pre_connect (errno {exc.errno})"
-    if isinstance(exc, (ConnectionError, EOFError)) or isinstance(exc, OSError) and exc.errno in _AMBIGUOUS_ERRNO:
+    if isinstance(exc, (ConnectionError, EOFError)) or (isinstance(exc, OSError) and exc.errno in _AMBIGUOUS_ERRNO):
         return ErrorClass.AMBIGUOUS, f"connection_lost ({name})"
     return None
 
