@@ -59,13 +59,16 @@ def _non_negative(text: str) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``bench`` with its ``history`` and ``compare`` subcommands."""
-    config_opt = {"metavar": "PATH", "default": argparse.SUPPRESS,
-                  "help": "config file (default: $CLAWTOP_CONFIG, else ~/.clawtop/config.json5)"}
+
+    def config_option(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                            help="config file (default: $CLAWTOP_CONFIG, else ~/.clawtop/config.json5)")
+
     p = subparsers.add_parser(
         "bench", help="benchmark models: latency, TTFT, tokens/s, usage, cost",
         description="Run N streamed requests per model through the gateway and report per-run figures and "
         "median / p95 / min / max per model. Defaults come from the config's `bench` section.")
-    p.add_argument("--config", **config_opt)
+    config_option(p)
     p.add_argument("--model", action="append", metavar="PROVIDER/MODEL", help="model ref (repeatable; default bench.models)")
     p.add_argument("--runs", type=_positive, metavar="N", help="measured runs per model (default 10)")
     p.add_argument("--warmup", type=_non_negative, metavar="K", help="warm-up runs per model, not in statistics (default 1)")
@@ -84,13 +87,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(handler=handle_bench)
     sub = p.add_subparsers(title="subcommands", metavar="SUBCOMMAND")
     h = sub.add_parser("history", help="stored bench runs, newest first")
-    h.add_argument("--config", **config_opt)
+    config_option(h)
     h.add_argument("--model", metavar="M", help="only runs that benched this model ref")
     h.add_argument("--limit", type=_positive, default=20, metavar="N", help="runs shown (default 20)")
     h.add_argument("--json", action="store_true", help="print the rows as JSON")
     h.set_defaults(handler=handle_history)
     c = sub.add_parser("compare", help="compare two runs (tags or run ids): B against baseline A")
-    c.add_argument("--config", **config_opt)
+    config_option(c)
     c.add_argument("a", metavar="A", help="baseline: a tag (its newest run) or a run id")
     c.add_argument("b", metavar="B", help="candidate: a tag or a run id")
     c.add_argument("--threshold", default="10%", help="regression threshold on medians (default 10%%)")

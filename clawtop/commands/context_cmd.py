@@ -41,13 +41,10 @@ def handle_context(args: argparse.Namespace) -> int:
     loaded = load_config(getattr(args, "config", None))
     store = SessionStore(loaded.state_dir, args.agent)
     rows = store.list()
-    if args.session is None:
-        if not rows:
-            print(f"clawtop context: no sessions yet in {store.dir}", file=sys.stderr)
-            return 1
-        row = rows[0]
-    else:
-        row = store.find(args.session)
+    if args.session is None and not rows:
+        print(f"clawtop context: no sessions yet in {store.dir}", file=sys.stderr)
+        return 1
+    row = rows[0] if args.session is None else store.find(args.session)
     session_id = row.session_id if row is not None else args.session
     try:
         session = store.open(session_id)

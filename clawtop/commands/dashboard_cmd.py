@@ -13,7 +13,7 @@ from core.config.loader import load_config
 from core.gateway import Gateway
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "dashboard",
         help="start the dashboard (the same as running clawtop with no command)",

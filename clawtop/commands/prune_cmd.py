@@ -30,7 +30,7 @@ EXIT_NOINPUT = 66
 _PREFIX = "agents.defaults.contextPruning."
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``prune``."""
     parser = subparsers.add_parser(
         "prune",

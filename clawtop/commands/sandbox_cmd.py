@@ -24,7 +24,7 @@ from core.sandbox.stats import StatsSampler
 EXIT_ERROR = 1
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``sandbox`` and its subcommands."""
     parser = subparsers.add_parser("sandbox", help="list, exec in, watch, prune and build tool sandboxes",
                                    description="Per-scope sandbox containers (agents.defaults.sandbox).")

@@ -23,7 +23,7 @@ from core.sim import SimulatorServer, parse_script
 from core.sim.events import SimRequestEvent
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "sim",
         help="run the provider simulator (Anthropic + OpenAI APIs on loopback) in the foreground",

@@ -358,6 +358,8 @@ async def collect(stream: AsyncIterator[StreamEvent]) -> ModelResponse:
     usage = Usage()
     limits: RateLimitSnapshot | None = None
     end: StreamEnd | None = None
+    # The ignore: streams are ProviderClient.stream's async generators (they have aclose), typed
+    # as the AsyncIterator the callers hold.
     async with aclosing(stream) as events:  # type: ignore[type-var]
         async for event in events:
             if isinstance(event, TextDelta):
@@ -375,7 +377,7 @@ async def collect(stream: AsyncIterator[StreamEvent]) -> ModelResponse:
     if end is None:
         raise ValueError("stream ended without StreamEnd")
     return ModelResponse(
-        text="".join(text), tool_calls=tuple(tools), usage=end.usage or usage, stop_reason=end.stop_reason,
+        text="".join(text), tool_calls=tuple(tools), usage=end.usage, stop_reason=end.stop_reason,
         model=end.model, request_id=end.request_id, rate_limits=limits, ttft_ms=end.ttft_ms,
         latency_ms=end.latency_ms or 0.0, thinking="".join(thinking),
     )

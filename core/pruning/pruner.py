@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from core.pruning.cost import CACHE_TTL_MS, READ_MULTIPLIER, CacheCost, estimate_cache_cost
 from core.pruning.estimate import CHARS_PER_TOKEN, estimate_message_chars, estimate_total_chars
@@ -52,6 +52,12 @@ class PruneResult:
     @property
     def changed(self) -> bool:
         return not self.decision.skipped
+
+
+class _Finish(Protocol):
+    """Ends the hook with a skip decision carrying the shared figures plus ``extra``."""
+
+    def __call__(self, reason: str, explanation: str, **extra: Any) -> PruneResult: ...
 
 
 class _Work:
@@ -116,7 +122,8 @@ def _replay(work: _Work, sticky: Mapping[str, str]) -> None:
     for i, msg in enumerate(work.source):
         if msg.get("role") != "toolResult":
             continue
-        mode = sticky.get(msg.get("toolCallId"))  # type: ignore[arg-type]
+        call_id = msg.get("toolCallId")
+        mode = sticky.get(call_id) if isinstance(call_id, str) else None
         if mode == HARD:
             work.hard(i)
         elif mode == SOFT:
@@ -190,7 +197,7 @@ def prune(messages: Sequence[Message], *, settings: PruneSettings, context_windo
         return finish("mode_off", "contextPruning.mode is not cache-ttl")
     if not eligible:
         return finish("not_eligible", f"{provider}/{model} is not cache-TTL eligible")
-    if since is None:
+    if since is None or last_cache_touch_ms is None:
         return finish("no_cache_touch", "first call for this model: no cache-TTL marker yet, a first call never prunes")
     if s.ttl_ms <= 0:
         return finish("ttl_disabled", "ttl is 0: pruning disabled")
@@ -204,7 +211,7 @@ def prune(messages: Sequence[Message], *, settings: PruneSettings, context_windo
 
 def _run(work: _Work, s: PruneSettings, window: int, now_ms: int, touch_ms: int, drop_thinking: bool,
          cache: CacheContext | None, estimates: Sequence[int] | None, base: dict[str, Any],
-         finish: Any) -> PruneResult:
+         finish: _Finish) -> PruneResult:
     msgs = work.current
     replayed = len(work.touched)
     if window <= 0:
@@ -289,7 +296,7 @@ def _run(work: _Work, s: PruneSettings, window: int, now_ms: int, touch_ms: int,
     return PruneResult(work.current, decision, dict(work.sticky), True)
 
 
-def _payoff_skip(work: _Work, replayed: int, finish: Any, cost: CacheCost) -> PruneResult:
+def _payoff_skip(work: _Work, replayed: int, finish: _Finish, cost: CacheCost) -> PruneResult:
     """``requireCachePayoff``: drop this round, keep only the replayed decisions."""
     if replayed:
         kept_touched = work.touched[:replayed]

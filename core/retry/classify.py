@@ -218,8 +218,9 @@ def _status_of(exc: BaseException) -> int | None:
 
 def _headers_of(exc: BaseException) -> dict[str, str]:
     headers = getattr(exc, "headers", None)
-    if headers is None and getattr(exc, "response", None) is not None:
-        headers = getattr(exc.response, "headers", None)  # type: ignore[attr-defined]
+    response = getattr(exc, "response", None)
+    if headers is None and response is not None:
+        headers = getattr(response, "headers", None)
     try:
         return {str(k).lower(): str(v) for k, v in headers.items()} if headers is not None else {}
     except Exception:  # noqa: BLE001 - foreign header objects must not break classification

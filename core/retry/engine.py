@@ -361,7 +361,7 @@ class RetryEngine:
         retrying = AsyncRetrying(sleep=op.sleep, stop=op.stop, wait=op.wait, retry=op.retry,
                                  before_sleep=op.before_sleep, reraise=True)
         try:
-            value = await retrying(op.attempt)
+            value: T = await retrying(op.attempt)
         except Exception as exc:
             err = op.failure(exc)
             op.finish("failover" if err.failover else "fail", err, op.decision.reason)

@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 __all__ = ["RetryAfterHint", "hint_from_exception", "hint_from_headers", "parse_http_date_ms", "parse_retry_after"]
 
@@ -144,7 +144,7 @@ def _body_hint(body: Any) -> RetryAfterHint | None:
     return None
 
 
-def _finite_number(value: Any) -> bool:
+def _finite_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
 
 
@@ -154,14 +154,16 @@ def hint_from_exception(exc: BaseException, *, now_wall: float | None = None) ->
     candidates: list[RetryAfterHint] = []
     for holder in (exc, getattr(exc, "response", None)):
         headers = getattr(holder, "headers", None) if holder is not None else None
-        if isinstance(headers, Mapping) or hasattr(headers, "items"):
+        items = getattr(headers, "items", None)  # a Mapping, or a library's headers object
+        if callable(items):
             try:
-                hint = hint_from_headers(dict(headers.items()), now_wall=now_wall)  # type: ignore[union-attr]
+                hint = hint_from_headers(dict(items()), now_wall=now_wall)
             except Exception:  # noqa: BLE001 - a foreign headers object must never break classification
                 hint = None
             if hint is not None:
                 candidates.append(hint)
-    for body in (getattr(exc, "body", None), getattr(exc, "parameters", None) and {"parameters": exc.parameters}):  # type: ignore[attr-defined]
+    parameters = getattr(exc, "parameters", None)
+    for body in (getattr(exc, "body", None), parameters and {"parameters": parameters}):
         if body:
             hint = _body_hint(body)
             if hint is not None:

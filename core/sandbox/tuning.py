@@ -83,7 +83,8 @@ def update_body(docker: SandboxDockerConfig, keys: list[str]) -> tuple[dict[str,
                 continue
             body["Memory"] = byte_size(docker.memory)
             swap = effective_memory_swap(docker)
-            body["MemorySwap"] = -1 if swap == UNLIMITED else byte_size(swap)  # type: ignore[arg-type]
+            assert swap is not None, "None only when memory is unset or unlimited, handled above"
+            body["MemorySwap"] = -1 if swap == UNLIMITED else byte_size(swap)
     return body, not_live
 
 

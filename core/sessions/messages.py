@@ -222,7 +222,7 @@ class AgentMessage:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, AgentMessage) and other.raw == self.raw
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable on purpose (mutable dict); typeshed types it as a method
 
     def __repr__(self) -> str:
         return f"AgentMessage(role={self.role!r}, blocks={len(self.blocks())})"

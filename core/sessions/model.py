@@ -114,7 +114,7 @@ class _Wrapped:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Wrapped) and type(other) is type(self) and other.raw == self.raw
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable on purpose (mutable dict); typeshed types it as a method
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.raw.get('type')!r}, id={self.raw.get('id')!r})"
@@ -396,10 +396,10 @@ class Session:
         if not self.by_id:
             return list(self.entries)
         path: list[Entry] = []
-        seen: set[str] = set()
+        seen: set[str | None] = set()
         current = self.by_id.get(leaf_id or self.leaf_id or "")
         while current is not None and current.id not in seen:
-            seen.add(current.id)  # type: ignore[arg-type]
+            seen.add(current.id)
             path.append(current)
             parent = current.parent_id
             current = self.by_id.get(parent) if parent else None
@@ -418,14 +418,14 @@ class Session:
         compaction on the path, its ``compactionSummary`` first, then the path entries from
         ``firstKeptEntryId`` up to the compaction, then everything after it."""
         path = self.branch(leaf_id)
-        cut = -1
+        cut, compaction = -1, None
         for i in range(len(path) - 1, -1, -1):
-            if isinstance(path[i], CompactionEntry):
-                cut = i
+            entry = path[i]
+            if isinstance(entry, CompactionEntry):
+                cut, compaction = i, entry
                 break
-        if cut < 0:
+        if compaction is None:
             return [m for e in path if (m := _context_message(e)) is not None]
-        compaction: CompactionEntry = path[cut]  # type: ignore[assignment]
         out = [compaction.as_message()]
         kept = False
         first_kept = compaction.first_kept_entry_id

@@ -16,7 +16,7 @@ from core.sim.cache import CachePlan, PromptCache
 from core.sim.dialect import sse
 from core.sim.ratelimit import BucketState, anthropic_headers
 from core.sim.reply import Reply, Usage
-from core.sim.request import BlockBuilder, ErrorKind, RequestError, SimRequest, canonical, model_name
+from core.sim.request import Api, BlockBuilder, ErrorKind, RequestError, SimRequest, canonical, model_name
 from core.sim.tools import find_tool_calls
 
 __all__ = ["AnthropicDialect"]
@@ -89,7 +89,7 @@ def _strip(block: dict[str, Any]) -> dict[str, Any]:
 class AnthropicDialect:
     """``POST /v1/messages``."""
 
-    api = "anthropic"
+    api: Api = "anthropic"
     path = "/v1/messages"
     request_id_header = "request-id"
 

@@ -58,7 +58,7 @@ class HttpConnection:
         self._writer = writer
         self._h11 = h11.Connection(h11.SERVER)
 
-    async def _event(self) -> h11.Event | type[h11.NEED_DATA]:
+    async def _event(self) -> h11.Event | type[h11.NEED_DATA] | type[h11.PAUSED]:
         while True:
             event = self._h11.next_event()
             if event is not h11.NEED_DATA:

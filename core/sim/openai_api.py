@@ -19,7 +19,7 @@ from core.sim.cache import CachePlan, PromptCache
 from core.sim.dialect import sse
 from core.sim.ratelimit import BucketState, openai_headers
 from core.sim.reply import Reply, Usage
-from core.sim.request import BlockBuilder, ErrorKind, RequestError, SimRequest, canonical, model_name
+from core.sim.request import Api, BlockBuilder, ErrorKind, RequestError, SimRequest, canonical, model_name
 from core.sim.tools import find_tool_calls
 
 __all__ = ["OpenAIDialect"]
@@ -76,7 +76,7 @@ def _message_text(message: dict[str, Any]) -> str:
 class OpenAIDialect:
     """``POST /v1/chat/completions``."""
 
-    api = "openai"
+    api: Api = "openai"
     path = "/v1/chat/completions"
     request_id_header = "x-request-id"
 
@@ -100,7 +100,8 @@ class OpenAIDialect:
         if options is not None and not stream:
             raise _invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.")
         builder = BlockBuilder(model_name(model))
-        tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+        raw_tools = body.get("tools")
+        tools: list[Any] = raw_tools if isinstance(raw_tools, list) else []
         for tool in tools:
             builder.add({"tool": tool}, canonical(tool))
         for message in messages:
