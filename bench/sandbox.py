@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import re
@@ -125,10 +126,8 @@ def section_stats_sampling(counts: list[int], seconds: float) -> list[dict[str, 
             rows.append(asyncio.run(_sample(made[:n], seconds)))
     finally:
         for c in made:
-            try:
+            with contextlib.suppress(Exception):  # already gone
                 c.remove(force=True)
-            except Exception:  # noqa: BLE001 - already gone
-                pass
         client.close()
     return rows
 
@@ -160,10 +159,8 @@ def _cleanup(client: Any, prefix: str, tag: str) -> None:
     seen += client.containers.list(all=True, filters={"label": f"clawtop.bench={tag}"})
     for c in seen:
         if c.name.startswith(prefix) or c.labels.get("clawtop.bench") == tag:
-            try:
+            with contextlib.suppress(Exception):  # already gone
                 c.remove(force=True)
-            except Exception:  # noqa: BLE001 - already gone
-                pass
 
 
 def _stats(xs: list[float]) -> dict[str, float]:

@@ -179,9 +179,9 @@ async def _bench(loaded: Any, spec: Any, *, json_to: str | None, csv_to: str | N
         print(f"Stored run {doc['runId']}{where}; config {doc['configHash'][:12]}"
               + ("; interrupted" if doc["interrupted"] else ""))
     if json_to not in (None, "-"):
-        Path(json_to).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        await asyncio.to_thread(Path(json_to).write_text, json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     if csv_to is not None:
-        Path(csv_to).write_text(csv_text(doc), encoding="utf-8")
+        await asyncio.to_thread(Path(csv_to).write_text, csv_text(doc), encoding="utf-8")
     return EXIT_INTERRUPTED if doc["interrupted"] else 0
 
 

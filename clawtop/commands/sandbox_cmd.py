@@ -158,7 +158,8 @@ async def _stats(args: argparse.Namespace, loaded: Any) -> int:
         await sampler.sync(client)
         while True:
             deadline = time.monotonic() + 3.0  # first frames need two daemon sampling cycles
-            while time.monotonic() < deadline and any(sampler.latest(n) is None for n in sampler.names()):
+            # The sampler has no "first frame" signal to wait on: poll it, for at most 3 s.
+            while time.monotonic() < deadline and any(sampler.latest(n) is None for n in sampler.names()):  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
             rows = [_stats_row(n, s) for n in sorted(sampler.names()) if (s := sampler.latest(n)) is not None]
             for row in rows:

@@ -48,7 +48,7 @@ def _csv(value: Any) -> Any:
 def _num(value: Any, digits: int = 0) -> str:
     if value is None:
         return "-"
-    return f"{value:.{digits}f}" if digits else str(int(round(float(value))))
+    return f"{value:.{digits}f}" if digits else str(round(float(value)))
 
 
 def run_line(label: str, result: dict[str, Any], total: int) -> str:

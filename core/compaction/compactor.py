@@ -136,7 +136,7 @@ async def compact(session: Session, *, config: CompactionConfig, summarize: Summ
             timeout=config.timeout_seconds)
     except TimeoutError:
         return abort("summary_failed", f"summary timed out after {config.timeout_seconds} s")
-    except Exception as exc:  # any provider failure cancels the compaction; history is kept
+    except Exception as exc:  # noqa: BLE001 - any provider failure cancels the compaction; history is kept
         return abort("summary_failed", f"{type(exc).__name__}: {exc}")
     if not body.strip():
         return abort("empty_summary", "the summariser returned no text")

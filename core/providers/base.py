@@ -39,7 +39,6 @@ from core.providers.types import (
     ThinkingDelta,
     ToolCall,
     Usage,
-    UsageUpdate,
 )
 
 __all__ = ["Publish", "ProviderClient", "StreamDecoder", "collect"]
@@ -355,7 +354,6 @@ async def collect(stream: AsyncIterator[StreamEvent]) -> ModelResponse:
     text: list[str] = []
     thinking: list[str] = []
     tools: list[ToolCall] = []
-    usage = Usage()
     limits: RateLimitSnapshot | None = None
     end: StreamEnd | None = None
     # The ignore: streams are ProviderClient.stream's async generators (they have aclose), typed
@@ -368,8 +366,6 @@ async def collect(stream: AsyncIterator[StreamEvent]) -> ModelResponse:
                 thinking.append(event.text)
             elif isinstance(event, ToolCall):
                 tools.append(event)
-            elif isinstance(event, UsageUpdate):
-                usage = event.usage
             elif isinstance(event, RateLimits):
                 limits = event.snapshot
             elif isinstance(event, StreamEnd):

@@ -85,9 +85,9 @@ class _Work:
         self.touched.append({"index": index, "tool": msg.get("toolName"), "toolCallId": call_id,
                              "action": action, "charsBefore": before, "charsAfter": after,
                              "imagesRemoved": images})
-        if isinstance(call_id, str) and action != "images_stripped":
-            if action == "hard_clear" or self.sticky.get(call_id) != HARD:
-                self.sticky[call_id] = HARD if action == "hard_clear" else SOFT
+        if (isinstance(call_id, str) and action != "images_stripped"
+                and (action == "hard_clear" or self.sticky.get(call_id) != HARD)):
+            self.sticky[call_id] = HARD if action == "hard_clear" else SOFT
 
     def soft(self, index: int, before: int | None = None) -> tuple[int, int] | None:
         """Soft-trim one result in place; returns (chars before, after) or None. ``before`` is

@@ -236,7 +236,7 @@ def _transport(exc: BaseException) -> tuple[ErrorClass, str] | None:
         return ErrorClass.TIMEOUT, f"timeout ({name})"
     if name in ("ReadError", "WriteError", "RemoteProtocolError"):
         return ErrorClass.AMBIGUOUS, f"connection_lost ({name})"
-    if isinstance(exc, socket.gaierror) or isinstance(exc, ConnectionRefusedError):
+    if isinstance(exc, (socket.gaierror, ConnectionRefusedError)):
         return ErrorClass.CONNECTION_BEFORE_SEND, f"pre_connect ({name})"
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
         return ErrorClass.TIMEOUT, "timeout"

@@ -147,7 +147,7 @@ class _Operation:
         start = e.clock()
         rec = AttemptRecord(n=len(self.record.attempts) + 1, start_wall=e.wall(), start_mono=start)
         if self.record.attempts:
-            rec.slept_ms = max(0, int(round((start - self.record.attempts[-1].end_mono) * 1000)))
+            rec.slept_ms = max(0, round((start - self.record.attempts[-1].end_mono) * 1000))
         self.record.attempts.append(rec)
         self.decision = _Decision()
         ctx = AttemptContext(self.record.op_id, self.record.operation, self.provider, rec.n, self.max_attempts,
@@ -266,10 +266,10 @@ class _Operation:
             attempt=rec.n, max_attempts=self.max_attempts, idempotent=self.idempotent, outcome=rec.outcome,
             error_class=rec.error_class, reason=rec.reason, status=rec.status, planned_delay_ms=rec.planned_delay_ms,
             slept_ms=rec.slept_ms,
-            retry_after_ms=None if ra is None else (INFINITE_MS if not math.isfinite(ra) else int(math.ceil(ra))),
+            retry_after_ms=None if ra is None else (INFINITE_MS if not math.isfinite(ra) else math.ceil(ra)),
             retry_after_raw=hint.raw if hint else None, retry_after_source=hint.source if hint else None,
             decision_reason=rec.decision_reason, policy=self.record.policy, start=rec.start_wall, end=rec.end_wall,
-            duration_ms=int(round((rec.end_mono - rec.start_mono) * 1000)),
+            duration_ms=round((rec.end_mono - rec.start_mono) * 1000),
             budget_tokens=round(self.bucket.tokens, 3) if self.bucket is not None else None,
             deadline_remaining_ms=None if deadline is None else max(0, int((deadline - self.e.clock()) * 1000)),
         ))
