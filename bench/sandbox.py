@@ -65,7 +65,8 @@ TARGET_CPU_PP = 5.0
 TARGET_MEM_PCT = 5.0
 CMD = ["echo", "hi"]
 IMAGE = "clawtop-sandbox-test:busybox"
-_DOCKERFILE = b'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nUSER 1000:1000\n'
+_DOCKERFILE = (b'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n'
+               b"USER 1000:1000\n")
 
 
 def build_image(client: Any) -> str:
@@ -389,18 +390,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== stats sampling (target ≤ {TARGET_PCT_PER_CONTAINER} % of one core per container)")
         print("containers  window  samples  sampler %/ctr  process %/ctr  ms/sample")
         for r in results["stats_sampling"]:
-            print(f"{r['containers']:>10}  {r['seconds']:>5}s  {r['samples']:>7}  {r['sampler_pct_per_container']:>13.3f}"
+            print(f"{r['containers']:>10}  {r['seconds']:>5}s  {r['samples']:>7}"
+                  f"  {r['sampler_pct_per_container']:>13.3f}"
                   f"  {r['process_pct_per_container']:>13.3f}  {r['sampler_ms_per_sample']:>9.3f}")
-    for key, title, target in (("warm_exec", "warm exec", TARGET_WARM_RATIO), ("cold_start", "cold start", TARGET_COLD_RATIO)):
+    targets = (("warm_exec", "warm exec", TARGET_WARM_RATIO), ("cold_start", "cold start", TARGET_COLD_RATIO))
+    for key, title, target in targets:
         if key in results:
             r = results[key]
             print(f"== {title} (target ratio ≤ {target}): clawtop median {r['clawtop_ms']['median']} ms, "
-                  f"docker CLI median {r['cli_ms']['median']} ms, ratio {r['ratio']} — {'met' if r['met'] else 'NOT met'}")
+                  f"docker CLI median {r['cli_ms']['median']} ms, ratio {r['ratio']}"
+                  f" — {'met' if r['met'] else 'NOT met'}")
             print("   " + json.dumps({k: v for k, v in r.items() if k not in ("met", "target")}))
     if "accuracy" in results:
         r = results["accuracy"]
         print(f"== accuracy (target |ΔCPU| ≤ {TARGET_CPU_PP} pp, |Δmem| ≤ {TARGET_MEM_PCT} %): "
-              f"max |ΔCPU| {r['max_abs_d_cpu_pp']} pp, max |Δmem| {r['max_abs_d_mem_pct']} % — {'met' if r['met'] else 'NOT met'}")
+              f"max |ΔCPU| {r['max_abs_d_cpu_pp']} pp, max |Δmem| {r['max_abs_d_mem_pct']} %"
+              f" — {'met' if r['met'] else 'NOT met'}")
         for p in r["pairs"]:
             print("   " + json.dumps(p))
     return 0 if ok else 1

@@ -28,7 +28,8 @@ from core.config.errors import EXIT_CONFIG, ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
 
-_GROUPS = (dashboard_cmd, gateway_cmd, config_cmd, events_cmd, send_cmd, sim_cmd, bench_cmd, prune_cmd, context_cmd, sessions_cmd, sandbox_cmd)
+_GROUPS = (dashboard_cmd, gateway_cmd, config_cmd, events_cmd, send_cmd, sim_cmd, bench_cmd, prune_cmd, context_cmd,
+           sessions_cmd, sandbox_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -69,19 +69,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Run N streamed requests per model through the gateway and report per-run figures and "
         "median / p95 / min / max per model. Defaults come from the config's `bench` section.")
     config_option(p)
-    p.add_argument("--model", action="append", metavar="PROVIDER/MODEL", help="model ref (repeatable; default bench.models)")
+    p.add_argument("--model", action="append", metavar="PROVIDER/MODEL",
+                   help="model ref (repeatable; default bench.models)")
     p.add_argument("--runs", type=_positive, metavar="N", help="measured runs per model (default 10)")
-    p.add_argument("--warmup", type=_non_negative, metavar="K", help="warm-up runs per model, not in statistics (default 1)")
+    p.add_argument("--warmup", type=_non_negative, metavar="K",
+                   help="warm-up runs per model, not in statistics (default 1)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--prompt", metavar="TEXT", help="prompt text (default OpenClaw's one-word prompt)")
     src.add_argument("--prompt-file", metavar="F", type=Path, help="read the prompt from a file")
     src.add_argument("--preset", choices=_PRESETS, help="a named workload: " + ", ".join(_PRESETS))
-    p.add_argument("--prompt-mode", choices=("fixed", "fresh"), help="fresh appends a unique line per run (defeats caching)")
+    p.add_argument("--prompt-mode", choices=("fixed", "fresh"),
+                   help="fresh appends a unique line per run (defeats caching)")
     p.add_argument("--max-tokens", type=_positive, metavar="N", help="output-token limit per run (default 64)")
     p.add_argument("--concurrency", type=_positive, metavar="C", help="runs in flight per model (default 1)")
     p.add_argument("--timeout-ms", type=_positive, metavar="MS", help="time limit per run (default 60000)")
-    p.add_argument("--retries", type=_non_negative, metavar="N", help="retries per run (default 0: latency without backoff)")
-    p.add_argument("--json", nargs="?", const="-", metavar="PATH", help="JSON export to PATH (alone: to stdout, no text)")
+    p.add_argument("--retries", type=_non_negative, metavar="N",
+                   help="retries per run (default 0: latency without backoff)")
+    p.add_argument("--json", nargs="?", const="-", metavar="PATH",
+                   help="JSON export to PATH (alone: to stdout, no text)")
     p.add_argument("--csv", metavar="FILE", help="CSV export, one row per run")
     p.add_argument("--tag", metavar="NAME", help="label for history and compare")
     p.set_defaults(handler=handle_bench)

@@ -169,7 +169,8 @@ def _kept_counts(messages: Sequence[Message], settings: PruneSettings, start: in
 def prune(messages: Sequence[Message], *, settings: PruneSettings, context_window_tokens: int,
           now_ms: int, last_cache_touch_ms: int | None, sticky: Mapping[str, str] | None = None,
           eligible: bool = True, drop_thinking: bool = False, cache: CacheContext | None = None,
-          estimates: Sequence[int] | None = None, session_id: str | None = None, provider: str | None = None, model: str | None = None) -> PruneResult:
+          estimates: Sequence[int] | None = None, session_id: str | None = None, provider: str | None = None,
+          model: str | None = None) -> PruneResult:
     """Run the pruning hook for one model call: replay sticky decisions, apply the TTL gate, then
     the §1.7 algorithm in its exact order. Never mutates ``messages`` or its dicts.
 
@@ -183,7 +184,8 @@ def prune(messages: Sequence[Message], *, settings: PruneSettings, context_windo
         _replay(work, sticky)
     base: dict[str, Any] = {"session_id": session_id, "provider": provider, "model": model, "ttl_ms": s.ttl_ms,
                             "context_window_tokens": context_window_tokens, "soft_trim_ratio": s.soft_trim_ratio,
-                            "hard_clear_ratio": s.hard_clear_ratio, "min_prunable_tool_chars": s.min_prunable_tool_chars,
+                            "hard_clear_ratio": s.hard_clear_ratio,
+                            "min_prunable_tool_chars": s.min_prunable_tool_chars,
                             "char_window": max(context_window_tokens, 0) * CHARS_PER_TOKEN}
     since = None if last_cache_touch_ms is None else now_ms - last_cache_touch_ms
     base["ms_since_touch"] = since
@@ -220,7 +222,8 @@ def _run(work: _Work, s: PruneSettings, window: int, now_ms: int, touch_ms: int,
     cutoff = _cutoff(msgs, s.keep_last_assistants)
     base["cutoff_index"] = cutoff
     if cutoff is None:
-        return finish("too_few_assistants", f"fewer than keepLastAssistants={s.keep_last_assistants} assistant messages")
+        return finish("too_few_assistants",
+                      f"fewer than keepLastAssistants={s.keep_last_assistants} assistant messages")
     start = next((i for i, m in enumerate(msgs) if m.get("role") == "user"), None)
     base["prune_start_index"] = start
     if start is None:

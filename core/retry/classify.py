@@ -100,11 +100,12 @@ _AUTH_PERMANENT = _rx(r"api key (revoked|deactivated|deleted)", r"key has been (
 _AUTH = _rx(r"invalid (api[_ ]key|token)", r"could not (authenticate|validate)", r"permission_error",
             r"incorrect api key", r"authentication", r"re-authenticate", r"unauthori[sz]ed", r"forbidden",
             r"access denied", r"insufficient permissions?", r"missing scopes?", r"no (credentials|api key) found")
-_RATE = _rx(r"rate[_ ]limit", r"too many (concurrent )?requests", r"\b429\b", r"throttl", r"resource[_ ]has been exhausted",
-            r"resource_exhausted", r"quota exceeded", r"exceeded your current quota")
+_RATE = _rx(r"rate[_ ]limit", r"too many (concurrent )?requests", r"\b429\b", r"throttl",
+            r"resource[_ ]has been exhausted", r"resource_exhausted", r"quota exceeded", r"exceeded your current quota")
 _OVERLOAD = _rx(r"overloaded", r"high demand", r"\b529\b")
-_SERVER = _rx(r"internal server error", r"internal_error", r"server_error", r"bad gateway", r"upstream (connect )?error",
-              r"an error occurred while processing", r"service[_ ]unavailable", r"\b50[0234]\b")
+_SERVER = _rx(r"internal server error", r"internal_error", r"server_error", r"bad gateway",
+              r"upstream (connect )?error", r"an error occurred while processing", r"service[_ ]unavailable",
+              r"\b50[0234]\b")
 _TIMEOUT = _rx(r"timed? ?out", r"deadline exceeded", r"\betimedout\b", r"\besockettimedout\b")
 _RESET = _rx(r"connection (reset|closed|aborted|lost)", r"socket hang up", r"other side closed", r"\beconnreset\b",
              r"\bepipe\b", r"fetch failed", r"network error", r"stream (closed|aborted)", r"terminated")
@@ -147,7 +148,9 @@ def _by_text(text: str) -> tuple[ErrorClass, str] | None:
     if _BILLING.search(text):
         return ErrorClass.BILLING, "billing"
     if _RATE.search(text):
-        return (ErrorClass.QUOTA, "long_window_rate_limit") if _LONG_WINDOW.search(text) and not _SHORT_WINDOW.search(text) else (ErrorClass.RATE_LIMIT, "rate_limit")
+        if _LONG_WINDOW.search(text) and not _SHORT_WINDOW.search(text):
+            return ErrorClass.QUOTA, "long_window_rate_limit"
+        return ErrorClass.RATE_LIMIT, "rate_limit"
     if _OVERLOAD.search(text):
         return ErrorClass.OVERLOADED, "overloaded"
     if _AUTH_PERMANENT.search(text):

@@ -182,7 +182,8 @@ class _Operation:
             return False
         c = classify(exc, now_wall=self.e.wall())
         rec = self.record.attempts[-1]
-        rec.status, rec.error_class, rec.reason, rec.retry_after_ms = c.status, c.error_class.value, c.reason, c.retry_after_ms
+        rec.status, rec.error_class = c.status, c.error_class.value
+        rec.reason, rec.retry_after_ms = c.reason, c.retry_after_ms
         if self.first_failure is None:
             self.first_failure = rec.end_mono
         if c.error_class is ErrorClass.RATE_LIMIT:

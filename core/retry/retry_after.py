@@ -22,7 +22,8 @@ __all__ = ["RetryAfterHint", "hint_from_exception", "hint_from_headers", "parse_
 
 _MAX_SECONDS = (2**53 - 1) / 1000  # MAX_SAFE_INTEGER / 1000, OpenClaw's cap (§3)
 _DECIMAL = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
-_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
 _WEEKDAYS_SHORT = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WEEKDAYS_LONG = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
@@ -138,7 +139,8 @@ def _body_hint(body: Any) -> RetryAfterHint | None:
         return None
     params = data.get("parameters")
     if isinstance(params, dict) and _finite_number(params.get("retry_after")):
-        return RetryAfterHint(float(params["retry_after"]) * 1000.0, str(params["retry_after"]), "body.parameters.retry_after")
+        value = params["retry_after"]
+        return RetryAfterHint(float(value) * 1000.0, str(value), "body.parameters.retry_after")
     if _finite_number(data.get("retry_after")):
         return RetryAfterHint(float(data["retry_after"]) * 1000.0, str(data["retry_after"]), "body.retry_after")
     return None

@@ -109,7 +109,8 @@ class HttpConnection:
     async def respond(self, status: int, headers: Headers, body: bytes) -> None:
         """A complete response with a ``content-length``."""
         all_headers = [*headers, ("content-length", str(len(body)))]
-        await self._send(h11.Response(status_code=status, headers=_encode(all_headers)), h11.Data(data=body), h11.EndOfMessage())
+        await self._send(h11.Response(status_code=status, headers=_encode(all_headers)), h11.Data(data=body),
+                         h11.EndOfMessage())
 
     async def start(self, status: int, headers: Headers) -> None:
         """Start a response whose body follows in :meth:`send` calls (chunked unless the
