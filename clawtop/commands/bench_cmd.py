@@ -30,7 +30,7 @@ from core.bench.compare import compare, parse_threshold
 from core.bench.export import compare_lines, csv_text, history_lines, run_line, summary_lines, table_lines
 from core.bench.runner import BenchRunner, BenchSpec, run_and_store
 from core.bench.store import RunNotFound, list_runs, load_run
-from core.config.loader import load_config
+from core.config.loader import LoadedConfig, load_config
 from core.gateway import Gateway
 
 EXIT_USAGE = 2
@@ -133,7 +133,7 @@ def handle_bench(args: argparse.Namespace) -> int:
     return asyncio.run(_bench(loaded, spec, json_to=args.json, csv_to=args.csv))
 
 
-async def _bench(loaded: Any, spec: Any, *, json_to: str | None, csv_to: str | None) -> int:
+async def _bench(loaded: LoadedConfig, spec: BenchSpec, *, json_to: str | None, csv_to: str | None) -> int:
     quiet = json_to == "-"
     console = Console(stderr=quiet, highlight=False)
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -12,7 +12,6 @@ import argparse
 import datetime as dt
 import json
 import sys
-from typing import Any
 
 from core.config.loader import load_config
 from core.events.base import Event
@@ -151,7 +150,7 @@ def run_import(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    row: Any = store.find(session_id)
+    row = store.find(session_id)
     if args.json:
         print(json.dumps({"sessionId": session_id, "sessionFile": row and row.session_file}))
     else:

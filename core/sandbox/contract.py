@@ -11,7 +11,9 @@ from __future__ import annotations
 import builtins
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
+
+from core.events.base import Event
 
 __all__ = [
     "OUTPUT_MARKER",
@@ -26,7 +28,7 @@ __all__ = [
     "SandboxUnavailable",
 ]
 
-Publish = Callable[[Any], None]
+Publish = Callable[[Event], None]
 """Where a backend sends its events (``EventBus.publish`` or a test list's ``append``)."""
 
 OUTPUT_MARKER = "\n[output truncated at {limit} bytes]\n"
