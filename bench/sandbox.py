@@ -320,7 +320,9 @@ async def _accuracy(container: Any, pairs: int) -> dict[str, Any]:
             await asyncio.sleep(0.3)  # let a frame that covers the end of the CLI's window arrive
             window = [s for s in sampler.samples(container.name) if t0 <= s.mono <= t1 + 0.3]
             if not window:
-                window = [sampler.latest(container.name)]  # type: ignore[list-item]
+                latest = sampler.latest(container.name)
+                assert latest is not None, "the sampler has seen this container by now"
+                window = [latest]
             cpu_s = statistics.fmean(s.cpu_percent for s in window)
             mem_s = statistics.fmean(s.memory_bytes for s in window)
             cpu_c = float(cli["CPUPerc"].rstrip("%"))
