@@ -2,7 +2,10 @@
 """Bootstrap and run clawtop from a fresh clone with nothing but Python 3.11+.
 
     python3 dev.py run [ARGS...]    the dashboard (ARGS go to `clawtop`, e.g. `gateway`)
-    python3 dev.py test [ARGS...]   the whole test suite (ARGS go to pytest)
+    python3 dev.py test             everything CI runs: ruff, mypy, then the whole pytest suite
+    python3 dev.py test ARGS...     pytest alone with ARGS, for quick iteration
+    python3 dev.py lint             the static checks alone: ruff, mypy, import-linter contracts
+    python3 dev.py sync             only create/update the environments
 
 It creates `.tools/` (a venv holding a pinned uv) and `.venv/` (the project, installed from
 uv.lock with --frozen, so every machine gets exactly the same versions). Stdlib only, on purpose.
@@ -53,11 +56,37 @@ def _exec(program: str, args: list[str]) -> int:
     return subprocess.call([str(VENV / BIN / program), *args], cwd=ROOT)
 
 
+# Each reads its configuration from pyproject.toml.
+STATIC_CHECKS = {
+    "ruff": ["check", "."],
+    "mypy": [],
+    "lint-imports": ["--no-cache"],
+}
+
+
+def _static(checks: list[str]) -> list[str]:
+    """Run the named static checks, all of them even when one fails; return those that failed."""
+    failed: list[str] = []
+    for name in checks:
+        _say(f"running {name}")
+        if _exec(name, STATIC_CHECKS[name]) != 0:
+            failed.append(name)
+    return failed
+
+
+def _pytest(args: list[str]) -> int:
+    code = _exec("python", ["-m", "pytest", *args])
+    if code == 5:
+        _say("pytest collected no tests: that is a failure")
+        return 1
+    return code
+
+
 def main(argv: list[str]) -> int:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py must run on older Pythons to say this
         _say(f"clawtop needs Python 3.11 or newer; this is {sys.version.split()[0]}")
         return 2
-    if not argv or argv[0] not in ("run", "test", "sync"):
+    if not argv or argv[0] not in ("run", "test", "lint", "sync"):
         print(__doc__.strip(), file=sys.stderr)
         return 2
     command, rest = argv[0], argv[1:]
@@ -66,11 +95,19 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "run":
         return _exec("clawtop", rest)
-    code = _exec("python", ["-m", "pytest", *rest])
-    if code == 5:
-        _say("pytest collected no tests: that is a failure")
+    if command == "lint":
+        failed = _static(list(STATIC_CHECKS))
+    elif rest:
+        return _pytest(rest)
+    else:
+        # The import-linter contracts run inside pytest (tests/test_architecture.py).
+        failed = _static(["ruff", "mypy"])
+        if _pytest([]) != 0:
+            failed.append("pytest")
+    if failed:
+        _say(f"failed: {', '.join(failed)}")
         return 1
-    return code
+    return 0
 
 
 if __name__ == "__main__":

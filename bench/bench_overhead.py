@@ -31,12 +31,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.bench.runner import BenchRunner, BenchSpec  # noqa: E402
-from core.config.loader import load_config  # noqa: E402
-from core.config.schema.bench import DEFAULT_BENCH_PROMPT  # noqa: E402
-from core.config.schema.simulator import BUILTIN_SIM_MODELS  # noqa: E402
-from core.gateway import Gateway  # noqa: E402
-from core.providers.anthropic import ANTHROPIC_VERSION  # noqa: E402
+from core.bench.runner import BenchRunner, BenchSpec
+from core.config.loader import load_config
+from core.config.schema.bench import DEFAULT_BENCH_PROMPT
+from core.config.schema.simulator import BUILTIN_SIM_MODELS
+from core.gateway import Gateway
+from core.providers.anthropic import ANTHROPIC_VERSION
 
 
 async def run(runs: int, model: str) -> dict[str, float]:
@@ -109,7 +109,8 @@ def main() -> int:
     print(f"bench harness overhead, sim/{args.model}, {args.runs} interleaved pairs, 64 max tokens")
     print(f"  runner (BenchRunner.measure): median {r['runner_ms']:.1f} ms")
     print(f"  raw httpx aiter_bytes:        median {r['raw_ms']:.1f} ms")
-    print(f"  median ratio runner/raw:      {r['ratio']:.4f}  (target <= 1.05: {'ok' if r['ratio'] <= 1.05 else 'MISSED'})")
+    verdict = "ok" if r["ratio"] <= 1.05 else "MISSED"
+    print(f"  median ratio runner/raw:      {r['ratio']:.4f}  (target <= 1.05: {verdict})")
     print(f"  TTFT measured {r['ttft_ms']:.1f} ms vs configured {want['ttftMs']} ms: {ttft_err:+.1%}"
           f"  ({'ok' if abs(ttft_err) <= 0.05 else 'MISSED'}); raw httpx first delta {r['raw_ttft_ms']:.1f} ms")
     print(f"  tokens/s measured {r['tok_s']:.1f} vs configured {want['tokensPerSec']:g}: {tps_err:+.1%}"

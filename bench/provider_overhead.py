@@ -36,17 +36,18 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.config.schema import SimulatorConfig  # noqa: E402
-from core.events import EventBus  # noqa: E402
-from core.providers import AnthropicClient, ChatMessage, ModelRequest, StreamEnd  # noqa: E402
-from core.providers.anthropic import ANTHROPIC_VERSION  # noqa: E402
-from core.sim import SimulatorServer  # noqa: E402
+from core.config.schema import SimulatorConfig
+from core.events import EventBus
+from core.providers import AnthropicClient, ChatMessage, ModelRequest, StreamEnd
+from core.providers.anthropic import ANTHROPIC_VERSION
+from core.sim import SimulatorServer
 
 TARGET_RATIO = 1.10
 
 
 async def run(runs: int, reply_tokens: int, paced: bool) -> dict[str, float]:
-    model = {"replyTokens": reply_tokens} if paced else {"ttftMs": 0, "tokensPerSec": 100_000, "replyTokens": reply_tokens}
+    model = ({"replyTokens": reply_tokens} if paced
+             else {"ttftMs": 0, "tokensPerSec": 100_000, "replyTokens": reply_tokens})
     sim = SimulatorServer(SimulatorConfig.model_validate({"models": {"fast": model}}))
     await sim.start()
     bus = EventBus()
@@ -130,7 +131,8 @@ def main() -> int:
     load = " → ".join(f"{x:.2f}" for x in os.getloadavg()[:1])
     mode = "paced (fast: 50 ms TTFT, 200 tok/s)" if args.paced else "unpaced (TTFT 0, 100k tok/s)"
     print(f"provider overhead, {mode}, {args.reply_tokens} tokens/reply, {runs} interleaved pairs, load {load}")
-    print(f"  clawtop AnthropicClient.stream: median {result['clawtop_ms']:.2f} ms  p95 {result['clawtop_p95_ms']:.2f} ms")
+    print(f"  clawtop AnthropicClient.stream: median {result['clawtop_ms']:.2f} ms"
+          f"  p95 {result['clawtop_p95_ms']:.2f} ms")
     print(f"  raw httpx aiter_bytes:          median {result['raw_ms']:.2f} ms  p95 {result['raw_p95_ms']:.2f} ms")
     ok = result["ratio_of_medians"] <= TARGET_RATIO
     print(f"  ratio of medians {result['ratio_of_medians']:.3f} (median of per-pair ratios "

@@ -5,11 +5,11 @@ Run: ``.venv/bin/python bench/pruning.py [--runs R] [--json]``
 Session: 2,000 messages — one user message, 600 tool calls each followed by a 50,000-char tool
 result (30 MB of results), then user/assistant text pairs up to 2,000. Three variants: ASCII
 results (the target), every 10th result CJK (the regex path of the CJK weighting), and per-message
-estimates passed in by the caller (what the agent loop does with ``core.context.HistoryEstimator``). What is timed: ``core.pruning.prune`` with the TTL
-expired, default settings (``mode: cache-ttl``) and a 200,000-token window — so the full §1.7
-algorithm runs: char estimate of every message, soft trim of every prunable result, hard clear
-oldest first, decision and cost estimate. Building the session is not timed. Target: median
-≤ 50 ms.
+estimates passed in by the caller (what the agent loop does with ``core.context.HistoryEstimator``).
+What is timed: ``core.pruning.prune`` with the TTL expired, default settings (``mode: cache-ttl``)
+and a 200,000-token window — so the full §1.7 algorithm runs: char estimate of every message, soft
+trim of every prunable result, hard clear oldest first, decision and cost estimate. Building the
+session is not timed. Target: median ≤ 50 ms.
 
 If ``core.context`` exists, also: re-estimating the context after appending one message to a
 10,000-message session (``HistoryEstimator.update``), median ≤ 1 ms.
@@ -30,8 +30,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.config.schema.pruning import ContextPruningConfig  # noqa: E402
-from core.pruning import prune, settings_from_config  # noqa: E402
+from core.config.schema.pruning import ContextPruningConfig
+from core.pruning import prune, settings_from_config
 
 TARGET_PRUNE_MS = 50.0
 TARGET_REESTIMATE_MS = 1.0
@@ -46,7 +46,8 @@ def build_session(messages: int = 2000, results: int = 600, cjk_every: int = 0) 
         out.append({"role": "assistant", "content": [{"type": "toolCall", "id": f"c{i}", "name": "exec",
                                                       "arguments": {"cmd": f"cat file{i}"}}]})
         out.append({"role": "toolResult", "toolCallId": f"c{i}", "toolName": "exec", "isError": False,
-                    "content": [{"type": "text", "text": cjk_body if cjk_every and i % cjk_every == 0 else ascii_body}]})
+                    "content": [{"type": "text",
+                                 "text": cjk_body if cjk_every and i % cjk_every == 0 else ascii_body}]})
     while len(out) < messages:
         role = "user" if len(out) % 2 else "assistant"
         out.append({"role": role, "content": [{"type": "text", "text": f"{role} message {len(out)}"}]})

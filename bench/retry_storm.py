@@ -26,10 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.providers.errors import ProviderHTTPError  # noqa: E402
-from core.retry import AttemptContext, RetryEngine, RetryFailed, RetryPolicy  # noqa: E402
+from core.providers.errors import ProviderHTTPError
+from core.retry import AttemptContext, RetryEngine, RetryFailed, RetryPolicy
+from core.retry.jitter import JitterMode
 
-MODES = ("none", "proportional", "full", "decorrelated")
+MODES: tuple[JitterMode, ...] = ("none", "proportional", "full", "decorrelated")
 
 
 class WindowServer:
@@ -80,7 +81,7 @@ class WindowServer:
             writer.close()
 
 
-async def storm(mode: str, args: argparse.Namespace) -> tuple[int, float, int]:
+async def storm(mode: JitterMode, args: argparse.Namespace) -> tuple[int, float, int]:
     """One storm: returns (server calls, seconds until the last client finished, failures)."""
     server = WindowServer(args.capacity, args.window_ms / 1000)
     url = await server.start()

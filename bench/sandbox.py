@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import re
@@ -54,8 +55,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.sandbox.events import SandboxStats  # noqa: E402
-from core.sandbox.stats import StatsSampler  # noqa: E402
+from core.sandbox.events import SandboxStats
+from core.sandbox.stats import StatsSampler
 
 TARGET_PCT_PER_CONTAINER = 1.0
 TARGET_WARM_RATIO = 1.0
@@ -64,7 +65,8 @@ TARGET_CPU_PP = 5.0
 TARGET_MEM_PCT = 5.0
 CMD = ["echo", "hi"]
 IMAGE = "clawtop-sandbox-test:busybox"
-_DOCKERFILE = b'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nUSER 1000:1000\n'
+_DOCKERFILE = (b'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n'
+               b"USER 1000:1000\n")
 
 
 def build_image(client: Any) -> str:
@@ -125,10 +127,8 @@ def section_stats_sampling(counts: list[int], seconds: float) -> list[dict[str, 
             rows.append(asyncio.run(_sample(made[:n], seconds)))
     finally:
         for c in made:
-            try:
+            with contextlib.suppress(Exception):  # already gone
                 c.remove(force=True)
-            except Exception:  # noqa: BLE001 - already gone
-                pass
         client.close()
     return rows
 
@@ -160,10 +160,8 @@ def _cleanup(client: Any, prefix: str, tag: str) -> None:
     seen += client.containers.list(all=True, filters={"label": f"clawtop.bench={tag}"})
     for c in seen:
         if c.name.startswith(prefix) or c.labels.get("clawtop.bench") == tag:
-            try:
+            with contextlib.suppress(Exception):  # already gone
                 c.remove(force=True)
-            except Exception:  # noqa: BLE001 - already gone
-                pass
 
 
 def _stats(xs: list[float]) -> dict[str, float]:
@@ -322,7 +320,9 @@ async def _accuracy(container: Any, pairs: int) -> dict[str, Any]:
             await asyncio.sleep(0.3)  # let a frame that covers the end of the CLI's window arrive
             window = [s for s in sampler.samples(container.name) if t0 <= s.mono <= t1 + 0.3]
             if not window:
-                window = [sampler.latest(container.name)]  # type: ignore[list-item]
+                latest = sampler.latest(container.name)
+                assert latest is not None, "the sampler has seen this container by now"
+                window = [latest]
             cpu_s = statistics.fmean(s.cpu_percent for s in window)
             mem_s = statistics.fmean(s.memory_bytes for s in window)
             cpu_c = float(cli["CPUPerc"].rstrip("%"))
@@ -392,18 +392,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== stats sampling (target ≤ {TARGET_PCT_PER_CONTAINER} % of one core per container)")
         print("containers  window  samples  sampler %/ctr  process %/ctr  ms/sample")
         for r in results["stats_sampling"]:
-            print(f"{r['containers']:>10}  {r['seconds']:>5}s  {r['samples']:>7}  {r['sampler_pct_per_container']:>13.3f}"
+            print(f"{r['containers']:>10}  {r['seconds']:>5}s  {r['samples']:>7}"
+                  f"  {r['sampler_pct_per_container']:>13.3f}"
                   f"  {r['process_pct_per_container']:>13.3f}  {r['sampler_ms_per_sample']:>9.3f}")
-    for key, title, target in (("warm_exec", "warm exec", TARGET_WARM_RATIO), ("cold_start", "cold start", TARGET_COLD_RATIO)):
+    targets = (("warm_exec", "warm exec", TARGET_WARM_RATIO), ("cold_start", "cold start", TARGET_COLD_RATIO))
+    for key, title, target in targets:
         if key in results:
             r = results[key]
             print(f"== {title} (target ratio ≤ {target}): clawtop median {r['clawtop_ms']['median']} ms, "
-                  f"docker CLI median {r['cli_ms']['median']} ms, ratio {r['ratio']} — {'met' if r['met'] else 'NOT met'}")
+                  f"docker CLI median {r['cli_ms']['median']} ms, ratio {r['ratio']}"
+                  f" — {'met' if r['met'] else 'NOT met'}")
             print("   " + json.dumps({k: v for k, v in r.items() if k not in ("met", "target")}))
     if "accuracy" in results:
         r = results["accuracy"]
         print(f"== accuracy (target |ΔCPU| ≤ {TARGET_CPU_PP} pp, |Δmem| ≤ {TARGET_MEM_PCT} %): "
-              f"max |ΔCPU| {r['max_abs_d_cpu_pp']} pp, max |Δmem| {r['max_abs_d_mem_pct']} % — {'met' if r['met'] else 'NOT met'}")
+              f"max |ΔCPU| {r['max_abs_d_cpu_pp']} pp, max |Δmem| {r['max_abs_d_mem_pct']} %"
+              f" — {'met' if r['met'] else 'NOT met'}")
         for p in r["pairs"]:
             print("   " + json.dumps(p))
     return 0 if ok else 1

@@ -25,7 +25,7 @@ import tracemalloc
 from pathlib import Path
 
 from core.sessions.messages import AgentMessage
-from core.sessions.model import CompactionEntry, CustomEntry, MessageEntry, Session
+from core.sessions.model import CompactionEntry, CustomEntry, Entry, MessageEntry, Session
 from core.sessions.transcript import dump_line, read_transcript
 
 _WORDS = ("the quick brown fox jumps over a lazy dog while compiling tests for session "
@@ -50,7 +50,7 @@ def generate(path: Path, target_bytes: int, seed: int = 7) -> int:
     with open(path, "wb") as fh:
         size = fh.write(dump_line(session.header.raw))
         while size < target_bytes:
-            turn: list = [MessageEntry(AgentMessage.user(_text(rng, rng.randint(40, 600))))]
+            turn: list[Entry] = [MessageEntry(AgentMessage.user(_text(rng, rng.randint(40, 600))))]
             for _ in range(rng.randint(1, 6)):
                 call_id = f"toolu_{rng.getrandbits(64):016x}"
                 turn.append(MessageEntry(AgentMessage.assistant(

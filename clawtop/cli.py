@@ -11,16 +11,25 @@ import sys
 from collections.abc import Callable, Sequence
 
 from clawtop import __version__
-from clawtop.commands import config_cmd, dashboard_cmd, bench_cmd, events_cmd, gateway_cmd, send_cmd, sim_cmd
-from clawtop.commands import prune_cmd
-from clawtop.commands import context_cmd
-from clawtop.commands import sessions_cmd
-from clawtop.commands import sandbox_cmd
+from clawtop.commands import (
+    bench_cmd,
+    config_cmd,
+    context_cmd,
+    dashboard_cmd,
+    events_cmd,
+    gateway_cmd,
+    prune_cmd,
+    sandbox_cmd,
+    send_cmd,
+    sessions_cmd,
+    sim_cmd,
+)
 from core.config.errors import EXIT_CONFIG, ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
 
-_GROUPS = (dashboard_cmd, gateway_cmd, config_cmd, events_cmd, send_cmd, sim_cmd, bench_cmd, prune_cmd, context_cmd, sessions_cmd, sandbox_cmd)
+_GROUPS = (dashboard_cmd, gateway_cmd, config_cmd, events_cmd, send_cmd, sim_cmd, bench_cmd, prune_cmd, context_cmd,
+           sessions_cmd, sandbox_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

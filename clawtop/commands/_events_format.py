@@ -26,7 +26,7 @@ def format_line(event: StoredEvent) -> str:
 
 def iso_utc(wall: float) -> str:
     """Unix time → ISO-8601 in UTC with microseconds (what exports carry)."""
-    return dt.datetime.fromtimestamp(wall, tz=dt.timezone.utc).isoformat(timespec="microseconds")
+    return dt.datetime.fromtimestamp(wall, tz=dt.UTC).isoformat(timespec="microseconds")
 
 
 def write_export(events: Iterable[StoredEvent], fmt: str, stream: TextIO) -> None:

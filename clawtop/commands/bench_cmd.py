@@ -15,12 +15,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import signal
 import sys
 from pathlib import Path
 from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from core.bench.compare import compare, parse_threshold
+from core.bench.export import compare_lines, csv_text, history_lines, run_line, summary_lines, table_lines
+from core.bench.runner import BenchRunner, BenchSpec, run_and_store
+from core.bench.store import RunNotFound, list_runs, load_run
+from core.config.loader import LoadedConfig, load_config
+from core.gateway import Gateway
 
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 1
@@ -48,38 +59,46 @@ def _non_negative(text: str) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``bench`` with its ``history`` and ``compare`` subcommands."""
-    config_opt = {"metavar": "PATH", "default": argparse.SUPPRESS,
-                  "help": "config file (default: $CLAWTOP_CONFIG, else ~/.clawtop/config.json5)"}
+
+    def config_option(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                            help="config file (default: $CLAWTOP_CONFIG, else ~/.clawtop/config.json5)")
+
     p = subparsers.add_parser(
         "bench", help="benchmark models: latency, TTFT, tokens/s, usage, cost",
         description="Run N streamed requests per model through the gateway and report per-run figures and "
         "median / p95 / min / max per model. Defaults come from the config's `bench` section.")
-    p.add_argument("--config", **config_opt)
-    p.add_argument("--model", action="append", metavar="PROVIDER/MODEL", help="model ref (repeatable; default bench.models)")
+    config_option(p)
+    p.add_argument("--model", action="append", metavar="PROVIDER/MODEL",
+                   help="model ref (repeatable; default bench.models)")
     p.add_argument("--runs", type=_positive, metavar="N", help="measured runs per model (default 10)")
-    p.add_argument("--warmup", type=_non_negative, metavar="K", help="warm-up runs per model, not in statistics (default 1)")
+    p.add_argument("--warmup", type=_non_negative, metavar="K",
+                   help="warm-up runs per model, not in statistics (default 1)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--prompt", metavar="TEXT", help="prompt text (default OpenClaw's one-word prompt)")
     src.add_argument("--prompt-file", metavar="F", type=Path, help="read the prompt from a file")
     src.add_argument("--preset", choices=_PRESETS, help="a named workload: " + ", ".join(_PRESETS))
-    p.add_argument("--prompt-mode", choices=("fixed", "fresh"), help="fresh appends a unique line per run (defeats caching)")
+    p.add_argument("--prompt-mode", choices=("fixed", "fresh"),
+                   help="fresh appends a unique line per run (defeats caching)")
     p.add_argument("--max-tokens", type=_positive, metavar="N", help="output-token limit per run (default 64)")
     p.add_argument("--concurrency", type=_positive, metavar="C", help="runs in flight per model (default 1)")
     p.add_argument("--timeout-ms", type=_positive, metavar="MS", help="time limit per run (default 60000)")
-    p.add_argument("--retries", type=_non_negative, metavar="N", help="retries per run (default 0: latency without backoff)")
-    p.add_argument("--json", nargs="?", const="-", metavar="PATH", help="JSON export to PATH (alone: to stdout, no text)")
+    p.add_argument("--retries", type=_non_negative, metavar="N",
+                   help="retries per run (default 0: latency without backoff)")
+    p.add_argument("--json", nargs="?", const="-", metavar="PATH",
+                   help="JSON export to PATH (alone: to stdout, no text)")
     p.add_argument("--csv", metavar="FILE", help="CSV export, one row per run")
     p.add_argument("--tag", metavar="NAME", help="label for history and compare")
     p.set_defaults(handler=handle_bench)
     sub = p.add_subparsers(title="subcommands", metavar="SUBCOMMAND")
     h = sub.add_parser("history", help="stored bench runs, newest first")
-    h.add_argument("--config", **config_opt)
+    config_option(h)
     h.add_argument("--model", metavar="M", help="only runs that benched this model ref")
     h.add_argument("--limit", type=_positive, default=20, metavar="N", help="runs shown (default 20)")
     h.add_argument("--json", action="store_true", help="print the rows as JSON")
     h.set_defaults(handler=handle_history)
     c = sub.add_parser("compare", help="compare two runs (tags or run ids): B against baseline A")
-    c.add_argument("--config", **config_opt)
+    config_option(c)
     c.add_argument("a", metavar="A", help="baseline: a tag (its newest run) or a run id")
     c.add_argument("b", metavar="B", help="candidate: a tag or a run id")
     c.add_argument("--threshold", default="10%", help="regression threshold on medians (default 10%%)")
@@ -93,9 +112,6 @@ def _usage(message: str) -> int:
 
 
 def handle_bench(args: argparse.Namespace) -> int:
-    from core.bench.runner import BenchSpec
-    from core.config.loader import load_config
-
     loaded = load_config(getattr(args, "config", None))
     for ref in args.model or ():
         problem = loaded.config._ref_problem(ref) if "/" in ref else f"{ref!r} is not of the form provider/model"
@@ -117,14 +133,7 @@ def handle_bench(args: argparse.Namespace) -> int:
     return asyncio.run(_bench(loaded, spec, json_to=args.json, csv_to=args.csv))
 
 
-async def _bench(loaded: Any, spec: Any, *, json_to: str | None, csv_to: str | None) -> int:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from core.bench.export import csv_text, run_line, summary_lines, table_lines
-    from core.bench.runner import BenchRunner, run_and_store
-    from core.gateway import Gateway
-
+async def _bench(loaded: LoadedConfig, spec: BenchSpec, *, json_to: str | None, csv_to: str | None) -> int:
     quiet = json_to == "-"
     console = Console(stderr=quiet, highlight=False)
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -175,19 +184,13 @@ async def _bench(loaded: Any, spec: Any, *, json_to: str | None, csv_to: str | N
         print(f"Stored run {doc['runId']}{where}; config {doc['configHash'][:12]}"
               + ("; interrupted" if doc["interrupted"] else ""))
     if json_to not in (None, "-"):
-        Path(json_to).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        await asyncio.to_thread(Path(json_to).write_text, json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     if csv_to is not None:
-        Path(csv_to).write_text(csv_text(doc), encoding="utf-8")
+        await asyncio.to_thread(Path(csv_to).write_text, csv_text(doc), encoding="utf-8")
     return EXIT_INTERRUPTED if doc["interrupted"] else 0
 
 
 def handle_history(args: argparse.Namespace) -> int:
-    import dataclasses
-
-    from core.bench.export import history_lines
-    from core.bench.store import list_runs
-    from core.config.loader import load_config
-
     loaded = load_config(getattr(args, "config", None))
     rows = list_runs(loaded.db_path, model=args.model, limit=args.limit)
     if args.json:
@@ -200,11 +203,6 @@ def handle_history(args: argparse.Namespace) -> int:
 
 
 def handle_compare(args: argparse.Namespace) -> int:
-    from core.bench.compare import compare, parse_threshold
-    from core.bench.export import compare_lines
-    from core.bench.store import RunNotFound, load_run
-    from core.config.loader import load_config
-
     try:
         threshold = parse_threshold(args.threshold)
     except ValueError as exc:

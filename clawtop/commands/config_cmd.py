@@ -31,7 +31,7 @@ from core.config.writer import apply_patch, set_value, value_at
 _MISSING = object()
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "config",
         help="validate, read and change the config file",

@@ -11,6 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from core.agent.loop import DEFAULT_SESSION_KEY
+from core.agent.tools import tool_specs
+from core.config.loader import load_config
+from core.context import render, report_for_stored_session
+from core.sandbox.api import SandboxManager
+from core.sessions.store import SessionNotFound, SessionStore
+
 MODES = ("list", "show", "detail", "deep", "json")
 
 
@@ -31,24 +38,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def handle_context(args: argparse.Namespace) -> int:
-    # Imported here: `clawtop --help` must not pay for pydantic and the core.
-    from core.agent.loop import DEFAULT_SESSION_KEY
-    from core.agent.tools import tool_specs
-    from core.config.loader import load_config
-    from core.context import render, report_for_stored_session
-    from core.sandbox.api import SandboxManager
-    from core.sessions.store import SessionNotFound, SessionStore
-
     loaded = load_config(getattr(args, "config", None))
     store = SessionStore(loaded.state_dir, args.agent)
     rows = store.list()
-    if args.session is None:
-        if not rows:
-            print(f"clawtop context: no sessions yet in {store.dir}", file=sys.stderr)
-            return 1
-        row = rows[0]
-    else:
-        row = store.find(args.session)
+    if args.session is None and not rows:
+        print(f"clawtop context: no sessions yet in {store.dir}", file=sys.stderr)
+        return 1
+    row = rows[0] if args.session is None else store.find(args.session)
     session_id = row.session_id if row is not None else args.session
     try:
         session = store.open(session_id)

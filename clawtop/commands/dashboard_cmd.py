@@ -13,7 +13,7 @@ from core.config.loader import load_config
 from core.gateway import Gateway
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "dashboard",
         help="start the dashboard (the same as running clawtop with no command)",
@@ -23,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run_dashboard(args: argparse.Namespace) -> int:
     loaded = load_config(args.config)
+    # deferred: start-up cost, Textual and the dashboard take ~0.5 s to import and only this
+    # command needs them (every subcommand module is imported to build the parser).
     from tui.app import ClawtopApp
 
     app = ClawtopApp(Gateway(loaded, env=os.environ))

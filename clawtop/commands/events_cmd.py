@@ -22,12 +22,13 @@ from typing import TextIO, TypeVar
 
 # CSV_HEADER and iso_utc are imported for callers of this module, which is the public surface.
 from clawtop.commands._events_format import (
-    CSV_HEADER,
+    CSV_HEADER as CSV_HEADER,
     EXPORT_FORMATS,
     format_line,
-    iso_utc,
+    iso_utc as iso_utc,
     write_export,
 )
+from core.config.loader import load_config
 from core.telemetry.database import connect_readonly, has_events_table
 from core.telemetry.records import StoredEvent, iter_events, read_events
 
@@ -175,10 +176,6 @@ def parse_since(text: str, *, now: float | None = None) -> float:
 
 
 def _db_path(args: argparse.Namespace) -> Path:
-    # Imported here, not at the top: only commands that need config pay for the loader (and
-    # pydantic), which keeps `clawtop --help` fast.
-    from core.config.loader import load_config
-
     return Path(load_config(args.config).db_path)
 
 

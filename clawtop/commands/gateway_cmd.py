@@ -13,7 +13,7 @@ from core.config.loader import load_config
 from core.gateway import Gateway
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "gateway",
         help="run the gateway headless (logs to stderr; Ctrl-C stops cleanly and flushes)",

@@ -14,14 +14,27 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
+
+from pydantic import ValidationError
+
+from core.config.loader import load_config
+from core.config.schema import ClawtopConfig
+from core.config.schema.pruning import ContextPruningConfig
+from core.pruning import settings_from_config
+from core.pruning.estimate import estimate_message_chars
+from core.pruning.events import PruneDecision
+from core.pruning.pruner import Message
+from core.pruning.whatif import apply_overrides, dry_run, session_model
+from core.sessions.transcript import read_transcript
 
 EXIT_USAGE = 2
 EXIT_NOINPUT = 66
 _PREFIX = "agents.defaults.contextPruning."
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``prune``."""
     parser = subparsers.add_parser(
         "prune",
@@ -56,7 +69,7 @@ def _parse_override(text: str) -> tuple[str, Any]:
         return key, value
 
 
-def _window(config: Any, provider: str, model: str) -> int:
+def _window(config: ClawtopConfig, provider: str, model: str) -> int:
     defaults = config.agents.defaults
     native = 200_000
     if provider in config.models.providers:
@@ -69,14 +82,6 @@ def _window(config: Any, provider: str, model: str) -> int:
 
 
 def handle_prune(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
-    from core.config.loader import load_config
-    from core.config.schema.pruning import ContextPruningConfig
-    from core.pruning import settings_from_config
-    from core.pruning.whatif import apply_overrides, dry_run, session_model
-    from core.sessions.transcript import read_transcript
-
     loaded = load_config(getattr(args, "config", None))
     configured = loaded.config.agents.defaults.context_pruning
     try:
@@ -107,9 +112,7 @@ def handle_prune(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_human(decision: Any, messages: Any, configured_mode: str) -> None:
-    from core.pruning.estimate import estimate_message_chars
-
+def _print_human(decision: PruneDecision, messages: Sequence[Message], configured_mode: str) -> None:
     state = "skipped: " + decision.reason if decision.skipped else "pruned"
     print(f"decision: {state}  (configured mode: {configured_mode}; dry-run assumes cache-ttl)")
     print(f"  {decision.explanation}")

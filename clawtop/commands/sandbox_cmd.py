@@ -13,12 +13,19 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
+
+from core.config.loader import LoadedConfig, load_config
+from core.sandbox.api import ContainerInfo, SandboxBackend, SandboxError, SandboxManager, SandboxUnavailable
+from core.sandbox.docker_backend import docker_available
+from core.sandbox.image import DEFAULT_IMAGE, build_image
+from core.sandbox.stats import StatsSample, StatsSampler
 
 EXIT_ERROR = 1
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``sandbox`` and its subcommands."""
     parser = subparsers.add_parser("sandbox", help="list, exec in, watch, prune and build tool sandboxes",
                                    description="Per-scope sandbox containers (agents.defaults.sandbox).")
@@ -45,30 +52,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     bd.set_defaults(handler=_handle(_build))
 
 
-def _handle(fn: Any) -> Any:
-    def run(args: argparse.Namespace) -> int:
-        from core.config.loader import load_config
-        from core.sandbox.api import SandboxError
+Action = Callable[[argparse.Namespace, LoadedConfig], Coroutine[Any, Any, int]]
 
+
+def _handle(fn: Action) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
         loaded = load_config(getattr(args, "config", None))
         try:
-            return int(asyncio.run(fn(args, loaded)))
+            return asyncio.run(fn(args, loaded))
         except SandboxError as exc:
             print(f"clawtop sandbox: {exc}", file=sys.stderr)
             return EXIT_ERROR
     return run
 
 
-async def _backend(loaded: Any) -> Any:
-    from core.sandbox.api import SandboxManager
-
+async def _backend(loaded: LoadedConfig) -> SandboxBackend:
     config = loaded.config.agents.defaults.sandbox
     if config.mode == "off":  # explicit CLI use: run as if enabled, same backend choice
         config = config.model_copy(update={"mode": "all"})
     return await SandboxManager(config, publish=lambda _e: None, state_dir=loaded.state_dir).backend()
 
 
-def _info_json(info: Any) -> dict[str, Any]:
+def _info_json(info: ContainerInfo) -> dict[str, Any]:
     return {
         "name": info.name, "scopeKey": info.scope_key, "image": info.image, "state": info.state,
         "backend": info.backend if info.isolated else f"{info.backend} (NOT ISOLATED)", "isolated": info.isolated,
@@ -81,7 +86,7 @@ def _info_json(info: Any) -> dict[str, Any]:
     }
 
 
-async def _ls(args: argparse.Namespace, loaded: Any) -> int:
+async def _ls(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     backend = await _backend(loaded)
     try:
         infos = await backend.list()
@@ -100,7 +105,7 @@ async def _ls(args: argparse.Namespace, loaded: Any) -> int:
     return 0
 
 
-async def _exec(args: argparse.Namespace, loaded: Any) -> int:
+async def _exec(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
     if not argv:
         print("clawtop sandbox exec: give a command after --", file=sys.stderr)
@@ -115,7 +120,7 @@ async def _exec(args: argparse.Namespace, loaded: Any) -> int:
     return result.exit_code if result.exit_code is not None else EXIT_ERROR
 
 
-async def _prune(args: argparse.Namespace, loaded: Any) -> int:
+async def _prune(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     backend = await _backend(loaded)
     try:
         removed = await backend.prune(force=args.force)
@@ -128,11 +133,7 @@ async def _prune(args: argparse.Namespace, loaded: Any) -> int:
     return 0
 
 
-async def _build(args: argparse.Namespace, loaded: Any) -> int:
-    from core.sandbox.api import SandboxUnavailable
-    from core.sandbox.docker_backend import docker_available
-    from core.sandbox.image import DEFAULT_IMAGE, build_image
-
+async def _build(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     client = await asyncio.to_thread(docker_available)
     if client is None:
         raise SandboxUnavailable("Docker daemon is not available: building the sandbox image needs Docker")
@@ -146,19 +147,12 @@ async def _build(args: argparse.Namespace, loaded: Any) -> int:
     return 0
 
 
-def _stats_row(name: str, s: Any) -> dict[str, Any]:
+def _stats_row(name: str, s: StatsSample) -> dict[str, Any]:
     return {"name": name, "cpuPercent": round(s.cpu_percent, 2), "memoryBytes": s.memory_bytes,
             "memoryLimitBytes": s.memory_limit_bytes, "pids": s.pids, "pidsLimit": s.pids_limit}
 
 
-async def _stats(args: argparse.Namespace, loaded: Any) -> int:
-    from core.sandbox.api import SandboxUnavailable
-    from core.sandbox.docker_backend import docker_available
-
-    try:
-        from core.sandbox.stats import StatsSampler
-    except ImportError:
-        raise SandboxUnavailable("sandbox stats are not available in this build") from None
+async def _stats(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     client = await asyncio.to_thread(docker_available)
     if client is None:
         raise SandboxUnavailable("Docker daemon is not available")
@@ -168,7 +162,8 @@ async def _stats(args: argparse.Namespace, loaded: Any) -> int:
         await sampler.sync(client)
         while True:
             deadline = time.monotonic() + 3.0  # first frames need two daemon sampling cycles
-            while time.monotonic() < deadline and any(sampler.latest(n) is None for n in sampler.names()):
+            # The sampler has no "first frame" signal to wait on: poll it, for at most 3 s.
+            while time.monotonic() < deadline and any(sampler.latest(n) is None for n in sampler.names()):  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
             rows = [_stats_row(n, s) for n in sorted(sampler.names()) if (s := sampler.latest(n)) is not None]
             for row in rows:

@@ -20,6 +20,10 @@ import logging
 import os
 import sys
 
+from core.chat import TurnFailed, TurnResult, turn_json
+from core.config.loader import LoadedConfig, load_config
+from core.gateway import Gateway
+
 EXIT_TURN_FAILED = 1
 EXIT_USAGE = 2
 
@@ -61,9 +65,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def handle_send(args: argparse.Namespace) -> int:
-    # Imported here: `clawtop --help` must not pay for pydantic, httpx and the core.
-    from core.config.loader import load_config
-
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     loaded = load_config(getattr(args, "config", None))
@@ -77,11 +78,8 @@ def handle_send(args: argparse.Namespace) -> int:
     return asyncio.run(_send(loaded, text, model_ref=args.model, as_json=args.json, session_key=args.session))
 
 
-async def _send(loaded: object, text: str, *, model_ref: str | None, as_json: bool, session_key: str) -> int:
-    from core.chat import TurnFailed, turn_json
-    from core.gateway import Gateway
-
-    gateway = Gateway(loaded, env=os.environ, watch_config=False)  # type: ignore[arg-type]
+async def _send(loaded: LoadedConfig, text: str, *, model_ref: str | None, as_json: bool, session_key: str) -> int:
+    gateway = Gateway(loaded, env=os.environ, watch_config=False)
     streamed: list[bool] = []
 
     def on_delta(piece: str) -> None:
@@ -96,7 +94,7 @@ async def _send(loaded: object, text: str, *, model_ref: str | None, as_json: bo
             result = await gateway.chat.send(text, model_ref=model_ref, on_delta=on_delta,
                                              session_key=session_key)
         except TurnFailed as failure:
-            outcome: object = failure
+            outcome: TurnResult | TurnFailed = failure
         else:
             outcome = result
     finally:
@@ -109,7 +107,7 @@ async def _send(loaded: object, text: str, *, model_ref: str | None, as_json: bo
         print(f"clawtop send: {outcome.model}: {outcome.error_class}: {outcome.message}", file=sys.stderr)
         return EXIT_TURN_FAILED
     if as_json:
-        print(json.dumps(turn_json(outcome), indent=2))  # type: ignore[arg-type]
+        print(json.dumps(turn_json(outcome), indent=2))
     else:
         print()
     return 0

@@ -12,8 +12,8 @@ import argparse
 import datetime as dt
 import json
 import sys
-from typing import Any
 
+from core.config.loader import load_config
 from core.events.base import Event
 from core.sessions.events import TornLineSkipped
 from core.sessions.model import (
@@ -57,8 +57,6 @@ def _print_help(parser: argparse.ArgumentParser) -> int:
 
 
 def _store(args: argparse.Namespace) -> SessionStore:
-    from core.config.loader import load_config
-
     loaded = load_config(getattr(args, "config", None))
     return SessionStore.from_config(loaded.config, loaded.state_dir, args.agent,
                                     publish=_report_skipped)
@@ -152,7 +150,7 @@ def run_import(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    row: Any = store.find(session_id)
+    row = store.find(session_id)
     if args.json:
         print(json.dumps({"sessionId": session_id, "sessionFile": row and row.session_file}))
     else:

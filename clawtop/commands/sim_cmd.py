@@ -23,7 +23,7 @@ from core.sim import SimulatorServer, parse_script
 from core.sim.events import SimRequestEvent
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "sim",
         help="run the provider simulator (Anthropic + OpenAI APIs on loopback) in the foreground",
@@ -37,10 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     parser.add_argument("--host", help="interface to bind (default: simulator.host, 127.0.0.1)")
     parser.add_argument("--port", type=_port, help="TCP port, 0 = any free port (default: simulator.port, 0)")
-    parser.add_argument("--script", metavar="SPEC", type=_script, help="comma-separated outcomes of successive requests")
-    parser.add_argument(
-        "--fault-rate", metavar="R", type=_rate, help="probability 0–1 of a random transient fault per request after the script"
-    )
+    parser.add_argument("--script", metavar="SPEC", type=_script,
+                        help="comma-separated outcomes of successive requests")
+    parser.add_argument("--fault-rate", metavar="R", type=_rate,
+                        help="probability 0–1 of a random transient fault per request after the script")
     parser.add_argument("--seed", metavar="S", type=_seed, help="seed of the fault draw and of every model's replies")
     parser.set_defaults(handler=run_sim)
 
@@ -106,7 +106,8 @@ def _request_logger(out: TextIO) -> Callable[[Event], None]:
         if isinstance(event, SimRequestEvent):
             stamp = time.strftime("%H:%M:%S", time.localtime(event.wall))
             status = event.status if event.status is not None else "-"
-            line = f"{stamp} {event.method} {event.path} {event.model} {status} {event.fault or '-'} {event.duration_ms:.0f}ms"
+            line = (f"{stamp} {event.method} {event.path} {event.model} {status} {event.fault or '-'}"
+                    f" {event.duration_ms:.0f}ms")
             print(line, file=out, flush=True)
 
     return publish

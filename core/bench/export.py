@@ -48,7 +48,7 @@ def _csv(value: Any) -> Any:
 def _num(value: Any, digits: int = 0) -> str:
     if value is None:
         return "-"
-    return f"{value:.{digits}f}" if digits else str(int(round(float(value))))
+    return f"{value:.{digits}f}" if digits else str(round(float(value)))
 
 
 def run_line(label: str, result: dict[str, Any], total: int) -> str:
@@ -131,7 +131,8 @@ def compare_lines(cmp: Comparison) -> list[str]:
         verdict = "REGRESSION" if r.regression else ("better" if not r.worse and r.delta else "ok")
         verdict += "" if r.outside_noise else " (within noise)"
         lines.append(f"{r.model:<16} {r.label:<10} {_num(r.a.median, digits):>8} {_num(r.b.median, digits):>8} "
-                     f"{r.delta:>+8.{digits}f} {pct:>8} {_num(r.a.p95, digits):>8} {_num(r.b.p95, digits):>8}  {verdict}")
+                     f"{r.delta:>+8.{digits}f} {pct:>8} {_num(r.a.p95, digits):>8} {_num(r.b.p95, digits):>8}"
+                     f"  {verdict}")
     for ref in cmp.only_a:
         lines.append(f"{ref}: only in A")
     for ref in cmp.only_b:

@@ -23,7 +23,7 @@ HIGHER_IS_BETTER: frozenset[str] = frozenset({"outputTokensPerSec"})
 
 def round_half_up(value: float, ndigits: int = 0) -> float:
     """JavaScript's ``Math.round`` (half up), not Python's banker's rounding: 2.5 → 3."""
-    scale = 10**ndigits
+    scale: float = 10**ndigits
     return math.floor(value * scale + 0.5) / scale
 
 
@@ -78,7 +78,11 @@ class Summary:
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Summary:
         data = data or {}
-        return cls(*(float(data.get(k) or 0) for k in ("median", "min", "max", "p95", "mean")), n=0)
+
+        def num(key: str) -> float:
+            return float(data.get(key) or 0)
+
+        return cls(num("median"), num("min"), num("max"), num("p95"), num("mean"), n=0)
 
 
 _NDIGITS = {"latencyMs": 0, "ttftMs": 0, "outputTokensPerSec": 2, "tpotMs": 2}

@@ -75,7 +75,8 @@ def _previously_kept(path: Sequence[Entry], start: int) -> list[Entry]:
     summarised now rather than silently dropped)."""
     if start == 0:
         return []
-    prev: CompactionEntry = path[start - 1]  # type: ignore[assignment]
+    prev = path[start - 1]
+    assert isinstance(prev, CompactionEntry), "start_after_compaction() starts right after one"
     ids = [e.id for e in path[: start - 1]]
     if prev.first_kept_entry_id not in ids:
         return []
@@ -135,7 +136,7 @@ async def compact(session: Session, *, config: CompactionConfig, summarize: Summ
             timeout=config.timeout_seconds)
     except TimeoutError:
         return abort("summary_failed", f"summary timed out after {config.timeout_seconds} s")
-    except Exception as exc:  # any provider failure cancels the compaction; history is kept
+    except Exception as exc:  # noqa: BLE001 - any provider failure cancels the compaction; history is kept
         return abort("summary_failed", f"{type(exc).__name__}: {exc}")
     if not body.strip():
         return abort("empty_summary", "the summariser returned no text")
@@ -151,10 +152,12 @@ async def compact(session: Session, *, config: CompactionConfig, summarize: Summ
     if tokens_after >= tokens_before:
         return abort("would_not_shrink", f"summary + kept tail ≈ {tokens_after} tokens ≥ {tokens_before} before",
                      tokens_after)
-    entry = CompactionEntry(summary, path[cut.first_kept].id, tokens_before, ops.details())  # type: ignore[arg-type]
+    first_kept_id = path[cut.first_kept].id
+    assert first_kept_id is not None, "entries on a session path are linked by their ids"
+    entry = CompactionEntry(summary, first_kept_id, tokens_before, ops.details())
     session.add(entry)
     event = CompactionFinished(session_id=sid, trigger=trigger, entry_id=entry.id or "",
-                               first_kept_entry_id=entry.first_kept_entry_id, tokens_before=tokens_before,
+                               first_kept_entry_id=first_kept_id, tokens_before=tokens_before,
                                tokens_after=tokens_after, summary_chars=len(summary),
                                duration_ms=int((time.monotonic() - began) * 1000))
     if publish is not None:

@@ -56,7 +56,8 @@ def message_tokens(message: Mapping[str, Any]) -> int:
             elif kind == "thinking":
                 chars += len(str(block.get("thinking", "")))
             elif kind == "toolCall":
-                chars += len(str(block.get("name", ""))) + len(json.dumps(block.get("arguments", {}), ensure_ascii=False))
+                arguments = json.dumps(block.get("arguments", {}), ensure_ascii=False)
+                chars += len(str(block.get("name", ""))) + len(arguments)
     elif role == "bashExecution":
         chars = len(str(message.get("command", ""))) + len(str(message.get("output", "")))
     elif role in ("compactionSummary", "branchSummary"):

@@ -145,7 +145,8 @@ def load_bootstrap(workspace: str | Path, max_chars: int = _DEFAULTS.bootstrap_m
         text = clamp_to_budget(trimmed, remaining)
         remaining = max(0, remaining - len(text))
         truncated = text != raw.rstrip()
-        files.append(BootstrapFile(name, str(path), False, raw_chars, len(text), truncated, text, raw_chars > max_chars))
+        files.append(BootstrapFile(name, str(path), False, raw_chars, len(text), truncated, text,
+                                   raw_chars > max_chars))
     return BootstrapResult(str(root), tuple(files), max_chars, total)
 
 

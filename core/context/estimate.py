@@ -149,7 +149,9 @@ def _assistant(content: Any, est: MessageEstimate) -> None:
             value = field(block, "text")
             est.assistant_text += estimate_text_chars(value) if isinstance(value, str) else _json_len(value)
         elif kind in ("thinking", "redacted_thinking"):
-            for name in ("thinking", "data", "thinkingSignature") if kind == "redacted_thinking" else ("thinking", "thinkingSignature"):
+            names = (("thinking", "data", "thinkingSignature") if kind == "redacted_thinking"
+                     else ("thinking", "thinkingSignature"))
+            for name in names:
                 value = field(block, name)
                 if isinstance(value, str):
                     est.thinking += estimate_text_chars(value)
@@ -177,7 +179,8 @@ def estimate_message(message: Any) -> MessageEstimate:
     elif role in _SUMMARY_WRAP:
         prefix, suffix = _SUMMARY_WRAP[role]
         summary = field(message, "summary") or ""
-        est.compaction_summaries = len(prefix) + len(suffix) + estimate_text_chars(summary if isinstance(summary, str) else "")
+        text = summary if isinstance(summary, str) else ""
+        est.compaction_summaries = len(prefix) + len(suffix) + estimate_text_chars(text)
     else:
         est.other = _text_and_images(content, est) if content is not None else 0
     if role in ("user", "toolResult", "assistant"):

@@ -83,6 +83,9 @@ class HistoryEstimator:
     """
 
     def __init__(self) -> None:
+        self._clear()
+
+    def _clear(self) -> None:
         self._messages: list[Any] = []
         self._estimates: list[MessageEstimate] = []
         self._by_key: dict[int, tuple[Any, MessageEstimate]] = {}
@@ -149,4 +152,4 @@ class HistoryEstimator:
 
     def reset(self) -> None:
         """Forget everything (a message was mutated in place, which sessions never do)."""
-        self.__init__()  # type: ignore[misc]
+        self._clear()

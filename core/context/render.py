@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from core.context.report import ContextReport, format_duration
+from core.context.report import ContextReport
 
 __all__ = ["CONTEXT_HELP", "USAGE", "render", "render_detail", "render_json", "render_list"]
 
@@ -39,7 +39,8 @@ _HISTORY_LABELS = {
     "compaction_summaries": "Compaction summaries",
     "other": "Other",
 }
-_THRESHOLD_LABELS = {"softTrim": "Soft trim", "hardClear": "Hard clear", "compaction": "Compaction", "memoryFlush": "Memory flush"}
+_THRESHOLD_LABELS = {"softTrim": "Soft trim", "hardClear": "Hard clear", "compaction": "Compaction",
+                     "memoryFlush": "Memory flush"}
 
 
 def _size(report: ContextReport, chars: int) -> str:
@@ -79,14 +80,16 @@ def _header_lines(report: ContextReport, title: str) -> list[str]:
     lines += ["", "Injected workspace files:"]
     for f in files:
         status = "MISSING" if f.missing else "TRUNCATED" if f.truncated else "OK"
-        lines.append(f"- {f.name}: {status} | raw {_size(report, f.raw_chars)} | injected {_size(report, f.injected_chars)}")
+        lines.append(f"- {f.name}: {status} | raw {_size(report, f.raw_chars)}"
+                     f" | injected {_size(report, f.injected_chars)}")
     if not files:
         lines.append("- (none)")
     return lines
 
 
 def _skills_line(report: ContextReport) -> str:
-    return f"Skills list (system prompt text): {_size(report, report.prompt.skills_chars)} ({len(report.prompt.skills)} skills)"
+    size = _size(report, report.prompt.skills_chars)
+    return f"Skills list (system prompt text): {size} ({len(report.prompt.skills)} skills)"
 
 
 def _tool_lines(report: ContextReport) -> list[str]:
@@ -98,7 +101,8 @@ def _tool_lines(report: ContextReport) -> list[str]:
 
 def _session_line(report: ContextReport) -> str:
     total = report.usage.session_total
-    return f"Session tokens (cached): {f'{total:,} total' if total is not None else 'unknown'} / ctx={report.window.tokens:,}"
+    cached = f"{total:,} total" if total is not None else "unknown"
+    return f"Session tokens (cached): {cached} / ctx={report.window.tokens:,}"
 
 
 def _clawtop_lines(report: ContextReport) -> list[str]:
@@ -112,11 +116,13 @@ def _clawtop_lines(report: ContextReport) -> list[str]:
     else:
         ratio_text = f"{ratio.ratio:.2f} ({ratio.mode})"
     if cal is not None and cal.samples:
-        ratio_text += f"; last estimate {cal.last_estimated_tokens:,} vs actual {cal.last_actual_tokens:,} tok ({cal.last_error_pct:+.1f}%)"
+        ratio_text += (f"; last estimate {cal.last_estimated_tokens:,} vs actual {cal.last_actual_tokens:,} tok"
+                       f" ({cal.last_error_pct:+.1f}%)")
     actual = report.usage.prompt_tokens
     lines = [
         "",
-        f"Context window: {window.tokens:,} tok (source {window.source}; native {window.native:,}) · guard {window.guard}",
+        f"Context window: {window.tokens:,} tok (source {window.source}; native {window.native:,})"
+        f" · guard {window.guard}",
         f"Chars per token: {ratio_text}",
         f"Estimated prompt: {report.estimated_tokens:,} tok"
         + (f" · actual (last request): {actual:,} tok" if actual is not None else " · actual: unknown (no usage yet)"),
@@ -144,10 +150,12 @@ def _clawtop_lines(report: ContextReport) -> list[str]:
     for key, label in _THRESHOLD_LABELS.items():
         t = report.thresholds[key]
         lines.append(
-            f"- {label}: {t.current:,} / {t.limit:,} tok — {t.remaining:,} tok to go ({t.remaining_pct:.1f}%) [{t.note}]"
+            f"- {label}: {t.current:,} / {t.limit:,} tok — {t.remaining:,} tok to go ({t.remaining_pct:.1f}%)"
+            f" [{t.note}]"
         )
     g = report.extras["guardLevels"]
-    lines.append(f"- Window guard: {window.tokens:,} tok ({window.source}); warn < {g['warn']:,}, block < {g['block']:,}")
+    lines.append(f"- Window guard: {window.tokens:,} tok ({window.source});"
+                 f" warn < {g['warn']:,}, block < {g['block']:,}")
     return lines
 
 
@@ -259,7 +267,8 @@ def report_json(report: ContextReport) -> dict[str, Any]:
         "charsPerToken": {"ratio": report.ratio.ratio, "calibrated": report.ratio.calibrated,
                           "samples": report.ratio.samples, "mode": report.ratio.mode,
                           "lastErrorPct": report.calibration.last_error_pct if report.calibration else None},
-        "tokens": {"estimated": report.estimated_tokens, "actual": usage.prompt_tokens, "categories": report.categories},
+        "tokens": {"estimated": report.estimated_tokens, "actual": usage.prompt_tokens,
+                   "categories": report.categories},
         "history": {"messages": report.history.messages, "chars": report.history.content_chars,
                     "prunerChars": report.history.chars, "byCategory": report.history.by_category,
                     "toolResultsByTool": report.history.tool_results_by_tool},

@@ -264,7 +264,8 @@ def build_report(
             "memoryFlush", current, flush_limit,
             f"window - {compaction.reserve_tokens_floor:,} - {compaction.memory_flush.soft_threshold_tokens:,}"
             + ("" if compaction.memory_flush.enabled else " (disabled)")
-            + ("" if memory_flushed_this_cycle is None else f"; flushed this cycle: {'yes' if memory_flushed_this_cycle else 'no'}"),
+            + ("" if memory_flushed_this_cycle is None
+               else f"; flushed this cycle: {'yes' if memory_flushed_this_cycle else 'no'}"),
         ),
     }
     sandbox_mode = getattr(defaults.sandbox, "mode", "off")

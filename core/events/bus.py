@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable
 
 from core.events.base import Event
@@ -123,10 +124,8 @@ class EventBus:
         kinds: Iterable[str] | None = None,
     ) -> Subscription:
         """Register a subscriber. ``kinds`` limits it to those event kinds (None: all)."""
-        try:
+        with contextlib.suppress(RuntimeError):
             self._loop = asyncio.get_running_loop()
-        except RuntimeError:
-            pass
         sub = Subscription(self, name, maxsize, frozenset(kinds) if kinds is not None else None)
         self._subs.append(sub)
         self._by_kind_cache.clear()

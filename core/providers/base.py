@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from core.deadline import scope_deadline
 from core.events.base import Event
 from core.providers.errors import ProviderError, ProviderProtocolError
 from core.providers.events import ProviderCallFinished, ProviderRateLimits
@@ -38,7 +39,6 @@ from core.providers.types import (
     ThinkingDelta,
     ToolCall,
     Usage,
-    UsageUpdate,
 )
 
 __all__ = ["Publish", "ProviderClient", "StreamDecoder", "collect"]
@@ -83,7 +83,7 @@ class _Call:
         self.model = model
         self.streamed = streamed
         self.t0 = time.monotonic()
-        self.deadline = client._http.deadline(_earliest(deadline, _retry_scope_deadline()))
+        self.deadline = client._http.deadline(_earliest(deadline, scope_deadline()))
         self.http_status: int | None = None
         self.request_id: str | None = None
         self.rate_limits: RateLimitSnapshot | None = None
@@ -135,23 +135,13 @@ def _earliest(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else min(a, b)
 
 
-def _retry_scope_deadline() -> float | None:
-    """The running retry attempt's deadline as ``time.monotonic()`` seconds, if any (retry
-    spec §16.4: inner layers clamp their timeouts to the owner's ``remaining()``). Imported
-    lazily: ``core.retry`` imports this package's errors module."""
-    from core.retry.engine import current_attempt
-
-    attempt = current_attempt()
-    left = attempt.remaining() if attempt is not None else None
-    return None if left is None else time.monotonic() + left
-
-
 class ProviderClient(ABC):
     """One provider endpoint speaking one wire API, with its own connection pool.
 
     A call ends by the earliest of: its own ``timeoutMs`` deadline, the optional ``deadline``
     argument (absolute ``time.monotonic()`` seconds) and the running retry attempt's deadline
-    (``core.retry.current_attempt().remaining()``), so nothing outlives its retry owner.
+    (``core.deadline.current_scope().remaining()``, set by the retry engine), so nothing outlives
+    its retry owner.
     """
 
     api: ClassVar[str]
@@ -364,9 +354,10 @@ async def collect(stream: AsyncIterator[StreamEvent]) -> ModelResponse:
     text: list[str] = []
     thinking: list[str] = []
     tools: list[ToolCall] = []
-    usage = Usage()
     limits: RateLimitSnapshot | None = None
     end: StreamEnd | None = None
+    # The ignore: streams are ProviderClient.stream's async generators (they have aclose), typed
+    # as the AsyncIterator the callers hold.
     async with aclosing(stream) as events:  # type: ignore[type-var]
         async for event in events:
             if isinstance(event, TextDelta):
@@ -375,8 +366,6 @@ async def collect(stream: AsyncIterator[StreamEvent]) -> ModelResponse:
                 thinking.append(event.text)
             elif isinstance(event, ToolCall):
                 tools.append(event)
-            elif isinstance(event, UsageUpdate):
-                usage = event.usage
             elif isinstance(event, RateLimits):
                 limits = event.snapshot
             elif isinstance(event, StreamEnd):
@@ -384,7 +373,7 @@ async def collect(stream: AsyncIterator[StreamEvent]) -> ModelResponse:
     if end is None:
         raise ValueError("stream ended without StreamEnd")
     return ModelResponse(
-        text="".join(text), tool_calls=tuple(tools), usage=end.usage or usage, stop_reason=end.stop_reason,
+        text="".join(text), tool_calls=tuple(tools), usage=end.usage, stop_reason=end.stop_reason,
         model=end.model, request_id=end.request_id, rate_limits=limits, ttft_ms=end.ttft_ms,
         latency_ms=end.latency_ms or 0.0, thinking="".join(thinking),
     )

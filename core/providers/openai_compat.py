@@ -159,7 +159,8 @@ def _usage(raw: Any) -> Usage:
     prompt = raw.get("prompt_tokens") or 0
     details = raw.get("prompt_tokens_details") or {}
     cached = details.get("cached_tokens") or 0 if isinstance(details, Mapping) else 0
-    written = (details.get("cache_write_tokens") if isinstance(details, Mapping) else 0) or raw.get("cache_write_tokens") or 0
+    written = ((details.get("cache_write_tokens") if isinstance(details, Mapping) else 0)
+               or raw.get("cache_write_tokens") or 0)
     return Usage(
         input_tokens=max(0, int(prompt) - int(cached) - int(written)),
         output_tokens=int(raw.get("completion_tokens") or 0),

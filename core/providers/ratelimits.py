@@ -95,7 +95,7 @@ def parse_rate_limits(
         retry_after_ms=retry_after,
         retry_after_raw=found.get("retry-after") or found.get("retry-after-ms") or found.get("x-ms-retry-after-ms"),
         should_retry=True if should == "true" else False if should == "false" else None,
-        **fields,  # type: ignore[arg-type]
+        **fields,  # type: ignore[arg-type]  # keys are _HEADERS' field names, values of those fields' types
     )
 
 

@@ -39,7 +39,8 @@ def build_client(provider_id: str, cfg: ProviderConfig, *, publish: Publish | No
 class ProviderRegistry:
     """One client per provider id; ``resolve("provider/model")`` is how callers pick a model."""
 
-    def __init__(self, providers: Mapping[str, ProviderConfig] | None = None, *, publish: Publish | None = None) -> None:
+    def __init__(self, providers: Mapping[str, ProviderConfig] | None = None, *,
+                 publish: Publish | None = None) -> None:
         self._configs: dict[str, ProviderConfig] = dict(providers or {})
         self._clients: dict[str, ProviderClient] = {}
         self._publish = publish

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from core.pruning.cost import CACHE_TTL_MS, READ_MULTIPLIER, CacheCost, estimate_cache_cost
 from core.pruning.estimate import CHARS_PER_TOKEN, estimate_message_chars, estimate_total_chars
@@ -54,6 +54,12 @@ class PruneResult:
         return not self.decision.skipped
 
 
+class _Finish(Protocol):
+    """Ends the hook with a skip decision carrying the shared figures plus ``extra``."""
+
+    def __call__(self, reason: str, explanation: str, **extra: Any) -> PruneResult: ...
+
+
 class _Work:
     """Copy-on-write list plus running totals shared by the passes."""
 
@@ -79,9 +85,9 @@ class _Work:
         self.touched.append({"index": index, "tool": msg.get("toolName"), "toolCallId": call_id,
                              "action": action, "charsBefore": before, "charsAfter": after,
                              "imagesRemoved": images})
-        if isinstance(call_id, str) and action != "images_stripped":
-            if action == "hard_clear" or self.sticky.get(call_id) != HARD:
-                self.sticky[call_id] = HARD if action == "hard_clear" else SOFT
+        if (isinstance(call_id, str) and action != "images_stripped"
+                and (action == "hard_clear" or self.sticky.get(call_id) != HARD)):
+            self.sticky[call_id] = HARD if action == "hard_clear" else SOFT
 
     def soft(self, index: int, before: int | None = None) -> tuple[int, int] | None:
         """Soft-trim one result in place; returns (chars before, after) or None. ``before`` is
@@ -116,7 +122,8 @@ def _replay(work: _Work, sticky: Mapping[str, str]) -> None:
     for i, msg in enumerate(work.source):
         if msg.get("role") != "toolResult":
             continue
-        mode = sticky.get(msg.get("toolCallId"))  # type: ignore[arg-type]
+        call_id = msg.get("toolCallId")
+        mode = sticky.get(call_id) if isinstance(call_id, str) else None
         if mode == HARD:
             work.hard(i)
         elif mode == SOFT:
@@ -162,7 +169,8 @@ def _kept_counts(messages: Sequence[Message], settings: PruneSettings, start: in
 def prune(messages: Sequence[Message], *, settings: PruneSettings, context_window_tokens: int,
           now_ms: int, last_cache_touch_ms: int | None, sticky: Mapping[str, str] | None = None,
           eligible: bool = True, drop_thinking: bool = False, cache: CacheContext | None = None,
-          estimates: Sequence[int] | None = None, session_id: str | None = None, provider: str | None = None, model: str | None = None) -> PruneResult:
+          estimates: Sequence[int] | None = None, session_id: str | None = None, provider: str | None = None,
+          model: str | None = None) -> PruneResult:
     """Run the pruning hook for one model call: replay sticky decisions, apply the TTL gate, then
     the §1.7 algorithm in its exact order. Never mutates ``messages`` or its dicts.
 
@@ -176,7 +184,8 @@ def prune(messages: Sequence[Message], *, settings: PruneSettings, context_windo
         _replay(work, sticky)
     base: dict[str, Any] = {"session_id": session_id, "provider": provider, "model": model, "ttl_ms": s.ttl_ms,
                             "context_window_tokens": context_window_tokens, "soft_trim_ratio": s.soft_trim_ratio,
-                            "hard_clear_ratio": s.hard_clear_ratio, "min_prunable_tool_chars": s.min_prunable_tool_chars,
+                            "hard_clear_ratio": s.hard_clear_ratio,
+                            "min_prunable_tool_chars": s.min_prunable_tool_chars,
                             "char_window": max(context_window_tokens, 0) * CHARS_PER_TOKEN}
     since = None if last_cache_touch_ms is None else now_ms - last_cache_touch_ms
     base["ms_since_touch"] = since
@@ -190,7 +199,7 @@ def prune(messages: Sequence[Message], *, settings: PruneSettings, context_windo
         return finish("mode_off", "contextPruning.mode is not cache-ttl")
     if not eligible:
         return finish("not_eligible", f"{provider}/{model} is not cache-TTL eligible")
-    if since is None:
+    if since is None or last_cache_touch_ms is None:
         return finish("no_cache_touch", "first call for this model: no cache-TTL marker yet, a first call never prunes")
     if s.ttl_ms <= 0:
         return finish("ttl_disabled", "ttl is 0: pruning disabled")
@@ -204,7 +213,7 @@ def prune(messages: Sequence[Message], *, settings: PruneSettings, context_windo
 
 def _run(work: _Work, s: PruneSettings, window: int, now_ms: int, touch_ms: int, drop_thinking: bool,
          cache: CacheContext | None, estimates: Sequence[int] | None, base: dict[str, Any],
-         finish: Any) -> PruneResult:
+         finish: _Finish) -> PruneResult:
     msgs = work.current
     replayed = len(work.touched)
     if window <= 0:
@@ -213,7 +222,8 @@ def _run(work: _Work, s: PruneSettings, window: int, now_ms: int, touch_ms: int,
     cutoff = _cutoff(msgs, s.keep_last_assistants)
     base["cutoff_index"] = cutoff
     if cutoff is None:
-        return finish("too_few_assistants", f"fewer than keepLastAssistants={s.keep_last_assistants} assistant messages")
+        return finish("too_few_assistants",
+                      f"fewer than keepLastAssistants={s.keep_last_assistants} assistant messages")
     start = next((i for i, m in enumerate(msgs) if m.get("role") == "user"), None)
     base["prune_start_index"] = start
     if start is None:
@@ -289,7 +299,7 @@ def _run(work: _Work, s: PruneSettings, window: int, now_ms: int, touch_ms: int,
     return PruneResult(work.current, decision, dict(work.sticky), True)
 
 
-def _payoff_skip(work: _Work, replayed: int, finish: Any, cost: CacheCost) -> PruneResult:
+def _payoff_skip(work: _Work, replayed: int, finish: _Finish, cost: CacheCost) -> PruneResult:
     """``requireCachePayoff``: drop this round, keep only the replayed decisions."""
     if replayed:
         kept_touched = work.touched[:replayed]

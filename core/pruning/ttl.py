@@ -57,7 +57,8 @@ def read_last_cache_touch(entries: Iterable[Any], provider: str, model_id: str) 
     return found
 
 
-def cache_ttl_data(now_ms: int, provider: str, model_id: str, sticky: Mapping[str, str] | None = None) -> dict[str, Any]:
+def cache_ttl_data(now_ms: int, provider: str, model_id: str,
+                   sticky: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The ``data`` of a new marker; append it as ``custom`` / :data:`CACHE_TTL_CUSTOM_TYPE`."""
     data: dict[str, Any] = {"timestamp": now_ms, "provider": provider, "modelId": model_id}
     if sticky:

@@ -100,11 +100,12 @@ _AUTH_PERMANENT = _rx(r"api key (revoked|deactivated|deleted)", r"key has been (
 _AUTH = _rx(r"invalid (api[_ ]key|token)", r"could not (authenticate|validate)", r"permission_error",
             r"incorrect api key", r"authentication", r"re-authenticate", r"unauthori[sz]ed", r"forbidden",
             r"access denied", r"insufficient permissions?", r"missing scopes?", r"no (credentials|api key) found")
-_RATE = _rx(r"rate[_ ]limit", r"too many (concurrent )?requests", r"\b429\b", r"throttl", r"resource[_ ]has been exhausted",
-            r"resource_exhausted", r"quota exceeded", r"exceeded your current quota")
+_RATE = _rx(r"rate[_ ]limit", r"too many (concurrent )?requests", r"\b429\b", r"throttl",
+            r"resource[_ ]has been exhausted", r"resource_exhausted", r"quota exceeded", r"exceeded your current quota")
 _OVERLOAD = _rx(r"overloaded", r"high demand", r"\b529\b")
-_SERVER = _rx(r"internal server error", r"internal_error", r"server_error", r"bad gateway", r"upstream (connect )?error",
-              r"an error occurred while processing", r"service[_ ]unavailable", r"\b50[0234]\b")
+_SERVER = _rx(r"internal server error", r"internal_error", r"server_error", r"bad gateway",
+              r"upstream (connect )?error", r"an error occurred while processing", r"service[_ ]unavailable",
+              r"\b50[0234]\b")
 _TIMEOUT = _rx(r"timed? ?out", r"deadline exceeded", r"\betimedout\b", r"\besockettimedout\b")
 _RESET = _rx(r"connection (reset|closed|aborted|lost)", r"socket hang up", r"other side closed", r"\beconnreset\b",
              r"\bepipe\b", r"fetch failed", r"network error", r"stream (closed|aborted)", r"terminated")
@@ -147,7 +148,9 @@ def _by_text(text: str) -> tuple[ErrorClass, str] | None:
     if _BILLING.search(text):
         return ErrorClass.BILLING, "billing"
     if _RATE.search(text):
-        return (ErrorClass.QUOTA, "long_window_rate_limit") if _LONG_WINDOW.search(text) and not _SHORT_WINDOW.search(text) else (ErrorClass.RATE_LIMIT, "rate_limit")
+        if _LONG_WINDOW.search(text) and not _SHORT_WINDOW.search(text):
+            return ErrorClass.QUOTA, "long_window_rate_limit"
+        return ErrorClass.RATE_LIMIT, "rate_limit"
     if _OVERLOAD.search(text):
         return ErrorClass.OVERLOADED, "overloaded"
     if _AUTH_PERMANENT.search(text):
@@ -190,7 +193,7 @@ def _by_status(status: int, text: str, anthropic: bool, has_hint: bool) -> tuple
         return ErrorClass.TIMEOUT, "timeout (408)"
     if status == 409:
         return ErrorClass.AMBIGUOUS, "conflict (409)"
-    if status in (400, 404, 413, 422) or 400 <= status < 500 and status != 499:
+    if status in (400, 404, 413, 422) or (400 <= status < 500 and status != 499):
         if by_text and by_text[0] is ErrorClass.CONTEXT_OVERFLOW:
             return ErrorClass.CONTEXT_OVERFLOW, "context_overflow"
         if status == 404:
@@ -198,7 +201,7 @@ def _by_status(status: int, text: str, anthropic: bool, has_hint: bool) -> tuple
         if status == 413:
             return ErrorClass.BAD_REQUEST, "request_too_large"
         return ErrorClass.BAD_REQUEST, f"format ({status})"
-    if status == 529 or status == 503 and _OVERLOAD.search(text):
+    if status == 529 or (status == 503 and _OVERLOAD.search(text)):
         return ErrorClass.OVERLOADED, f"overloaded ({status})"
     if status in (504, 524, 499):
         return ErrorClass.TIMEOUT, f"timeout ({status})"
@@ -218,8 +221,9 @@ def _status_of(exc: BaseException) -> int | None:
 
 def _headers_of(exc: BaseException) -> dict[str, str]:
     headers = getattr(exc, "headers", None)
-    if headers is None and getattr(exc, "response", None) is not None:
-        headers = getattr(exc.response, "headers", None)  # type: ignore[attr-defined]
+    response = getattr(exc, "response", None)
+    if headers is None and response is not None:
+        headers = getattr(response, "headers", None)
     try:
         return {str(k).lower(): str(v) for k, v in headers.items()} if headers is not None else {}
     except Exception:  # noqa: BLE001 - foreign header objects must not break classification
@@ -235,13 +239,13 @@ def _transport(exc: BaseException) -> tuple[ErrorClass, str] | None:
         return ErrorClass.TIMEOUT, f"timeout ({name})"
     if name in ("ReadError", "WriteError", "RemoteProtocolError"):
         return ErrorClass.AMBIGUOUS, f"connection_lost ({name})"
-    if isinstance(exc, socket.gaierror) or isinstance(exc, ConnectionRefusedError):
+    if isinstance(exc, (socket.gaierror, ConnectionRefusedError)):
         return ErrorClass.CONNECTION_BEFORE_SEND, f"pre_connect ({name})"
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
         return ErrorClass.TIMEOUT, "timeout"
     if isinstance(exc, OSError) and exc.errno in _PRE_CONNECT_ERRNO:
         return ErrorClass.CONNECTION_BEFORE_SEND, f"pre_connect (errno {exc.errno})"
-    if isinstance(exc, (ConnectionError, EOFError)) or isinstance(exc, OSError) and exc.errno in _AMBIGUOUS_ERRNO:
+    if isinstance(exc, (ConnectionError, EOFError)) or (isinstance(exc, OSError) and exc.errno in _AMBIGUOUS_ERRNO):
         return ErrorClass.AMBIGUOUS, f"connection_lost ({name})"
     return None
 

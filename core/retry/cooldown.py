@@ -37,7 +37,7 @@ def _disabled_s(n: int, base_s: float, max_s: float) -> float:
     """``min(max, base × 2^min(n−1, 10))`` with base ≥ 60 s and max ≥ base (spec §10.1)."""
     base = max(60.0, base_s)
     cap = max(base, max_s)
-    return min(cap, base * 2 ** min(max(n, 1) - 1, 10))
+    return min(cap, base * 2.0 ** min(max(n, 1) - 1, 10))
 
 
 def cooldown_reason(c: Classification) -> str | None:

@@ -31,10 +31,17 @@ from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState
 
+from core.deadline import current_scope, scope_var
 from core.events.base import Event
 from core.retry.budget import RetryBudgets
 from core.retry.classify import Classification, ErrorClass, classify, is_failover_worthy
-from core.retry.events import INFINITE_MS, RetryAttempt, RetryBudgetExhausted, RetryNestedSuppressed, RetryOperationFinished
+from core.retry.events import (
+    INFINITE_MS,
+    RetryAttempt,
+    RetryBudgetExhausted,
+    RetryNestedSuppressed,
+    RetryOperationFinished,
+)
 from core.retry.jitter import Random, plan_delay, secure_random
 from core.retry.policy import RetryPolicy
 from core.retry.records import (
@@ -52,15 +59,16 @@ __all__ = ["AttemptContext", "AttemptDeadlineExceeded", "RetryEngine", "current_
 
 T = TypeVar("T")
 
-_SCOPE: contextvars.ContextVar[AttemptContext | None] = contextvars.ContextVar("clawtop_retry_scope", default=None)
 fallback_available: contextvars.ContextVar[bool] = contextvars.ContextVar("clawtop_fallback_available", default=False)
 """Set by the fallback chain while it calls a candidate that has a successor, so the engine
 fails over at once on an over-long Retry-After instead of failing (spec §16.2 a)."""
 
 
 def current_attempt() -> AttemptContext | None:
-    """The retry scope of the running attempt, if any (inner layers clamp timeouts to it)."""
-    return _SCOPE.get()
+    """The retry scope of the running attempt, if any (inner layers clamp timeouts to it through
+    :mod:`core.deadline`, which holds it)."""
+    scope = current_scope()
+    return scope if isinstance(scope, AttemptContext) else None
 
 
 class AttemptDeadlineExceeded(TimeoutError):
@@ -139,12 +147,12 @@ class _Operation:
         start = e.clock()
         rec = AttemptRecord(n=len(self.record.attempts) + 1, start_wall=e.wall(), start_mono=start)
         if self.record.attempts:
-            rec.slept_ms = max(0, int(round((start - self.record.attempts[-1].end_mono) * 1000)))
+            rec.slept_ms = max(0, round((start - self.record.attempts[-1].end_mono) * 1000))
         self.record.attempts.append(rec)
         self.decision = _Decision()
         ctx = AttemptContext(self.record.op_id, self.record.operation, self.provider, rec.n, self.max_attempts,
                              self.idempotent, self.caller_deadline, e.clock)
-        token = _SCOPE.set(ctx)
+        token = scope_var.set(ctx)
         try:
             left = ctx.remaining()
             if left is None:
@@ -158,7 +166,7 @@ class _Operation:
                         f"{self.record.operation}: deadline reached during attempt {rec.n}") from exc
                 raise
         finally:
-            _SCOPE.reset(token)
+            scope_var.reset(token)
             rec.end_mono, rec.end_wall = e.clock(), e.wall()
 
     # --- tenacity hooks ---------------------------------------------------------------------
@@ -174,7 +182,8 @@ class _Operation:
             return False
         c = classify(exc, now_wall=self.e.wall())
         rec = self.record.attempts[-1]
-        rec.status, rec.error_class, rec.reason, rec.retry_after_ms = c.status, c.error_class.value, c.reason, c.retry_after_ms
+        rec.status, rec.error_class = c.status, c.error_class.value
+        rec.reason, rec.retry_after_ms = c.reason, c.retry_after_ms
         if self.first_failure is None:
             self.first_failure = rec.end_mono
         if c.error_class is ErrorClass.RATE_LIMIT:
@@ -258,10 +267,10 @@ class _Operation:
             attempt=rec.n, max_attempts=self.max_attempts, idempotent=self.idempotent, outcome=rec.outcome,
             error_class=rec.error_class, reason=rec.reason, status=rec.status, planned_delay_ms=rec.planned_delay_ms,
             slept_ms=rec.slept_ms,
-            retry_after_ms=None if ra is None else (INFINITE_MS if not math.isfinite(ra) else int(math.ceil(ra))),
+            retry_after_ms=None if ra is None else (INFINITE_MS if not math.isfinite(ra) else math.ceil(ra)),
             retry_after_raw=hint.raw if hint else None, retry_after_source=hint.source if hint else None,
             decision_reason=rec.decision_reason, policy=self.record.policy, start=rec.start_wall, end=rec.end_wall,
-            duration_ms=int(round((rec.end_mono - rec.start_mono) * 1000)),
+            duration_ms=round((rec.end_mono - rec.start_mono) * 1000),
             budget_tokens=round(self.bucket.tokens, 3) if self.bucket is not None else None,
             deadline_remaining_ms=None if deadline is None else max(0, int((deadline - self.e.clock()) * 1000)),
         ))
@@ -343,7 +352,7 @@ class RetryEngine:
                           op_id: str | None = None, model: str | None = None,
                           budget_key: str | None = None) -> Outcome[T]:
         """Like :meth:`run`, but return the value together with the :class:`OperationRecord`."""
-        outer = _SCOPE.get()
+        outer = current_attempt()
         nested = outer if outer is not None and outer.operation == operation else None
         op = _Operation(self, call, policy=policy, operation=operation, provider=provider, model=model,
                         idempotent=idempotent, deadline_ms=deadline_ms, op_id=op_id or uuid.uuid4().hex[:12],
@@ -353,7 +362,7 @@ class RetryEngine:
         retrying = AsyncRetrying(sleep=op.sleep, stop=op.stop, wait=op.wait, retry=op.retry,
                                  before_sleep=op.before_sleep, reraise=True)
         try:
-            value = await retrying(op.attempt)
+            value: T = await retrying(op.attempt)
         except Exception as exc:
             err = op.failure(exc)
             op.finish("failover" if err.failover else "fail", err, op.decision.reason)

@@ -18,8 +18,9 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from core.config.schema.agents import AgentModelConfig
 from core.events.base import Event
 from core.retry.classify import Classification, ErrorClass, classify, is_failover_worthy
 from core.retry.cooldown import CooldownTracker
@@ -79,21 +80,20 @@ class FallbackChain:
         self._last_probe: dict[str, float] = {}
 
     @classmethod
-    def from_config(cls, model_config: object, **kw: object) -> FallbackChain:
-        """From ``agents.defaults.model`` (``primary`` + ``fallbacks``)."""
-        primary: str = model_config.primary  # type: ignore[attr-defined]
-        fallbacks: list[str] = list(model_config.fallbacks)  # type: ignore[attr-defined]
-        return cls([primary, *fallbacks], **kw)  # type: ignore[arg-type]
+    def from_config(cls, model_config: AgentModelConfig, **kw: Any) -> FallbackChain:
+        """From ``agents.defaults.model`` (``primary`` + ``fallbacks``); ``kw`` as for the constructor."""
+        return cls([model_config.primary, *model_config.fallbacks], **kw)
 
     def _plan(self) -> list[str]:
         """Candidates to try now: usable ones in order; if none, the one freeing up first (probe)."""
-        if self.cooldowns is None:
+        cooldowns = self.cooldowns
+        if cooldowns is None:
             return list(self.refs)
         usable = [r for r in self.refs
-                  if self.cooldowns.is_available(_provider_of(r), model=r.split("/", 1)[1])]
+                  if cooldowns.is_available(_provider_of(r), model=r.split("/", 1)[1])]
         if usable:
             return usable
-        soonest = min(self.refs, key=lambda r: self.cooldowns.available_at(_provider_of(r), model=r.split("/", 1)[1]))  # type: ignore[union-attr]
+        soonest = min(self.refs, key=lambda r: cooldowns.available_at(_provider_of(r), model=r.split("/", 1)[1]))
         last = self._last_probe.get(_provider_of(soonest))
         if last is not None and self.clock() - last < PROBE_THROTTLE_S:
             return []

@@ -101,4 +101,4 @@ def plan_delay(
         delay = min(hi, lo + random() * (upper - lo))
     else:  # pragma: no cover - Literal guards this; keep a clear error for dynamic callers
         raise ValueError(f"unknown jitter mode {mode!r}")
-    return DelayPlan(delay_ms=int(round(min(hi, max(lo, delay)))), base_ms=int(round(exp)), floor_ms=None)
+    return DelayPlan(delay_ms=round(min(hi, max(lo, delay))), base_ms=round(exp), floor_ms=None)

@@ -64,7 +64,7 @@ class AttemptRecord:
             "class": self.error_class,
             "plannedDelayMs": self.planned_delay_ms,
             "sleptMs": self.slept_ms,
-            "retryAfterMs": None if ra is None else (-1 if not math.isfinite(ra) else int(math.ceil(ra))),
+            "retryAfterMs": None if ra is None else (-1 if not math.isfinite(ra) else math.ceil(ra)),
         }
 
 
@@ -88,7 +88,7 @@ class OperationRecord:
         """First attempt start → last attempt end."""
         if not self.attempts:
             return 0
-        return int(round((self.attempts[-1].end_mono - self.attempts[0].start_mono) * 1000))
+        return round((self.attempts[-1].end_mono - self.attempts[0].start_mono) * 1000)
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -16,13 +16,14 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 __all__ = ["RetryAfterHint", "hint_from_exception", "hint_from_headers", "parse_http_date_ms", "parse_retry_after"]
 
 _MAX_SECONDS = (2**53 - 1) / 1000  # MAX_SAFE_INTEGER / 1000, OpenClaw's cap (§3)
 _DECIMAL = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
-_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
 _WEEKDAYS_SHORT = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WEEKDAYS_LONG = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
@@ -138,13 +139,14 @@ def _body_hint(body: Any) -> RetryAfterHint | None:
         return None
     params = data.get("parameters")
     if isinstance(params, dict) and _finite_number(params.get("retry_after")):
-        return RetryAfterHint(float(params["retry_after"]) * 1000.0, str(params["retry_after"]), "body.parameters.retry_after")
+        value = params["retry_after"]
+        return RetryAfterHint(float(value) * 1000.0, str(value), "body.parameters.retry_after")
     if _finite_number(data.get("retry_after")):
         return RetryAfterHint(float(data["retry_after"]) * 1000.0, str(data["retry_after"]), "body.retry_after")
     return None
 
 
-def _finite_number(value: Any) -> bool:
+def _finite_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
 
 
@@ -154,14 +156,16 @@ def hint_from_exception(exc: BaseException, *, now_wall: float | None = None) ->
     candidates: list[RetryAfterHint] = []
     for holder in (exc, getattr(exc, "response", None)):
         headers = getattr(holder, "headers", None) if holder is not None else None
-        if isinstance(headers, Mapping) or hasattr(headers, "items"):
+        items = getattr(headers, "items", None)  # a Mapping, or a library's headers object
+        if callable(items):
             try:
-                hint = hint_from_headers(dict(headers.items()), now_wall=now_wall)  # type: ignore[union-attr]
+                hint = hint_from_headers(dict(items()), now_wall=now_wall)
             except Exception:  # noqa: BLE001 - a foreign headers object must never break classification
                 hint = None
             if hint is not None:
                 candidates.append(hint)
-    for body in (getattr(exc, "body", None), getattr(exc, "parameters", None) and {"parameters": exc.parameters}):  # type: ignore[attr-defined]
+    parameters = getattr(exc, "parameters", None)
+    for body in (getattr(exc, "body", None), parameters and {"parameters": parameters}):
         if body:
             hint = _body_hint(body)
             if hint is not None:

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from core.sandbox.api import OUTPUT_MARKER, ExecResult
+from core.sandbox.contract import OUTPUT_MARKER, ExecResult
 
 __all__ = ["CgroupCounters", "read_counters", "run_exec"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from core.config.schema.sandbox import SandboxConfig, UlimitRange, effective_memory_swap
 from core.config.schema.sizes import byte_size
-from core.sandbox.api import Limits, SandboxError
+from core.sandbox.contract import Limits, SandboxError
 
 __all__ = ["create_kwargs", "hardening_summary", "limits_of", "validate_binds_at_create", "verify_hardening"]
 
@@ -38,7 +38,7 @@ def limits_of(config: SandboxConfig) -> Limits:
 
 
 def _ulimits(config: SandboxConfig) -> list[Any]:
-    from docker.types import Ulimit
+    from docker.types import Ulimit  # deferred: start-up cost, the docker SDK takes ~0.25 s to import
 
     out = []
     for name, value in config.docker.ulimits.items():
@@ -54,7 +54,7 @@ def _ulimits(config: SandboxConfig) -> list[Any]:
 
 
 def _gpus(value: str) -> list[Any]:
-    from docker.types import DeviceRequest
+    from docker.types import DeviceRequest  # deferred: start-up cost, the docker SDK takes ~0.25 s to import
 
     if value == "all":
         return [DeviceRequest(count=-1, capabilities=[["gpu"]])]

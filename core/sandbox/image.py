@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from core.sandbox.api import SandboxImageMissing
+from core.sandbox.contract import SandboxImageMissing
 
 __all__ = ["DEFAULT_IMAGE", "DOCKERFILE_DIR", "build_image", "ensure_image"]
 
@@ -22,12 +22,13 @@ DOCKERFILE_DIR = Path(__file__).resolve().parents[2] / "sandbox"
 
 def ensure_image(client: Any, image: str) -> dict[str, Any]:
     """Inspect ``image``; raise :class:`SandboxImageMissing` naming the fix. Blocking."""
-    import docker.errors
+    import docker.errors  # deferred: start-up cost, the docker SDK takes ~0.25 s to import
 
     try:
         return dict(client.api.inspect_image(image))
     except docker.errors.ImageNotFound:
-        hint = "run `clawtop sandbox build`" if image == DEFAULT_IMAGE else "build or load it first (`clawtop sandbox build` builds the default image)"
+        hint = ("run `clawtop sandbox build`" if image == DEFAULT_IMAGE
+                else "build or load it first (`clawtop sandbox build` builds the default image)")
         raise SandboxImageMissing(f"Sandbox image not found: {image}; {hint}") from None
 
 

@@ -21,6 +21,7 @@ process groups of the scope's running commands.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import logging
 import os
@@ -33,7 +34,7 @@ from typing import Any
 
 from core.config.schema.sandbox import SandboxConfig, UlimitRange
 from core.events.kinds import LogMessage
-from core.sandbox.api import OUTPUT_MARKER, ContainerInfo, ExecResult, Limits, Publish
+from core.sandbox.contract import OUTPUT_MARKER, ContainerInfo, ExecResult, Limits, Publish
 from core.sandbox.events import SandboxExec, SandboxLimitHit, SandboxLimitsUpdated, SandboxStats
 from core.sandbox.hardening import limits_of
 from core.sandbox.naming import config_hash, container_name, workspace_dir
@@ -161,11 +162,14 @@ class ProcessBackend:
                 res = _RLIMITS.get(key)
                 if res is None:
                     continue
-                if isinstance(value, UlimitRange):
-                    soft, hard = value.soft if value.soft is not None else value.hard, value.hard if value.hard is not None else value.soft
+                soft: int
+                hard: int
+                if isinstance(value, UlimitRange):  # the schema guarantees at least one side (`or 0` never applies)
+                    soft = value.soft if value.soft is not None else value.hard or 0
+                    hard = value.hard if value.hard is not None else value.soft or 0
                 elif isinstance(value, str):
-                    soft, _, hard = value.partition(":")
-                    soft, hard = int(soft), int(hard or soft)
+                    low, _, high = value.partition(":")
+                    soft, hard = int(low), int(high or low)
                 else:
                     soft = hard = int(value)
                 with contextlib.suppress(ValueError, OSError):
@@ -209,7 +213,8 @@ class ProcessBackend:
             )
         except OSError as exc:  # not found / not executable / bad cwd: a shell would say 127/126
             code = 127 if isinstance(exc, FileNotFoundError) else 126
-            self._publish(SandboxExec(name=self._name(scope_key), scope=scope_key, argv0=os.path.basename(argv[0]) if argv else "",
+            self._publish(SandboxExec(name=self._name(scope_key), scope=scope_key,
+                                      argv0=os.path.basename(argv[0]) if argv else "",
                                       exit_code=code, duration_ms=0.0, isolated=False))
             return ExecResult(exit_code=code, stdout="", stderr=f"{exc} ({NOT_ISOLATED})\n")
         pgid = proc.pid  # start_new_session: the child leads its own session and group
@@ -250,7 +255,7 @@ class ProcessBackend:
     async def list(self) -> list[ContainerInfo]:
         return [self._info(k) for k in self._scopes]
 
-    async def prune(self, *, force: bool = False) -> list[str]:
+    async def prune(self, *, force: bool = False) -> builtins.list[str]:
         """Forget idle scopes (``force``: all idle ones). Workspace directories are kept (§8)."""
         now = time.time()
         idle_s = self.config.prune.idle_hours * 3600
@@ -264,7 +269,7 @@ class ProcessBackend:
                 removed.append(self._name(key))
         return removed
 
-    async def update_limits(self, scope_key: str | None, limits: Limits) -> list[str]:
+    async def update_limits(self, scope_key: str | None, limits: Limits) -> builtins.list[str]:
         """New rlimits for the next commands (rlimits of a running process cannot be widened
         safely from outside); emits ``SandboxLimitsUpdated`` saying so."""
         keys = [scope_key] if scope_key is not None else ["*"]
@@ -277,7 +282,7 @@ class ProcessBackend:
                 after=f"{limits} (rlimits of the next commands; {NOT_ISOLATED})", isolated=False))
         return names
 
-    async def stats(self) -> list[SandboxStats]:
+    async def stats(self) -> builtins.list[SandboxStats]:
         """One ``SandboxStats`` per known scope from ``/proc`` (CPU % since the previous call,
         resident memory, process count), published and returned."""
         out = []

@@ -67,7 +67,7 @@ def cpu_percent(raw: Mapping[str, Any]) -> float:
     if d_cpu <= 0 or d_sys <= 0:
         return 0.0
     online = cur.get("online_cpus") or len(cur_usage.get("percpu_usage") or ()) or 1
-    return d_cpu / d_sys * online * 100.0
+    return float(d_cpu / d_sys * online * 100.0)
 
 
 def memory_used(mem: Mapping[str, Any]) -> int:

@@ -83,7 +83,8 @@ def update_body(docker: SandboxDockerConfig, keys: list[str]) -> tuple[dict[str,
                 continue
             body["Memory"] = byte_size(docker.memory)
             swap = effective_memory_swap(docker)
-            body["MemorySwap"] = -1 if swap == UNLIMITED else byte_size(swap)  # type: ignore[arg-type]
+            assert swap is not None, "None only when memory is unset or unlimited, handled above"
+            body["MemorySwap"] = -1 if swap == UNLIMITED else byte_size(swap)
     return body, not_live
 
 
@@ -132,7 +133,8 @@ def apply_live_limits(
     body, not_live = update_body(new_cfg.docker, live)
     live = [k for k in live if k not in not_live]
     events: list[SandboxLimitsUpdated] = []
-    for container in client.containers.list(filters={"label": label if isinstance(label, str) else list(label), "status": "running"}):
+    running = {"label": label if isinstance(label, str) else list(label), "status": "running"}
+    for container in client.containers.list(filters=running):
         applied, refused, errors = list(live), list(not_live), []
         before = _limits_text(container.attrs, applied) if applied else ""
         if body:

@@ -169,7 +169,8 @@ class FileTtlCache(Generic[T]):
     def _expired(self, slot: _Slot[T]) -> bool:
         return (self._clock() - slot.stored_at) * 1000 > self.ttl_ms
 
-    def _miss(self, key: str, reason: str) -> None:
+    def _miss(self, key: str, reason: str) -> T | None:
+        """Count and publish a miss; returns what :meth:`get` answers on one (None)."""
         self.stats.misses += 1
         self._emit(SessionCacheMiss(cache=self.name, key=key, reason=reason))
         return None

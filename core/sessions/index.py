@@ -134,7 +134,7 @@ def store_lock(store_path: Path) -> Iterator[None]:
                         lock_path.unlink()  # left behind by a crashed writer
                         continue
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"{lock_path} held for more than {LOCK_TIMEOUT_S:.0f} s")
+                    raise TimeoutError(f"{lock_path} held for more than {LOCK_TIMEOUT_S:.0f} s") from None
                 time.sleep(0.02)
         try:
             os.write(fd, f"{os.getpid()}\n".encode())

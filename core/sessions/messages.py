@@ -143,12 +143,14 @@ class AgentMessage:
     # -- typed accessors ------------------------------------------------------------------
     @property
     def role(self) -> str:
-        return self.raw.get("role", "")
+        role: str = self.raw.get("role", "")
+        return role
 
     @property
     def content(self) -> str | list[Block]:
         """Raw content: a string (user shorthand) or a list of blocks."""
-        return self.raw.get("content", "")
+        content: str | list[Block] = self.raw.get("content", "")
+        return content
 
     def blocks(self) -> list[Block]:
         """Content as blocks; a string content becomes one text block (not stored back)."""
@@ -210,16 +212,17 @@ class AgentMessage:
         """For the synthetic summary roles, the user-message text the model sees (§3.6);
         ``None`` for ordinary roles."""
         role = self.role
+        summary: str = self.raw.get("summary", "")
         if role == "compactionSummary":
-            return COMPACTION_SUMMARY_PREFIX + self.raw.get("summary", "") + COMPACTION_SUMMARY_SUFFIX
+            return COMPACTION_SUMMARY_PREFIX + summary + COMPACTION_SUMMARY_SUFFIX
         if role == "branchSummary":
-            return BRANCH_SUMMARY_PREFIX + self.raw.get("summary", "") + BRANCH_SUMMARY_SUFFIX
+            return BRANCH_SUMMARY_PREFIX + summary + BRANCH_SUMMARY_SUFFIX
         return None
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, AgentMessage) and other.raw == self.raw
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable on purpose (mutable dict); typeshed types it as a method
 
     def __repr__(self) -> str:
         return f"AgentMessage(role={self.role!r}, blocks={len(self.blocks())})"

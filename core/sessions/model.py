@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import uuid
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, Self, TypeVar, overload
 
 from core.sessions.messages import AgentMessage, now_ms
 
@@ -72,6 +72,29 @@ def iso_now() -> str:
     return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+T = TypeVar("T")
+
+
+class _Key(Generic[T]):
+    """A read-only property over one key of the line's dict; ``T`` is what the format puts there
+    (typed for the checker, not validated: the line is the file's, as written)."""
+
+    __slots__ = ("default", "key")
+
+    def __init__(self, key: str, default: T) -> None:
+        self.key, self.default = key, default
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(self, obj: _Wrapped, owner: type[Any]) -> T: ...
+    def __get__(self, obj: _Wrapped | None, owner: type[Any]) -> Self | T:
+        if obj is None:
+            return self
+        value: T = obj.raw.get(self.key, self.default)
+        return value
+
+
 class _Wrapped:
     """Shared base: one slot holding the line's dict."""
 
@@ -83,15 +106,15 @@ class _Wrapped:
         return self.raw
 
     @classmethod
-    def _wrap(cls, raw: dict[str, Any]) -> Any:
+    def _wrap(cls, raw: dict[str, Any]) -> Self:
         obj = object.__new__(cls)
         obj.raw = raw
         return obj
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.raw == self.raw  # type: ignore[attr-defined]
+        return isinstance(other, _Wrapped) and type(other) is type(self) and other.raw == self.raw
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable on purpose (mutable dict); typeshed types it as a method
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.raw.get('type')!r}, id={self.raw.get('id')!r})"
@@ -120,12 +143,15 @@ class SessionHeader(_Wrapped):
     def from_json(cls, raw: dict[str, Any]) -> SessionHeader:
         return cls._wrap(raw)
 
-    type = property(lambda self: "session")
-    version = property(lambda self: self.raw.get("version", 1))
-    id = property(lambda self: self.raw.get("id", ""))
-    timestamp = property(lambda self: self.raw.get("timestamp", ""))
-    cwd = property(lambda self: self.raw.get("cwd", ""))
-    parent_session = property(lambda self: self.raw.get("parentSession"))
+    @property
+    def type(self) -> str:
+        return "session"
+
+    version = _Key("version", 1)
+    id = _Key("id", "")
+    timestamp = _Key("timestamp", "")
+    cwd = _Key("cwd", "")
+    parent_session = _Key[str | None]("parentSession", None)
 
 
 class Entry(_Wrapped):
@@ -145,12 +171,13 @@ class Entry(_Wrapped):
     @staticmethod
     def from_json(raw: dict[str, Any]) -> Entry:
         """Wrap a parsed line (no copy), dispatching on ``type``; unknown → :class:`RawEntry`."""
-        cls = _BY_TYPE.get(raw.get("type"), RawEntry)  # type: ignore[arg-type]
+        cls = _BY_TYPE.get(raw.get("type", ""), RawEntry)
         return cls._wrap(raw)
 
     @property
     def type(self) -> str:
-        return self.raw.get("type", "")
+        value: str = self.raw.get("type", "")
+        return value
 
     @property
     def id(self) -> str | None:
@@ -162,7 +189,8 @@ class Entry(_Wrapped):
 
     @property
     def timestamp(self) -> str:
-        return self.raw.get("timestamp", "")
+        value: str = self.raw.get("timestamp", "")
+        return value
 
 
 class MessageEntry(Entry):
@@ -180,7 +208,8 @@ class MessageEntry(Entry):
 
     @property
     def role(self) -> str:
-        return self.raw["message"].get("role", "")
+        role: str = self.raw["message"].get("role", "")
+        return role
 
 
 class CustomEntry(Entry):
@@ -193,8 +222,8 @@ class CustomEntry(Entry):
                  parent_id: str | None = None, timestamp: str | None = None) -> None:
         self._init(id, parent_id, timestamp, customType=custom_type, data=data)
 
-    custom_type = property(lambda self: self.raw.get("customType", ""))
-    data = property(lambda self: self.raw.get("data"))
+    custom_type = _Key("customType", "")
+    data = _Key[Any]("data", None)
 
 
 class CustomMessageEntry(Entry):
@@ -208,10 +237,14 @@ class CustomMessageEntry(Entry):
         self._init(id, parent_id, timestamp, customType=custom_type, content=content,
                    display=display, details=details)
 
-    custom_type = property(lambda self: self.raw.get("customType", ""))
-    content = property(lambda self: self.raw.get("content"))
-    display = property(lambda self: bool(self.raw.get("display", True)))
-    details = property(lambda self: self.raw.get("details"))
+    custom_type = _Key("customType", "")
+    content = _Key[Any]("content", None)
+
+    @property
+    def display(self) -> bool:
+        return bool(self.raw.get("display", True))
+
+    details = _Key[Any]("details", None)
 
     def as_message(self) -> AgentMessage:
         r = self.raw
@@ -234,11 +267,14 @@ class CompactionEntry(Entry):
                    firstKeptEntryId=first_kept_entry_id, tokensBefore=tokens_before,
                    details=details, fromHook=from_hook)
 
-    summary = property(lambda self: self.raw.get("summary", ""))
-    first_kept_entry_id = property(lambda self: self.raw.get("firstKeptEntryId"))
-    tokens_before = property(lambda self: self.raw.get("tokensBefore", 0))
-    details = property(lambda self: self.raw.get("details"))
-    from_hook = property(lambda self: bool(self.raw.get("fromHook", False)))
+    summary = _Key("summary", "")
+    first_kept_entry_id = _Key[str | None]("firstKeptEntryId", None)
+    tokens_before = _Key("tokensBefore", 0)
+    details = _Key[Any]("details", None)
+
+    @property
+    def from_hook(self) -> bool:
+        return bool(self.raw.get("fromHook", False))
 
     def as_message(self) -> AgentMessage:
         return AgentMessage({"role": "compactionSummary", "summary": self.summary,
@@ -255,8 +291,8 @@ class BranchSummaryEntry(Entry):
                  parent_id: str | None = None, timestamp: str | None = None) -> None:
         self._init(id, parent_id, timestamp, fromId=from_id, summary=summary)
 
-    summary = property(lambda self: self.raw.get("summary", ""))
-    from_id = property(lambda self: self.raw.get("fromId"))
+    summary = _Key("summary", "")
+    from_id = _Key[str | None]("fromId", None)
 
     def as_message(self) -> AgentMessage:
         return AgentMessage({"role": "branchSummary", "summary": self.summary,
@@ -271,8 +307,8 @@ class ModelChangeEntry(Entry):
                  parent_id: str | None = None, timestamp: str | None = None) -> None:
         self._init(id, parent_id, timestamp, provider=provider, modelId=model_id)
 
-    provider = property(lambda self: self.raw.get("provider", ""))
-    model_id = property(lambda self: self.raw.get("modelId", ""))
+    provider = _Key("provider", "")
+    model_id = _Key("modelId", "")
 
 
 class RawEntry(Entry):
@@ -360,10 +396,10 @@ class Session:
         if not self.by_id:
             return list(self.entries)
         path: list[Entry] = []
-        seen: set[str] = set()
+        seen: set[str | None] = set()
         current = self.by_id.get(leaf_id or self.leaf_id or "")
         while current is not None and current.id not in seen:
-            seen.add(current.id)  # type: ignore[arg-type]
+            seen.add(current.id)
             path.append(current)
             parent = current.parent_id
             current = self.by_id.get(parent) if parent else None
@@ -382,14 +418,14 @@ class Session:
         compaction on the path, its ``compactionSummary`` first, then the path entries from
         ``firstKeptEntryId`` up to the compaction, then everything after it."""
         path = self.branch(leaf_id)
-        cut = -1
+        cut, compaction = -1, None
         for i in range(len(path) - 1, -1, -1):
-            if isinstance(path[i], CompactionEntry):
-                cut = i
+            entry = path[i]
+            if isinstance(entry, CompactionEntry):
+                cut, compaction = i, entry
                 break
-        if cut < 0:
+        if compaction is None:
             return [m for e in path if (m := _context_message(e)) is not None]
-        compaction: CompactionEntry = path[cut]  # type: ignore[assignment]
         out = [compaction.as_message()]
         kept = False
         first_kept = compaction.first_kept_entry_id

@@ -112,7 +112,7 @@ def _parse_fast(data: bytes) -> list[dict[str, Any]] | None:
     if not body:
         return []
     try:
-        objects = json.loads(b"[" + body.translate(_NEWLINE_TO_COMMA) + b"]")
+        objects: list[dict[str, Any]] = json.loads(b"[" + body.translate(_NEWLINE_TO_COMMA) + b"]")
     except ValueError:
         return None
     if len(objects) != body.count(b"\n") + 1 or not all(type(o) is dict for o in objects):

@@ -16,7 +16,7 @@ from core.sim.cache import CachePlan, PromptCache
 from core.sim.dialect import sse
 from core.sim.ratelimit import BucketState, anthropic_headers
 from core.sim.reply import Reply, Usage
-from core.sim.request import BlockBuilder, ErrorKind, RequestError, SimRequest, canonical, model_name
+from core.sim.request import Api, BlockBuilder, ErrorKind, RequestError, SimRequest, canonical, model_name
 from core.sim.tools import find_tool_calls
 
 __all__ = ["AnthropicDialect"]
@@ -89,7 +89,7 @@ def _strip(block: dict[str, Any]) -> dict[str, Any]:
 class AnthropicDialect:
     """``POST /v1/messages``."""
 
-    api = "anthropic"
+    api: Api = "anthropic"
     path = "/v1/messages"
     request_id_header = "request-id"
 
@@ -109,13 +109,15 @@ class AnthropicDialect:
         tools = body.get("tools") or []
         for index, tool in enumerate(tools if isinstance(tools, list) else []):
             if isinstance(tool, dict):
-                builder.add({"tool": _strip(tool)}, canonical(_strip(tool)), _ttl(tool, f"tools.{index}", default_ttl_ms))
+                builder.add({"tool": _strip(tool)}, canonical(_strip(tool)),
+                            _ttl(tool, f"tools.{index}", default_ttl_ms))
         system = body.get("system")
         if isinstance(system, str):
             builder.add({"system": system}, system)
         elif isinstance(system, list):
             for index, block in enumerate(b for b in system if isinstance(b, dict)):
-                builder.add({"system": _strip(block)}, _block_text(block), _ttl(block, f"system.{index}", default_ttl_ms))
+                builder.add({"system": _strip(block)}, _block_text(block),
+                            _ttl(block, f"system.{index}", default_ttl_ms))
         for m_index, message in enumerate(messages):
             role, content = message.get("role"), message.get("content")
             if role not in ("user", "assistant"):
@@ -133,7 +135,8 @@ class AnthropicDialect:
         marks = sum(block.ttl_ms is not None for block in builder.blocks)
         if marks > MAX_BREAKPOINTS:
             raise _invalid(f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {marks}.")
-        offered = {t["name"] for t in tools if isinstance(t, dict) and isinstance(t.get("name"), str)} if isinstance(tools, list) else set()
+        offered = ({t["name"] for t in tools if isinstance(t, dict) and isinstance(t.get("name"), str)}
+                   if isinstance(tools, list) else set())
         return SimRequest(
             api="anthropic",
             model=model,
@@ -212,7 +215,8 @@ def _message(request: SimRequest, reply: Reply, *, stop_reason: str | None, usag
 def _content_block(reply: Reply, index: int, *, full: bool) -> dict[str, Any]:
     block = reply.blocks[index]
     if block.is_tool:
-        return {"type": "tool_use", "id": f"toolu_{block.tool_id}", "name": block.tool_name, "input": block.tool_input if full else {}}
+        return {"type": "tool_use", "id": f"toolu_{block.tool_id}", "name": block.tool_name,
+                "input": block.tool_input if full else {}}
     return {"type": "text", "text": block.text if full else ""}
 
 
@@ -226,7 +230,8 @@ class AnthropicEncoder:
 
     def _start(self, index: int) -> bytes:
         self._open = index
-        frame = {"type": "content_block_start", "index": index, "content_block": _content_block(self._reply, index, full=False)}
+        frame = {"type": "content_block_start", "index": index,
+                 "content_block": _content_block(self._reply, index, full=False)}
         return sse(frame, "content_block_start")
 
     def _stop(self) -> bytes:
@@ -251,7 +256,8 @@ class AnthropicEncoder:
                 out += self._stop() + self._start(index)
             is_tool = self._reply.blocks[index].is_tool
             text = "".join(parts)
-            delta = {"type": "input_json_delta", "partial_json": text} if is_tool else {"type": "text_delta", "text": text}
+            delta = ({"type": "input_json_delta", "partial_json": text} if is_tool
+                     else {"type": "text_delta", "text": text})
             out += sse({"type": "content_block_delta", "index": index, "delta": delta}, "content_block_delta")
         return bytes(out)
 
@@ -265,4 +271,5 @@ class AnthropicEncoder:
 
     def error(self) -> bytes:
         error_type, message = _ERRORS["overloaded"]
-        return sse({"type": "error", "error": {"type": error_type, "message": message}, "request_id": self._request_id}, "error")
+        frame = {"type": "error", "error": {"type": error_type, "message": message}, "request_id": self._request_id}
+        return sse(frame, "error")

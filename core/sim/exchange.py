@@ -57,11 +57,13 @@ class _Record:
 
 
 async def send_error(
-    http: HttpConnection, dialect: Dialect, status: int, kind: ErrorKind, message: str | None, request_id: str, headers: Headers = ()
+    http: HttpConnection, dialect: Dialect, status: int, kind: ErrorKind, message: str | None, request_id: str,
+    headers: Headers = (),
 ) -> None:
     """An error response in ``dialect``'s format, with its request-id and retry headers."""
     body = json_bytes(dialect.error_body(kind, message, request_id))
-    extra = [(dialect.request_id_header, request_id), ("content-type", "application/json"), *dialect.retry_headers(kind)]
+    extra = [(dialect.request_id_header, request_id), ("content-type", "application/json"),
+             *dialect.retry_headers(kind)]
     await http.respond(status, [*extra, *headers], body)
 
 
@@ -107,7 +109,8 @@ async def _answer(
     limit_headers = dialect.limit_headers(state.limiter.state(name)) if state.limiter.active else []
     if fault.kind == "status":
         record.status = fault.status
-        await send_error(http, dialect, fault.status or 500, fault_error_kind(fault), None, request_id, [*_hints(fault), *limit_headers])
+        await send_error(http, dialect, fault.status or 500, fault_error_kind(fault), None, request_id,
+                         [*_hints(fault), *limit_headers])
         return True
     if fault.kind == "timeout":
         await http.wait_closed_by_client()
@@ -117,7 +120,8 @@ async def _answer(
     plan = dialect.plan_cache(state.cache, request, started)
     reply = build_reply(request, reply_tokens=model.reply_tokens, seed=state.seed_for(model))
     cached = plan.usage
-    usage = Usage(cached.uncached, cached.read, cached.creation, cached.creation_5m, cached.creation_1h, reply.output_tokens)
+    usage = Usage(cached.uncached, cached.read, cached.creation, cached.creation_5m, cached.creation_1h,
+                  reply.output_tokens)
     estimate = request.max_tokens or model.reply_tokens
     admission = state.limiter.admit(name, input_tokens=usage.input + usage.cache_creation, output_estimate=estimate)
     if state.limiter.active:
@@ -129,7 +133,8 @@ async def _answer(
             f"Number of {_BUCKET_WORDS.get(admission.limited_by or '', 'requests')} has exceeded the simulated "
             f"per-minute rate limit for model {name}; see the response headers. Please try again in {wait}s."
         )
-        await send_error(http, dialect, 429, "rate_limit", message, request_id, [("retry-after", str(wait)), *limit_headers])
+        await send_error(http, dialect, 429, "rate_limit", message, request_id,
+                         [("retry-after", str(wait)), *limit_headers])
         return True
 
     record.input_tokens, record.stop_reason = usage.prompt_total, reply.stop_reason
@@ -183,7 +188,8 @@ async def _stream(job: _Job) -> tuple[int, bool]:
     """Send an SSE reply (or its faulty beginning); returns (pieces sent, keep connection)."""
     http, record = job.http, job.record
     record.status = 200
-    await http.start(200, [*job.headers, ("content-type", "text/event-stream; charset=utf-8"), ("cache-control", "no-cache")])
+    await http.start(200, [*job.headers, ("content-type", "text/event-stream; charset=utf-8"),
+                           ("cache-control", "no-cache")])
     encoder = job.dialect.encoder(job.request, job.reply, job.usage, job.request_id)
     await http.send(encoder.opening())
     pieces = job.reply.pieces
@@ -272,5 +278,6 @@ def _finish(state: SimState, record: _Record, method: str) -> None:
         event_type = SimFaultInjected if record.fault else SimRequestServed
         state.publish(event_type(method=method, **fields))
     log.debug(
-        "%s %s %s %s %s %.0fms", method, record.path, record.model, record.status or "-", record.fault or "-", record.duration_ms
+        "%s %s %s %s %s %.0fms", method, record.path, record.model, record.status or "-", record.fault or "-",
+        record.duration_ms,
     )

@@ -58,7 +58,7 @@ class HttpConnection:
         self._writer = writer
         self._h11 = h11.Connection(h11.SERVER)
 
-    async def _event(self) -> h11.Event | type[h11.NEED_DATA]:
+    async def _event(self) -> h11.Event | type[h11.NEED_DATA] | type[h11.PAUSED]:
         while True:
             event = self._h11.next_event()
             if event is not h11.NEED_DATA:
@@ -109,7 +109,8 @@ class HttpConnection:
     async def respond(self, status: int, headers: Headers, body: bytes) -> None:
         """A complete response with a ``content-length``."""
         all_headers = [*headers, ("content-length", str(len(body)))]
-        await self._send(h11.Response(status_code=status, headers=_encode(all_headers)), h11.Data(data=body), h11.EndOfMessage())
+        await self._send(h11.Response(status_code=status, headers=_encode(all_headers)), h11.Data(data=body),
+                         h11.EndOfMessage())
 
     async def start(self, status: int, headers: Headers) -> None:
         """Start a response whose body follows in :meth:`send` calls (chunked unless the

@@ -19,7 +19,7 @@ from core.sim.cache import CachePlan, PromptCache
 from core.sim.dialect import sse
 from core.sim.ratelimit import BucketState, openai_headers
 from core.sim.reply import Reply, Usage
-from core.sim.request import BlockBuilder, ErrorKind, RequestError, SimRequest, canonical, model_name
+from core.sim.request import Api, BlockBuilder, ErrorKind, RequestError, SimRequest, canonical, model_name
 from core.sim.tools import find_tool_calls
 
 __all__ = ["OpenAIDialect"]
@@ -30,9 +30,11 @@ _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 
 _ERRORS: dict[ErrorKind, tuple[str, str | None, str]] = {
     "invalid_request": ("invalid_request_error", None, "Invalid request"),
-    "not_found": ("invalid_request_error", "model_not_found", "The model does not exist or you do not have access to it."),
+    "not_found": ("invalid_request_error", "model_not_found",
+                  "The model does not exist or you do not have access to it."),
     "too_large": ("invalid_request_error", "request_too_large", "Request too large."),
-    "rate_limit": ("requests", "rate_limit_exceeded", "Rate limit reached for requests (simulated). Please try again later."),
+    "rate_limit": ("requests", "rate_limit_exceeded",
+                   "Rate limit reached for requests (simulated). Please try again later."),
     "spend_cap": (
         "insufficient_quota",
         "insufficient_quota",
@@ -76,7 +78,7 @@ def _message_text(message: dict[str, Any]) -> str:
 class OpenAIDialect:
     """``POST /v1/chat/completions``."""
 
-    api = "openai"
+    api: Api = "openai"
     path = "/v1/chat/completions"
     request_id_header = "x-request-id"
 
@@ -93,14 +95,16 @@ class OpenAIDialect:
             if message.get("role") not in _ROLES:
                 raise _invalid(f"Invalid value for 'messages[{index}].role'")
         max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
-        if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
+        if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int)
+                                       or max_tokens < 1):
             raise _invalid("max_completion_tokens must be an integer ≥ 1")
         stream = bool(body.get("stream", False))
         options = body.get("stream_options")
         if options is not None and not stream:
             raise _invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.")
         builder = BlockBuilder(model_name(model))
-        tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+        raw_tools = body.get("tools")
+        tools: list[Any] = raw_tools if isinstance(raw_tools, list) else []
         for tool in tools:
             builder.add({"tool": tool}, canonical(tool))
         for message in messages:
@@ -108,7 +112,8 @@ class OpenAIDialect:
         offered = {
             t["function"]["name"]
             for t in tools
-            if isinstance(t, dict) and isinstance(t.get("function"), dict) and isinstance(t["function"].get("name"), str)
+            if isinstance(t, dict) and isinstance(t.get("function"), dict)
+            and isinstance(t["function"].get("name"), str)
         }
         last = messages[-1]
         trigger = _content_text(last.get("content")) if last.get("role") == "user" else ""
@@ -193,7 +198,8 @@ class OpenAIEncoder:
         self._tool_index = {i: n for n, i in enumerate(i for i, b in enumerate(reply.blocks) if b.is_tool)}
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
-        chunk: dict[str, Any] = {**self._base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        chunk: dict[str, Any] = {**self._base, "choices": [choice]}
         if self._request.include_usage:
             chunk["usage"] = None
         return sse(chunk)
@@ -215,7 +221,8 @@ class OpenAIEncoder:
             if block.is_tool:
                 call: dict[str, Any] = {"index": self._tool_index[index], "function": {"arguments": text}}
                 if index not in self._started:
-                    call.update(id=f"call_{block.tool_id}", type="function", function={"name": block.tool_name, "arguments": text})
+                    call.update(id=f"call_{block.tool_id}", type="function",
+                                function={"name": block.tool_name, "arguments": text})
                 delta: dict[str, Any] = {"tool_calls": [call]}
                 if first:
                     delta = {"role": "assistant", "content": None, **delta}

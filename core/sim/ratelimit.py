@@ -70,7 +70,8 @@ class BucketState:
 class RateLimiter:
     """Per-model buckets for the configured limits (0 = unlimited)."""
 
-    def __init__(self, *, rpm: int, input_tpm: int, output_tpm: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, *, rpm: int, input_tpm: int, output_tpm: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._limits = {"requests": rpm, "input_tokens": input_tpm, "output_tokens": output_tpm}
         self._clock = clock
         self._models: dict[str, dict[str, _Bucket]] = {}

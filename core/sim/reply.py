@@ -98,10 +98,11 @@ def build_reply(request: SimRequest, *, reply_tokens: int, seed: int) -> Reply:
             for call in request.tool_calls
         )
         return Reply(id=reply_id, blocks=blocks, stop_reason="tool_use")
-    count, stop = reply_tokens, "end_turn"
+    count = reply_tokens
+    stop: StopReason = "end_turn"
     if request.max_tokens is not None and request.max_tokens < count:
         count, stop = request.max_tokens, "max_tokens"
-    return Reply(id=reply_id, blocks=(ReplyBlock(pieces=tuple(pseudo_words(rng, count))),), stop_reason=stop)  # type: ignore[arg-type]
+    return Reply(id=reply_id, blocks=(ReplyBlock(pieces=tuple(pseudo_words(rng, count))),), stop_reason=stop)
 
 
 def group_ends(count: int, tokens_per_sec: float) -> list[int]:

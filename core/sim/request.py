@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 from core.sim.textgen import count_tokens
 
-__all__ = ["Api", "BlockBuilder", "ErrorKind", "PromptBlock", "RequestError", "SimRequest", "ToolCall", "canonical", "model_name"]
+__all__ = ["Api", "BlockBuilder", "ErrorKind", "PromptBlock", "RequestError", "SimRequest", "ToolCall", "canonical",
+           "model_name"]
 
 Api = Literal["anthropic", "openai"]
 

@@ -144,7 +144,8 @@ class SimulatorServer:
                 incoming = await http.next_request()
             except h11.RemoteProtocolError as exc:
                 if http.can_respond:
-                    await http.respond(400, [("content-type", "text/plain"), ("connection", "close")], f"bad request: {exc}\n".encode())
+                    await http.respond(400, [("content-type", "text/plain"), ("connection", "close")],
+                                       f"bad request: {exc}\n".encode())
                 return
             except RequestTooLarge:
                 if http.can_respond:

@@ -86,7 +86,8 @@ class SimState:
         name = model_name(requested)
         found = self.models.get(name)
         if found is None:
-            raise RequestError(404, "not_found", f"model: {requested} (simulated models: {', '.join(sorted(self.models))})")
+            known = ", ".join(sorted(self.models))
+            raise RequestError(404, "not_found", f"model: {requested} (simulated models: {known})")
         return name, found
 
     def seed_for(self, model: SimModel) -> int:

@@ -41,8 +41,10 @@ def find_tool_calls(text: str, offered: Collection[str]) -> tuple[ToolCall, ...]
         try:
             value = json.loads(raw) if raw else {}
         except json.JSONDecodeError as exc:
-            raise RequestError(400, "invalid_request", f"simulator tool trigger {match[0]!r}: invalid JSON ({exc})") from None
+            raise RequestError(400, "invalid_request",
+                               f"simulator tool trigger {match[0]!r}: invalid JSON ({exc})") from None
         if not isinstance(value, dict):
-            raise RequestError(400, "invalid_request", f"simulator tool trigger {match[0]!r}: the input must be a JSON object")
+            raise RequestError(400, "invalid_request",
+                               f"simulator tool trigger {match[0]!r}: the input must be a JSON object")
         calls.append(ToolCall(name=name, input=value))
     return tuple(calls)

@@ -1,0 +1,1 @@
+"""The agent turn: the loop, its scheduler, its context hooks and its tools."""
