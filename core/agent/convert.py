@@ -115,4 +115,4 @@ def to_chat_messages(messages: Iterable[AgentMessage]) -> tuple[ChatMessage, ...
             out[-1] = _merge(out[-1], chat)
         else:
             out.append(chat)
-    return out and tuple(out) or ()
+    return (out and tuple(out)) or ()

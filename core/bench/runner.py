@@ -216,7 +216,7 @@ class BenchRunner:
                                   max_tokens=spec.max_tokens)
             policy = policy_for(models.config(), target.provider).with_(
                 attempts=spec.retries + 1, rate_limit_attempts=None, budget=None, name=f"bench:{target.provider}")
-        except Exception as exc:  # unknown provider, bad ref: recorded like any failed run
+        except Exception as exc:  # noqa: BLE001 — unknown provider, bad ref: recorded like any failed run
             return {**result, "errorClass": "unknown", "error": f"{type(exc).__name__}: {exc}"}
         clock = self._clock
         t0 = clock()

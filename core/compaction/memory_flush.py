@@ -61,9 +61,9 @@ def plan_flush(cfg: CompactionConfig, *, context_window: int, prompt_tokens: int
         return plan(False, "heartbeat")
     if state.memory_flush_compaction_count == state.compaction_count:
         return plan(False, "already_flushed_this_cycle")
-    if mf.force_flush_transcript_bytes is not None and transcript_bytes is not None:
-        if transcript_bytes >= byte_size(mf.force_flush_transcript_bytes):
-            return plan(True, "transcript_bytes")
+    if (mf.force_flush_transcript_bytes is not None and transcript_bytes is not None
+            and transcript_bytes >= byte_size(mf.force_flush_transcript_bytes)):
+        return plan(True, "transcript_bytes")
     if context_window > 0 and projected >= threshold:
         return plan(True, "threshold")
     return plan(False, "below_threshold")

@@ -184,7 +184,8 @@ def _file_lists(ops: FileOps) -> str:
     out = []
     for tag, files in (("read-files", d["readFiles"]), ("modified-files", d["modifiedFiles"])):
         if files:
-            shown, budget = [], 900
+            shown: list[str] = []
+            budget = 900
             for f in files:
                 if budget - len(f) - 1 < 0:
                     shown.append(f"...and {len(files) - len(shown)} more")

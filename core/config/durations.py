@@ -77,7 +77,7 @@ def parse_duration_ms(text: str, *, default_unit: str = "ms") -> int:
         total += float(number) * UNIT_MS[unit.lower()]
     if not math.isfinite(total):
         raise DurationError(f"{text!r} is too large")
-    return int(round(total))
+    return round(total)
 
 
 def duration_ms(value: str | int | float, *, default_unit: str = "ms") -> int:

@@ -79,10 +79,7 @@ def resolve_text(
     Shared by the loader and the writer (which validates the would-be file before writing it).
     """
     doc = parse_document(text, path)
-    if reader is None:
-        included = resolve_includes(doc, env=env)
-    else:
-        included = resolve_includes(doc, env=env, reader=reader)
+    included = resolve_includes(doc, env=env) if reader is None else resolve_includes(doc, env=env, reader=reader)
     sub_env = layered_env(env, config_env_vars(included.data))
     result = substitute(included.data, sub_env, origins=included.origins, file=str(path))
     return ResolvedDocument(doc, result.data, included.origins, included.files, result.env_refs)

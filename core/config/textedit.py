@@ -10,10 +10,11 @@ whole line with them when they sit on a line of their own.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from core.config.diff import same
 from core.config.spans import LineIndex, Member, Node, is_identifier
@@ -104,7 +105,7 @@ def quote_string(value: str, quote: str) -> str:
     return f"'{body}'"
 
 
-def format_key(key: str, style: Style, sibling_quote: str | None | bool) -> str:
+def format_key(key: str, style: Style, sibling_quote: str | Literal[False] | None) -> str:
     """Bare when possible, unless the siblings (or the whole file) quote their keys."""
     quote = style.key_quote if sibling_quote is False else sibling_quote
     if quote is None and is_identifier(key):
@@ -217,10 +218,13 @@ class _Editor:
     def insert_members(self, node: Node, remaining: list[Member], values: dict[str, Any]) -> None:
         text, style = self.text, self.style
         siblings = remaining or node.members
-        sibling_quote: str | None | bool = False
+        sibling_quote: str | Literal[False] | None = False
         if siblings:
-            quoted = [m.key_quote for m in siblings if m.key_quote]
-            sibling_quote = max(set(quoted), key=quoted.count) if len(quoted) == len(siblings) else None
+            quoted: list[str] = [m.key_quote for m in siblings if m.key_quote]
+            sibling_quote = None
+            if len(quoted) == len(siblings):
+                most_used: str = max(set(quoted), key=quoted.count)
+                sibling_quote = most_used
         multiline = "\n" in text[node.start : node.end]
         if remaining and _own_line(text, self.lines, remaining[-1].key_start):
             last = remaining[-1]
@@ -260,7 +264,7 @@ class _Editor:
         self.edits.append((start, close, body))
 
     def _rows(
-        self, values: dict[str, Any], indent: str, sibling_quote: str | None | bool, trailing: bool
+        self, values: dict[str, Any], indent: str, sibling_quote: str | Literal[False] | None, trailing: bool
     ) -> list[str]:
         rows = []
         items = list(values.items())
@@ -284,7 +288,7 @@ def _inline(value: Any, style: Style) -> str:
 def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     """Apply non-overlapping edits (back to front so earlier offsets stay valid)."""
     ordered = sorted(edits, key=lambda e: (e[0], e[1]))
-    for (s1, e1, _), (s2, _, _) in zip(ordered, ordered[1:], strict=False):
+    for (s1, e1, _), (s2, _, _) in itertools.pairwise(ordered):
         if s2 < e1:
             raise ValueError(f"overlapping edits at {s1}..{e1} and {s2}")
     out = text

@@ -184,7 +184,7 @@ class ConfigWatcher:
             log.warning("config reload skipped (invalid config): %s", exc.format())
             await self._on_invalid(exc)
             return
-        except Exception as exc:  # never let an unexpected loader bug escape as a traceback
+        except Exception as exc:  # noqa: BLE001 — an unexpected loader bug must not escape as a traceback
             self._applied_hash = digest
             error = ConfigError([ConfigIssue("", f"reload failed: {exc}", file=str(self.path))],
                                 file=str(self.path))

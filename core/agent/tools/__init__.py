@@ -14,8 +14,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from core.agent.tools import edit, ls, read, write
-from core.agent.tools import exec as exec_tool
+from core.agent.tools import edit, exec as exec_tool, ls, read, write
 from core.agent.tools.context import ToolContext
 from core.agent.tools.workspace import PathRefused, ToolError, Workspace
 from core.providers.types import ToolSpec

@@ -9,7 +9,7 @@ prompt-cache cost check (§11.2).
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import TYPE_CHECKING, Literal, Self, TypeAlias
 
 from pydantic import Field, field_validator, model_validator
 
@@ -34,7 +34,12 @@ PruningMode = Literal["off", "cache-ttl"]
 PRUNING_TTL_UNIT = "m"
 """OpenClaw reads a bare number in ``contextPruning.ttl`` as minutes; so does clawtop."""
 
-PruningTtl = duration_type(min_ms=0, max_ms=30 * 86_400_000, default_unit=PRUNING_TTL_UNIT)
+if TYPE_CHECKING:
+    # The validator builds an ``Annotated`` type at run time, which mypy cannot read as a type:
+    # it checks the value type the field holds as written (``"5m"`` or a number).
+    PruningTtl: TypeAlias = str | int
+else:
+    PruningTtl = duration_type(min_ms=0, max_ms=30 * 86_400_000, default_unit=PRUNING_TTL_UNIT)
 
 
 def _clean_globs(patterns: list[str]) -> list[str]:
