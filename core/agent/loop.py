@@ -40,6 +40,7 @@ from core.chat.events import ChatTurnFinished, ChatTurnStarted
 from core.chat.model_call import call_model, model_refs
 from core.chat.result import TurnFailed, TurnResult
 from core.providers.types import ToolCall, ToolSpec, Usage
+from core.pruning.events import PruneDecision
 from core.retry.records import OperationRecord
 from core.sessions.messages import AgentMessage
 
@@ -86,6 +87,10 @@ class AgentRunner:
         self._clock = clock
         self.scheduler = TurnScheduler(gateway.config.agents.defaults.max_concurrent)
         self.hooks = ContextHooks(gateway)
+
+    def prune_detail(self, decision: PruneDecision) -> list[dict[str, Any]] | None:
+        """Before/after text per touched result of a decision this runner made, else None."""
+        return self.hooks.decisions.get((decision.mono, decision.session_id))
 
     @property
     def workspace(self) -> Workspace:
