@@ -20,11 +20,12 @@ import collections
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import annotated_types  # pydantic's constraint metadata: read the schema's bounds, never a copy
 from textual import on, work
 from textual.app import App
+from textual.binding import BindingType
 from textual.reactive import reactive
 from textual.timer import Timer
 
@@ -88,7 +89,7 @@ class ClawtopApp(App[None], inherit_bindings=False):
     TITLE = "clawtop"
     SUB_TITLE = "gateway dashboard"
     CSS_PATH = APP_CSS
-    BINDINGS = actions.bindings()
+    BINDINGS: ClassVar[list[BindingType]] = [*actions.bindings()]
     COMMANDS = App.COMMANDS | {DashboardCommands}
 
     paused: reactive[bool] = reactive(False, init=False)
@@ -386,7 +387,7 @@ class ClawtopApp(App[None], inherit_bindings=False):
         by_id: dict[str, list[str]] = collections.defaultdict(list)
         others: list[KeyRow] = []
         registry = actions.by_id()
-        for key, active_binding in active.items():
+        for active_binding in active.values():
             binding = active_binding.binding
             if binding.id in registry:
                 by_id[binding.id].append(self.get_key_display(binding))

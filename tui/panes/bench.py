@@ -23,6 +23,7 @@ from core.bench.export import compare_lines
 from core.bench.runner import BenchRunner, BenchSpec
 from core.bench.store import RunRow
 from core.view import GatewayState
+from tui.action_spec import BENCH_ACTIONS
 from tui.models.bench import BenchModel
 from tui.panes.base import Pane
 from tui.widgets.bench_chart import histogram
@@ -77,6 +78,9 @@ time to first token, tokens/s and inter-token latency, and a latency histogram.
   run as A, `c` compares the highlighted run (B) with A: Δ per metric, regression and noise
   flags, and the config paths that differ.
 """
+    BINDINGS = [spec.binding() for spec in BENCH_ACTIONS]
+    """The registry's bench keys, active while the pane has focus."""
+
     DEFAULT_CSS = """
     BenchPane.-ready > .pane--waiting { display: none; }
     BenchPane > #bench-form { height: 3; }
@@ -92,12 +96,6 @@ time to first token, tokens/s and inter-token latency, and a latency histogram.
 
     def __init__(self, gateway: GatewayView, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(gateway, id=id, classes=classes)
-        # The keys come from the registry; imported here because tui.actions imports tui.panes
-        # (a class-level BINDINGS would be a circular import).
-        from tui.actions import BENCH_ACTIONS
-
-        for spec in BENCH_ACTIONS:
-            self._bindings._add_binding(spec.binding())
         self.model = BenchModel()
         self.runner: BenchRunner | None = None
         self.shown: dict[str, Any] | None = None
@@ -113,11 +111,11 @@ time to first token, tokens/s and inter-token latency, and a latency histogram.
             yield Input(placeholder="tag", id="bench-tag")
             yield Button("Run", id="bench-start", compact=True)
         yield ProgressBar(id="bench-progress", show_eta=False)
-        table = DataTable(id="bench-results", cursor_type="none", zebra_stripes=True)
+        table: DataTable[str] = DataTable(id="bench-results", cursor_type="none", zebra_stripes=True)
         table.add_columns("model", "metric", "median", "p95", "min", "max", "failed")
         yield table
         yield Static(id="bench-chart")
-        history = DataTable(id="bench-history", cursor_type="row")
+        history: DataTable[str] = DataTable(id="bench-history", cursor_type="row")
         history.add_columns("run", "tag", "models", "median ms", "failed")
         yield history
         yield Static(id="bench-compare", markup=False)
@@ -170,8 +168,8 @@ time to first token, tokens/s and inter-token latency, and a latency histogram.
                 v = s[metric]
                 wanted[f"{m['ref']}|{metric}"] = (m["ref"], label, *(_cell(v[k], digits) for k in
                                                   ("median", "p95", "min", "max")), str(s["failed"]))
-        for key in [k.value for k in table.rows if k.value not in wanted]:
-            table.remove_row(key)
+        for row_key in [k for k in table.rows if k.value not in wanted]:
+            table.remove_row(row_key)
         columns = list(table.columns)
         for key, cells in wanted.items():
             if key not in table.rows:

@@ -238,10 +238,14 @@ creates a message, so an ambiguous failure is not retried (it may have been rece
 
     @work(group="chat", exit_on_error=False)
     async def _run_turn(self, turn: int, text: str) -> None:
+        def on_delta(delta: str) -> None:
+            self.post_message(ChatDelta(turn, delta))
+
+        def on_tool(summary: dict[str, Any]) -> None:
+            self.post_message(ChatTool(turn, summary))
+
         try:
-            result = await self.gateway.chat_send(
-                text, on_delta=lambda delta: self.post_message(ChatDelta(turn, delta)),
-                on_tool=lambda summary: self.post_message(ChatTool(turn, summary)))
+            result = await self.gateway.chat_send(text, on_delta=on_delta, on_tool=on_tool)
         except Exception as exc:  # classified turn errors and anything unexpected alike
             self.post_message(ChatDone(turn, error=exc))
             return

@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from tui.formatting import human_ms
 from tui.models.retries import OpTimeline, ProviderGauge, RetriesModel
@@ -95,8 +95,8 @@ Retry-After, status, class); `esc` goes back.
         self._shown_gauges: dict[str, tuple[str, ...]] = {}
         self.cell_updates = 0
         """Cells rewritten since mount (tests check that unchanged rows cost nothing)."""
-        self._ops_table = DataTable(id="retries-ops", cursor_type="row", zebra_stripes=True)
-        self._gauge_table = DataTable(id="retries-gauges", cursor_type="none", show_cursor=False)
+        self._ops_table: DataTable[object] = DataTable(id="retries-ops", cursor_type="row", zebra_stripes=True)
+        self._gauge_table: DataTable[object] = DataTable(id="retries-gauges", cursor_type="none", show_cursor=False)
 
     def compose_body(self) -> ComposeResult:
         yield self._ops_table

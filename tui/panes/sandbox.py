@@ -18,7 +18,6 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from core.sandbox.events import SandboxExec
 from tui.models.sandbox import EXEC_LOG, NOT_ISOLATED, ContainerState, SandboxModel
 from tui.panes.base import Pane, same_cell
 from tui.screens.sandbox_detail import SandboxDetailScreen
@@ -89,8 +88,8 @@ log; `esc` goes back. When `agents.defaults.sandbox.mode` is `off` the pane says
         self._shown_execs: list[str] = []
         self.cell_updates = 0
         """Cells rewritten since mount (tests check that unchanged rows cost nothing)."""
-        self._table = DataTable(id="sandbox-containers", cursor_type="row", zebra_stripes=True)
-        self._execs = DataTable(id="sandbox-execs", cursor_type="none", show_cursor=False)
+        self._table: DataTable[object] = DataTable(id="sandbox-containers", cursor_type="row", zebra_stripes=True)
+        self._execs: DataTable[object] = DataTable(id="sandbox-execs", cursor_type="none", show_cursor=False)
 
     def compose_body(self) -> ComposeResult:
         yield self._table

@@ -12,7 +12,6 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from core.pruning.events import PruneDecision
-
 from tui.screens.help import FramedModal
 
 STORED_NOTE = "before/after text is kept only for decisions made while the dashboard runs"
@@ -52,8 +51,9 @@ def explanation_text(d: PruneDecision) -> str:
         f"minPrunableToolChars {d.min_prunable_tool_chars:,}",
     ]
     if d.ratio_before is not None:
-        lines.append(f"ratios: before {d.ratio_before:.3f} · after soft {_r(d.ratio_after_soft)} · after {_r(d.ratio_after)}"
-                     f" · chars {d.chars_before:,} → {d.chars_after if d.chars_after is None else f'{d.chars_after:,}'}")
+        after = d.chars_after if d.chars_after is None else f"{d.chars_after:,}"
+        lines.append(f"ratios: before {d.ratio_before:.3f} · after soft {_r(d.ratio_after_soft)} · "
+                     f"after {_r(d.ratio_after)} · chars {d.chars_before:,} → {after}")
     if d.hard_clear_gate:
         gate = d.hard_clear_gate
         if d.prunable_chars is not None:

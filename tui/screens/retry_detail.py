@@ -8,9 +8,9 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from tui.screens.help import FramedModal
 from tui.formatting import human_ms
 from tui.models.retries import OpTimeline
+from tui.screens.help import FramedModal
 from tui.widgets.retry_timeline import outcome_text
 
 COLUMNS = ("#", "start", "took", "status", "class", "planned", "slept", "retry-after", "decision")
