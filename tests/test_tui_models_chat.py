@@ -37,7 +37,9 @@ def test_ready_follows_the_gateway() -> None:
 
 def test_summary_line_of_a_turn() -> None:
     rec = record((429, "rate_limit"), (None, None))
-    result = TurnResult(reply="hi", usage=Usage(1200, 34), model="sim/fast", stop_reason="end_turn", ttft_ms=850.0,
+    # core.providers.types' @_frozen hides Usage's dataclass fields from mypy.
+    usage = Usage(1200, 34)  # type: ignore[call-arg]
+    result = TurnResult(reply="hi", usage=usage, model="sim/fast", stop_reason="end_turn", ttft_ms=850.0,
                         latency_ms=2100.0, record=rec, records=[rec], models=["sim/fast"])
     assert summary_line(result) == ("sim/fast · in 1,200 / out 34 tok · ttft 850 ms · total 2.1 s · "
                                     "2 attempts: 429 rate_limit → ok")
@@ -57,7 +59,8 @@ def test_error_line_names_the_class_never_a_traceback() -> None:
 
 
 def test_tool_and_compaction_lines() -> None:
-    assert tool_line({"name": "read", "input": {"path": "big.txt"}, "chars": 6500}) == "⚙ read path=big.txt · 6,500 chars"
+    read = {"name": "read", "input": {"path": "big.txt"}, "chars": 6500}
+    assert tool_line(read) == "⚙ read path=big.txt · 6,500 chars"
     assert tool_line({"name": "write", "input": {"path": "a", "content": "x" * 99}, "isError": True, "chars": 12}) \
         == "✗ write path=a · 12 chars"
     aborted = CompactionAborted(session_id="s", trigger="manual", reason="nothing_to_summarize",

@@ -21,9 +21,9 @@ def attempt(op: str, n: int, outcome: str, *, cls: str | None = None, status: in
         duration_ms=int((end - start) * 1000), budget_tokens=None, deadline_remaining_ms=None)
 
 
-def finished(op: str, outcome: str, **kw: object) -> RetryOperationFinished:
+def finished(op: str, outcome: str, *, error: str = "", error_class: str | None = None) -> RetryOperationFinished:
     return RetryOperationFinished(op_id=op, operation="chat.send", provider="sim", outcome=outcome,
-                                  attempts=1, total_ms=100, **kw)
+                                  attempts=1, total_ms=100, error=error, error_class=error_class)
 
 
 def test_attempts_fold_into_one_timeline_per_operation() -> None:
