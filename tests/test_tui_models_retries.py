@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from core.providers.events import ProviderRateLimits
-from core.retry.events import CooldownChanged, Failover, RetryAttempt, RetryOperationFinished
+from core.retry.events import (
+    AttemptOutcome,
+    CooldownChanged,
+    Failover,
+    OperationOutcome,
+    RetryAttempt,
+    RetryOperationFinished,
+)
 from tui.models.retries import RetriesModel
 from tui.widgets.retry_timeline import OUTCOME_GLYPHS, gauge_cells, outcome_text
 
 T0 = 1_700_000_000.0
 
 
-def attempt(op: str, n: int, outcome: str, *, cls: str | None = None, status: int | None = None,
+def attempt(op: str, n: int, outcome: AttemptOutcome, *, cls: str | None = None, status: int | None = None,
             start: float = T0, end: float = T0 + 0.5, provider: str | None = "sim",
             model: str | None = "sim/fast", ra: int | None = None) -> RetryAttempt:
     return RetryAttempt(
@@ -21,7 +28,8 @@ def attempt(op: str, n: int, outcome: str, *, cls: str | None = None, status: in
         duration_ms=int((end - start) * 1000), budget_tokens=None, deadline_remaining_ms=None)
 
 
-def finished(op: str, outcome: str, *, error: str = "", error_class: str | None = None) -> RetryOperationFinished:
+def finished(op: str, outcome: OperationOutcome, *, error: str = "",
+             error_class: str | None = None) -> RetryOperationFinished:
     return RetryOperationFinished(op_id=op, operation="chat.send", provider="sim", outcome=outcome,
                                   attempts=1, total_ms=100, error=error, error_class=error_class)
 

@@ -8,24 +8,28 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from core.events import Event
 from core.providers.events import ProviderRateLimits
 from core.retry.events import (
+    AttemptOutcome,
     CooldownChanged,
     Failover,
+    OperationOutcome,
     RetryAttempt,
     RetryOperationFinished,
 )
 
-__all__ = ["MAX_OPS", "AttemptView", "OpTimeline", "ProviderGauge", "RetriesChange", "RetriesModel"]
+__all__ = ["MAX_OPS", "RUNNING", "AttemptView", "OpOutcome", "OpTimeline", "ProviderGauge", "RetriesChange",
+           "RetriesModel"]
 
 MAX_OPS = 200
 """Operations kept; the oldest goes when a new one arrives."""
 
-RUNNING = "running"
-"""An operation's outcome until an attempt or the finish event says otherwise."""
+OpOutcome = OperationOutcome | Literal["running"]
+"""An operation's outcome as shown: ``running`` until an attempt or the finish event ends it."""
+RUNNING: Literal["running"] = "running"
 
 
 @dataclasses.dataclass(slots=True)
@@ -37,7 +41,7 @@ class AttemptView:
     end: float
     status: int | None
     error_class: str | None
-    outcome: str
+    outcome: AttemptOutcome
     planned_delay_ms: float
     slept_ms: float
     retry_after_ms: float | None = None
@@ -68,7 +72,7 @@ class OpTimeline:
     max_attempts: int | None = None
     policy: str | None = None
     attempts: list[AttemptView] = dataclasses.field(default_factory=list)
-    outcome: str = RUNNING
+    outcome: OpOutcome = RUNNING
     error: str | None = None
     failovers: list[str] = dataclasses.field(default_factory=list)
     seq: int = 0

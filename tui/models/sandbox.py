@@ -16,6 +16,7 @@ from core.config.schema.sandbox import SandboxConfig, SandboxDockerConfig
 from core.events import ConfigReloaded, Event
 from core.sandbox.api import ContainerInfo
 from core.sandbox.events import (
+    SandboxBackendName,
     SandboxContainerCreated,
     SandboxContainerRecreated,
     SandboxContainerRemoved,
@@ -47,7 +48,7 @@ class ContainerState:
 
     name: str
     scope: str = ""
-    backend: str = "docker"
+    backend: SandboxBackendName = "docker"
     isolated: bool = True
     cpus: float | None = None
     """CPU limit in cores (None: unlimited or unknown), for the sparkline scale."""

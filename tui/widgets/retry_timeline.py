@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from rich.text import Text
 
 from tui.formatting import human_ms
-from tui.models.retries import OpTimeline, ProviderGauge
+from tui.models.retries import OpOutcome, OpTimeline, ProviderGauge
 
 TIMELINE_WIDTH = 24
 """Characters of the attempt/sleep bar in the table."""
@@ -35,7 +35,7 @@ CLASS_STYLES: Mapping[str, str] = {
 }
 """Colour per error class; every coloured bar also has the class written beside it."""
 
-OUTCOME_GLYPHS: Mapping[str, str] = {
+OUTCOME_GLYPHS: Mapping[OpOutcome, str] = {
     "ok": "✓ ok",
     "fail": "✗ failed",
     "failover": "↪ failover",
@@ -79,7 +79,7 @@ def render_timeline(op: OpTimeline, styles: Mapping[str, str], width: int = TIME
 
 
 def outcome_text(op: OpTimeline) -> str:
-    return OUTCOME_GLYPHS.get(op.outcome, op.outcome)
+    return OUTCOME_GLYPHS[op.outcome]
 
 
 def classes_text(op: OpTimeline) -> str:
