@@ -344,3 +344,20 @@ def test_no_getattr_and_no_kind_string_dispatch_in_tui() -> None:
             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
             if pattern.search(line)]
     assert hits == []
+
+
+def test_refresh_bounds_are_the_schema_s() -> None:
+    import pydantic
+
+    from core.config.schema.ui import UiConfig
+    from tui.refresh import REFRESH_DEFAULT_MS, REFRESH_MAX_MS, REFRESH_MIN_MS
+
+    for valid in (REFRESH_MIN_MS, REFRESH_MAX_MS):
+        assert UiConfig.model_validate({"refreshMs": valid}).refresh_ms == valid
+    for invalid in (REFRESH_MIN_MS - 1, REFRESH_MAX_MS + 1):
+        try:
+            UiConfig.model_validate({"refreshMs": invalid})
+            raise AssertionError(f"{invalid} accepted")
+        except pydantic.ValidationError:
+            pass
+    assert UiConfig.model_validate({}).refresh_ms == REFRESH_DEFAULT_MS

@@ -14,6 +14,7 @@ from textual.binding import Binding
 
 from tui.action_spec import BENCH_ACTIONS, ActionSpec
 from tui.panes import PANES
+from tui.refresh import REFRESH_MAX_MS, REFRESH_MIN_MS
 
 __all__ = ["ACTIONS", "BENCH_ACTIONS", "ActionSpec", "action_ids", "bindings", "by_id", "unknown_keymap_ids"]
 
@@ -73,7 +74,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         key_display="+",
         action="change_refresh(-100)",
         description="Faster",
-        help="Status refresh 100 ms more often (min 250 ms); not saved.",
+        help=f"Status refresh 100 ms more often (min {REFRESH_MIN_MS} ms); not saved.",
         show=False,
     ),
     ActionSpec(
@@ -82,7 +83,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         key_display="-",
         action="change_refresh(100)",
         description="Slower",
-        help="Status refresh 100 ms less often (max 10 s); not saved.",
+        help=f"Status refresh 100 ms less often (max {REFRESH_MAX_MS / 1000:g} s); not saved.",
         show=False,
     ),
     ActionSpec(

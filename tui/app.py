@@ -22,20 +22,19 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
-import annotated_types  # pydantic's constraint metadata: read the schema's bounds, never a copy
 from textual import on, work
 from textual.app import App
 from textual.binding import BindingType
 from textual.reactive import reactive
 from textual.timer import Timer
 
-from core.config.schema.ui import UiConfig
 from core.events import ConfigInvalid, ConfigReloaded, Event
 from tui import actions
 from tui.commands import DashboardCommands
 from tui.messages import EventsArrived, GatewayStateChanged
 from tui.panes import Pane
 from tui.panes.events import EventsPane
+from tui.refresh import REFRESH_DEFAULT_MS, REFRESH_MAX_MS, REFRESH_MIN_MS
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import KeyRow, KeysScreen, PaneHelpScreen
 from tui.theme_persist import ThemeSaver
@@ -50,24 +49,6 @@ log = logging.getLogger("clawtop.tui")
 
 PAUSE_BUFFER = 50_000
 """Events held while paused; beyond this the oldest are dropped (and counted)."""
-
-
-
-def _schema_bounds(model: type[UiConfig], field: str) -> tuple[int, int]:
-    """The ``ge``/``le`` bounds the config schema puts on an integer field."""
-    low = high = None
-    for constraint in model.model_fields[field].metadata:
-        if isinstance(constraint, annotated_types.Ge):
-            low = int(constraint.ge)  # type: ignore[call-overload]  # ge is an int for this field
-        elif isinstance(constraint, annotated_types.Le):
-            high = int(constraint.le)  # type: ignore[call-overload]
-    if low is None or high is None:
-        raise LookupError(f"{model.__name__}.{field} declares no ge/le bounds")
-    return low, high
-
-
-REFRESH_MIN_MS, REFRESH_MAX_MS = _schema_bounds(UiConfig, "refresh_ms")
-"""Bounds of ``ui.refresh_ms``, as the config schema declares them."""
 
 BATCH_INTERVAL = 0.05
 """Seconds the subscriber waits after posting a batch, so a flood gathers into the next one."""
@@ -116,7 +97,7 @@ class ClawtopApp(App[None], inherit_bindings=False):
         self._rate_sample: tuple[float, int] | None = None
         self.events_per_second = 0.0
         self._shutdown_task: asyncio.Task[None] | None = None
-        self.refresh_ms = UiConfig.model_fields["refresh_ms"].default
+        self.refresh_ms = REFRESH_DEFAULT_MS
         """Status refresh interval; from ``ui.refresh_ms``, nudged live with ``+`` / ``-``."""
         self._refresh_timer: Timer | None = None
         self._theme_saver = ThemeSaver(gateway)

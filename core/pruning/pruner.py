@@ -14,7 +14,7 @@ from typing import Any
 
 from core.pruning.cost import CACHE_TTL_MS, READ_MULTIPLIER, CacheCost, estimate_cache_cost
 from core.pruning.estimate import CHARS_PER_TOKEN, estimate_message_chars, estimate_total_chars
-from core.pruning.events import PruneDecision
+from core.pruning.events import PruneDecision, SkipReason
 from core.pruning.settings import PruneSettings
 from core.pruning.trim import hard_clear_message, soft_trim_message
 
@@ -181,7 +181,7 @@ def prune(messages: Sequence[Message], *, settings: PruneSettings, context_windo
     since = None if last_cache_touch_ms is None else now_ms - last_cache_touch_ms
     base["ms_since_touch"] = since
 
-    def finish(reason: str, explanation: str, **extra: Any) -> PruneResult:
+    def finish(reason: SkipReason, explanation: str, **extra: Any) -> PruneResult:
         decision = PruneDecision(skipped=True, reason=reason, outcome=extra.pop("outcome", reason),
                                  touched=tuple(work.touched), explanation=explanation, **base, **extra)
         return PruneResult(work.current, decision, dict(work.sticky), False)
