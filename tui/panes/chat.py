@@ -9,6 +9,7 @@ a reply.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -249,6 +250,10 @@ creates a message, so an ambiguous failure is not retried (it may have been rece
         except Exception as exc:  # classified turn errors and anything unexpected alike
             self.post_message(ChatDone(turn, error=exc))
             return
+        except asyncio.CancelledError as cancelled:
+            # The gateway cancelled the turn (``cancel_turn``, a stop): the pane must not stay busy.
+            self.post_message(ChatDone(turn, error=cancelled))
+            raise
         self.post_message(ChatDone(turn, result=result))
 
     @on(ChatDelta)
