@@ -38,6 +38,7 @@ from core.retry import CooldownTracker, RetryEngine
 from core.sim import SimulatorServer
 from core.telemetry.store import EventStore
 # For the GatewayView section at the end of Gateway:
+from core.agent.loop import OnDelta, OnTool
 from core.bench.runner import BenchRunner, BenchSpec, run_and_store
 from core.bench.store import RunRow, list_runs, load_run
 from core.chat.result import TurnResult
@@ -50,7 +51,6 @@ from core.telemetry.records import StoredEvent
 if TYPE_CHECKING:
     from core.sandbox.api import ContainerInfo, SandboxManager
     from core.sandbox.stats import StatsSampler
-    from core.view import OnDelta, OnTool
 
 STOP_GRACE_S = 5.0
 """How long ``stop()`` lets cancelled in-flight turns unwind before closing their clients."""

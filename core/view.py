@@ -9,10 +9,11 @@ core can be rearranged without touching the UI. Event *classes* are imported fro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from core.agent.loop import OnDelta, OnTool
 from core.gateway import GatewayState
 
 if TYPE_CHECKING:
@@ -28,12 +29,6 @@ if TYPE_CHECKING:
     from core.telemetry.records import StoredEvent
 
 __all__ = ["GatewayState", "GatewayView", "OnDelta", "OnTool"]
-
-OnDelta = Callable[[str], None]
-"""Receives reply text as it streams in."""
-OnTool = Callable[[dict[str, Any]], None]
-"""Receives each finished tool call's summary (``toolCallId``, ``name``, ``input``, ``isError``,
-``chars``)."""
 
 
 class GatewayView(Protocol):
