@@ -17,12 +17,17 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from core.agent.loop import AgentRunner
+from core.agent.loop import AgentRunner, OnDelta, OnTool
 from core.agent.transcripts import workspace_dir
+from core.bench.runner import BenchRunner, BenchSpec, run_and_store
+from core.bench.store import RunRow, list_runs, load_run
 from core.chat import ChatService
+from core.chat.result import TurnResult
+from core.compaction.compactor import CompactionResult
 from core.config.appliers import ReloadAppliers
 from core.config.diff import config_changed_paths
 from core.config.errors import ConfigError
@@ -31,10 +36,13 @@ from core.config.reload_plan import decide, plan_reload
 from core.config.schema.root import ClawtopConfig
 from core.config.schema.simulator import SIM_PROVIDER_ID
 from core.config.watcher import ConfigWatcher
+from core.config.writer import set_value
 from core.context import Calibrator, ContextAccountant
-from core.events import ConfigInvalid, ConfigReloaded, Event, EventBus, GatewayStarted, GatewayStopped
+from core.events import ConfigInvalid, ConfigReloaded, Event, EventBus, GatewayStarted, GatewayStopped, Subscription
+from core.events.kinds import ReloadAction
 from core.providers import AnthropicClient, ProviderRegistry
 from core.providers.call import ModelAccess
+from core.pruning.events import PruneDecision
 from core.retry import CooldownTracker, RetryEngine
 from core.sandbox.api import ContainerInfo, SandboxManager
 from core.sandbox.runtime import SandboxRuntime
@@ -42,6 +50,7 @@ from core.sandbox.stats import StatsSampler
 from core.sessions.events import TornLineSkipped
 from core.sessions.store import SessionStore
 from core.sim import SimulatorServer
+from core.telemetry.records import StoredEvent
 from core.telemetry.store import EventStore
 
 STOP_GRACE_S = 5.0
@@ -275,6 +284,7 @@ class Gateway:
         plan = plan_reload(paths)
         mode = new.config.gateway.reload.mode
         decision = decide(plan, mode)
+        action: ReloadAction
         if mode == "off":
             action = "ignored"
         else:
@@ -350,3 +360,77 @@ class Gateway:
         self.bus.publish(ConfigInvalid(path=str(self.loaded.path), issues=issues))
         log.warning("config reload skipped (invalid config): %s", "; ".join(issues))
 
+    # -- GatewayView (core/view.py): everything the dashboard asks of the gateway -----------------
+    # Thin delegations only, so the UI never reaches into the bus, store, loader or agent.
+
+    def subscribe(self, name: str) -> Subscription:
+        return self.bus.subscribe(name)
+
+    @property
+    def events_published(self) -> int:
+        return self.bus.published
+
+    @property
+    def events_dropped(self) -> int:
+        return self.bus.dropped
+
+    async def stored_events(self, kinds: Sequence[str], *, limit: int,
+                            newest_first: bool = True) -> list[StoredEvent]:
+        return await self.store.query(kinds=list(kinds), limit=limit, newest_first=newest_first)
+
+    @property
+    def config_source(self) -> str:
+        return self.loaded.source
+
+    @property
+    def config_path(self) -> Path:
+        return self.loaded.path
+
+    @property
+    def config_raw_hash(self) -> str | None:
+        return self.loaded.raw_hash
+
+    async def save_config_value(self, key: str, value: object, *, base_hash: str | None) -> str | None:
+        result = await asyncio.to_thread(set_value, self.loaded.path, key, value, base_hash=base_hash,
+                                         env=self._env)
+        return result.new_hash
+
+    @property
+    def session_cache_hit_rate(self) -> float | None:
+        stats = self.sessions.manager_cache.stats
+        return stats.hit_rate if stats.hits + stats.misses else None
+
+    async def chat_send(self, text: str, *, on_delta: OnDelta | None = None,
+                        on_tool: OnTool | None = None) -> TurnResult:
+        return await self.chat.send(text, on_delta=on_delta, on_tool=on_tool)
+
+    def cancel_turn(self) -> int:
+        tasks = [task for task in self.inflight if not task.done()]
+        for task in tasks:
+            task.cancel()
+        return len(tasks)
+
+    async def chat_new(self) -> str:
+        return await self.chat.reset()
+
+    async def chat_compact(self, instructions: str | None = None) -> CompactionResult:
+        result: CompactionResult = await self.chat.compact(instructions)
+        return result
+
+    async def chat_context(self, mode: str = "list") -> str:
+        return await self.chat.context(mode)
+
+    def prune_detail(self, decision: PruneDecision) -> list[dict[str, Any]] | None:
+        return self.agent.prune_detail(decision)
+
+    def bench_runner(self, spec: BenchSpec) -> BenchRunner:
+        return BenchRunner(self, spec)
+
+    async def run_bench(self, runner: BenchRunner) -> dict[str, Any]:
+        return await run_and_store(self, runner.spec, runner=runner)
+
+    async def bench_history(self, limit: int = 50) -> list[RunRow]:
+        return await asyncio.to_thread(list_runs, self.loaded.db_path, limit=limit)
+
+    async def bench_run(self, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        return await asyncio.to_thread(load_run, self.loaded.db_path, ref)

@@ -80,3 +80,20 @@ async def test_a_failed_turn_shows_the_classified_error(tmp_path: Path) -> None:
         assert "all 4 attempts used" in error
         assert not pane.busy
         assert gateway.chat.history == []
+
+
+async def test_a_turn_cancelled_by_the_gateway_ends_and_frees_the_input(tmp_path: Path) -> None:
+    slow = "models: { fast: { ttftMs: 5, tokensPerSec: 20, replyTokens: 400 } }"
+    gateway = make_gateway(tmp_path, f"{{ simulator: {{ {slow} }} }}")
+    app = ClawtopApp(gateway)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.dashboard.query_one(ChatPane)
+        await wait_until(pilot, lambda: not pane.query_one(Input).disabled)
+        pane.send("tell me a long story")
+        await wait_until(pilot, lambda: pane.streamed_text != "")
+        assert pane.busy and gateway.cancel_turn() == 1
+        await wait_until(pilot, lambda: not pane.busy)
+        roles = [role for role, _ in pane.transcript]
+        assert roles[-2:] == ["assistant", "error"]
+        assert pane.transcript[-2][1] == pane.streamed_text != ""  # the partial reply is kept
+        assert pane.transcript[-1][1].startswith("✗ CancelledError")

@@ -42,6 +42,7 @@ async def test_context_pane_updates_after_a_turn(tmp_path: Path) -> None:
         chat.send('[[tool:read {"path":"big.txt"}]]')
         await wait_until(pilot, lambda: pane.report is not None)
         first = pane.report
+        assert first is not None
         assert not pane.query_one(".pane--waiting").display
         table = pane.query_one(DataTable)
         keys = [row.value for row in table.rows]
@@ -60,6 +61,7 @@ async def test_context_pane_updates_after_a_turn(tmp_path: Path) -> None:
         # Grows with the history.
         chat.send('[[tool:read {"path":"big.txt"}]]')
         await wait_until(pilot, lambda: pane.report is not first)
+        assert pane.report is not None
         assert pane.report.categories["tool_results"] > first.categories["tool_results"]
         # /context detail in the chat lists every contributor.
         chat.command("/context detail")

@@ -55,8 +55,8 @@ async def test_rows_update_only_changed_cells_and_mark_hits_and_stale(tmp_path: 
         pane = pane_of(app)
         bus = gateway.bus
         bus.publish(SandboxContainerCreated(name="c1", scope_key="agent:main", image="img", config_hash="h"))
-        for cpu in (5.0, 50.0, 100.0):
-            bus.publish(stats("c1", cpu, 256 << 20, 4))
+        for percent in (5.0, 50.0, 100.0):
+            bus.publish(stats("c1", percent, 256 << 20, 4))
         await wait_until(pilot, lambda: "c1" in pane.containers and len(pane.containers["c1"].samples) == 3)
         name, backend, cpu, mem, pids, hits, hardening = row_text(pane, "c1")
         assert backend == "docker" and cpu.endswith("100%/1") and cpu.startswith("▁▅█")

@@ -48,6 +48,7 @@ async def _scripted_session(pilot: Pilot[None]) -> None:
         await pilot.pause(0.01)
     pane = panes[0]
     assert pane.seen == 1, list(pane.lines)
+    assert isinstance(app.gateway, Gateway)  # the test publishes on the real gateway's bus
     bus = app.gateway.bus
     bus.publish(LogMessage(level="info", message="scripted info line", mono=pane.origin + 0.25,
                            wall=0.0))

@@ -8,42 +8,15 @@ Every key binding, the ``?`` keys screen and the command palette are generated f
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping
 
 from textual.binding import Binding
 
+from tui.action_spec import BENCH_ACTIONS, ActionSpec
 from tui.panes import PANES
+from tui.refresh import REFRESH_MAX_MS, REFRESH_MIN_MS
 
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ActionSpec:
-    """One user action: its remappable binding id, default key, Textual action and help text.
-
-    ``key`` uses Textual key names (``question_mark``, ``ctrl+p``); ``key_display`` is what the
-    footer and the keys screen print for the default key.
-    """
-
-    id: str
-    key: str
-    action: str
-    description: str
-    help: str
-    show: bool = True
-    priority: bool = False
-    key_display: str | None = None
-
-    def binding(self) -> Binding:
-        return Binding(
-            self.key,
-            self.action,
-            self.description,
-            show=self.show,
-            priority=self.priority,
-            tooltip=self.help,
-            id=self.id,
-            key_display=self.key_display,
-        )
+__all__ = ["ACTIONS", "BENCH_ACTIONS", "ActionSpec", "action_ids", "bindings", "by_id", "unknown_keymap_ids"]
 
 
 def _focus_actions() -> tuple[ActionSpec, ...]:
@@ -101,7 +74,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         key_display="+",
         action="change_refresh(-100)",
         description="Faster",
-        help="Status refresh 100 ms more often (min 250 ms); not saved.",
+        help=f"Status refresh 100 ms more often (min {REFRESH_MIN_MS} ms); not saved.",
         show=False,
     ),
     ActionSpec(
@@ -110,7 +83,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         key_display="-",
         action="change_refresh(100)",
         description="Slower",
-        help="Status refresh 100 ms less often (max 10 s); not saved.",
+        help=f"Status refresh 100 ms less often (max {REFRESH_MAX_MS / 1000:g} s); not saved.",
         show=False,
     ),
     ActionSpec(
@@ -139,20 +112,6 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
 )
 """Every dashboard action, in the order the keys screen lists them."""
-
-
-BENCH_ACTIONS: tuple[ActionSpec, ...] = (
-    ActionSpec(id="bench-start", key="s", action="bench_start", description="Run bench",
-               help="Bench pane: start a benchmark with the form's models, runs and tag."),
-    ActionSpec(id="bench-stop", key="x", action="bench_stop", description="Stop bench",
-               help="Bench pane: stop the running benchmark; finished runs are kept and stored."),
-    ActionSpec(id="bench-mark", key="m", action="bench_mark", description="Mark A",
-               help="Bench pane: mark the highlighted history run as baseline A for a compare."),
-    ActionSpec(id="bench-compare", key="c", action="bench_compare", description="Compare",
-               help="Bench pane: compare the highlighted history run (B) against the marked run (A)."),
-)
-"""The Bench pane's own keys: bound on the pane (active while it has focus), listed by the keys
-screen as pane bindings, remappable through ``ui.keymap`` by id like every other action."""
 
 
 def bindings() -> list[Binding]:

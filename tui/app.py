@@ -9,6 +9,8 @@ Launch::
 
     from tui.app import ClawtopApp
     ClawtopApp(Gateway(load_config(path), env=os.environ)).run()
+
+The app talks to the core only through :class:`core.view.GatewayView`.
 """
 
 from __future__ import annotations
@@ -17,19 +19,22 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import App
+from textual.binding import BindingType
 from textual.reactive import reactive
 from textual.timer import Timer
 
+from core.events import ConfigInvalid, ConfigReloaded, Event
 from tui import actions
 from tui.commands import DashboardCommands
 from tui.messages import EventsArrived, GatewayStateChanged
 from tui.panes import Pane
 from tui.panes.events import EventsPane
+from tui.refresh import REFRESH_DEFAULT_MS, REFRESH_MAX_MS, REFRESH_MIN_MS
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import KeyRow, KeysScreen, PaneHelpScreen
 from tui.theme_persist import ThemeSaver
@@ -37,44 +42,26 @@ from tui.themes import APP_CSS, DEFAULT_THEME, load_themes
 from tui.widgets.status import StatusInfo
 
 if TYPE_CHECKING:
-    from core.events import Event, Subscription
-    from core.gateway import Gateway
+    from core.events import Subscription
+    from core.view import GatewayView
 
 log = logging.getLogger("clawtop.tui")
 
 PAUSE_BUFFER = 50_000
 """Events held while paused; beyond this the oldest are dropped (and counted)."""
 
-REFRESH_MIN_MS, REFRESH_MAX_MS = 250, 10_000
-"""Bounds of ``ui.refresh_ms`` (the config schema enforces the same)."""
-
 BATCH_INTERVAL = 0.05
 """Seconds the subscriber waits after posting a batch, so a flood gathers into the next one."""
 
 
-def _ui_setting(config: Any, name: str, default: Any) -> Any:
-    """``config.ui.<name>`` or ``default``: the UI reads only the few settings it needs."""
-    value = getattr(getattr(config, "ui", None), name, None)
-    return default if value is None else value
-
-
-def _session_cache_hit_rate(gateway: Any) -> float | None:
-    """Hit rate of the session-manager cache (parsed transcripts), None before any lookup."""
-    stats = getattr(getattr(getattr(gateway, "sessions", None), "manager_cache", None), "stats", None)
-    if stats is None or not (stats.hits + stats.misses):
-        return None
-    return float(stats.hit_rate)
-
-
 def _touches_ui(event: Event) -> bool:
-    if event.kind != "config.reloaded":
-        return False
-    paths = getattr(event, "changed_paths", ())
-    return any(path == "ui" or path.startswith("ui.") for path in paths)
+    return isinstance(event, ConfigReloaded) and any(
+        path == "ui" or path.startswith("ui.") for path in event.changed_paths)
 
 
 class ClawtopApp(App[None], inherit_bindings=False):
-    """The dashboard. ``gateway`` is a :class:`core.gateway.Gateway` (or anything shaped like it).
+    """The dashboard. ``gateway`` is a :class:`core.view.GatewayView` (in process: the
+    :class:`core.gateway.Gateway`).
 
     ``clock`` is the monotonic clock used for rates and the events' time origin (inject a fixed
     one in tests). ``start_gateway=False`` leaves starting to the caller (tests, replays).
@@ -83,7 +70,7 @@ class ClawtopApp(App[None], inherit_bindings=False):
     TITLE = "clawtop"
     SUB_TITLE = "gateway dashboard"
     CSS_PATH = APP_CSS
-    BINDINGS = actions.bindings()
+    BINDINGS: ClassVar[list[BindingType]] = [*actions.bindings()]
     COMMANDS = App.COMMANDS | {DashboardCommands}
 
     paused: reactive[bool] = reactive(False, init=False)
@@ -91,7 +78,7 @@ class ClawtopApp(App[None], inherit_bindings=False):
 
     def __init__(
         self,
-        gateway: Gateway,
+        gateway: GatewayView,
         *,
         clock: Callable[[], float] = time.monotonic,
         start_gateway: bool = True,
@@ -110,7 +97,7 @@ class ClawtopApp(App[None], inherit_bindings=False):
         self._rate_sample: tuple[float, int] | None = None
         self.events_per_second = 0.0
         self._shutdown_task: asyncio.Task[None] | None = None
-        self.refresh_ms = 1000
+        self.refresh_ms = REFRESH_DEFAULT_MS
         """Status refresh interval; from ``ui.refresh_ms``, nudged live with ``+`` / ``-``."""
         self._refresh_timer: Timer | None = None
         self._theme_saver = ThemeSaver(gateway)
@@ -119,7 +106,7 @@ class ClawtopApp(App[None], inherit_bindings=False):
     # -- set-up ---------------------------------------------------------------------------
 
     def get_default_screen(self) -> DashboardScreen:
-        self._dashboard = DashboardScreen(id="dashboard")
+        self._dashboard = DashboardScreen(self.gateway, id="dashboard")
         return self._dashboard
 
     @property
@@ -136,7 +123,7 @@ class ClawtopApp(App[None], inherit_bindings=False):
                         markup=False)
         self._apply_ui_settings()
         # Subscribe first so nothing published from here on is missed, not even "started".
-        self.subscription = self.gateway.bus.subscribe("dashboard")
+        self.subscription = self.gateway.subscribe("dashboard")
 
     def on_ready(self) -> None:
         # The dashboard screen is composed only now; everything that feeds it starts here.
@@ -150,8 +137,8 @@ class ClawtopApp(App[None], inherit_bindings=False):
 
     def _apply_ui_settings(self) -> None:
         """Theme, keymap and refresh interval from ``ui`` (at start and on every ui reload)."""
-        config = self.gateway.config
-        wanted = str(_ui_setting(config, "theme", DEFAULT_THEME))
+        ui = self.gateway.config.ui
+        wanted = ui.theme
         if wanted not in self.available_themes:
             self.notify(f"Unknown theme {wanted!r} (ui.theme); using {DEFAULT_THEME}.",
                         severity="warning", markup=False)
@@ -162,14 +149,13 @@ class ClawtopApp(App[None], inherit_bindings=False):
                 self.theme = wanted
             finally:
                 self._theme_from_config = False
-        keymap = dict(_ui_setting(config, "keymap", {}))
+        keymap = dict(ui.keymap)
         unknown = actions.unknown_keymap_ids(keymap)
         if unknown:
             self.notify(f"ui.keymap: unknown action id(s) {', '.join(unknown)}; see ? for ids.",
                         severity="warning", markup=False)
         self.set_keymap({k: v for k, v in keymap.items() if k not in unknown})
-        refresh_ms = int(_ui_setting(config, "refresh_ms", self.refresh_ms))
-        refresh_ms = min(max(refresh_ms, REFRESH_MIN_MS), REFRESH_MAX_MS)
+        refresh_ms = min(max(ui.refresh_ms, REFRESH_MIN_MS), REFRESH_MAX_MS)
         if refresh_ms != self.refresh_ms:
             self.refresh_ms = refresh_ms
             if self._refresh_timer is not None:
@@ -240,17 +226,17 @@ class ClawtopApp(App[None], inherit_bindings=False):
                         markup=False)
         self._update_status()
 
-    def _announce(self, events: list[Event]) -> None:
+    def _announce(self, events: Sequence[Event]) -> None:
         for event in events:
-            if event.kind == "config.invalid":
-                issues = list(getattr(event, "issues", ()))
+            if isinstance(event, ConfigInvalid):
+                issues = list(event.issues)
                 shown = issues[:5] + ([f"… {len(issues) - 5} more"] if len(issues) > 5 else [])
                 self.notify("\n".join(shown) or "the file did not validate",
                             title="Invalid config: the old config stays in force",
                             severity="error", timeout=15, markup=False)
-            elif event.kind == "config.reloaded":
-                changed = list(getattr(event, "changed_paths", ()))
-                restart = list(getattr(event, "restart_paths", ()))
+            elif isinstance(event, ConfigReloaded):
+                changed = list(event.changed_paths)
+                restart = list(event.restart_paths)
                 text = ", ".join(changed[:6]) + (" …" if len(changed) > 6 else "")
                 if restart:
                     text += f"\nNeeds a restart: {', '.join(restart)}"
@@ -277,7 +263,7 @@ class ClawtopApp(App[None], inherit_bindings=False):
 
     def refresh_status(self) -> None:
         """Sample the bus counter for events/s and repaint the status bar if anything changed."""
-        now, published = self._clock(), self.gateway.bus.published
+        now, published = self._clock(), self.gateway.events_published
         if self._rate_sample is None:
             self._rate_sample = (now, published)
         elif now > self._rate_sample[0]:
@@ -292,22 +278,22 @@ class ClawtopApp(App[None], inherit_bindings=False):
         error = gateway.config_error
         error_text = None
         if error is not None:
-            issues = getattr(error, "issues", None)
+            issues = error.issues
             error_text = issues[0].format() if issues else str(error).splitlines()[0]
             if issues and len(issues) > 1:
                 error_text += f" (+{len(issues) - 1} more)"
         own = self.subscription.dropped if self.subscription is not None else 0
         return StatusInfo(
-            config_source=str(gateway.loaded.source),
-            gateway_state=str(getattr(gateway.state, "value", gateway.state)),
+            config_source=gateway.config_source,
+            gateway_state=gateway.state.value,
             events_per_second=self.events_per_second,
-            dropped=gateway.bus.dropped + self.held_dropped,
+            dropped=gateway.events_dropped + self.held_dropped,
             dashboard_dropped=own + self.held_dropped,
             paused=self.paused,
             buffered=len(self._held),
             config_error=error_text,
-            restart_pending=len(getattr(gateway, "restart_pending", ()) or ()),
-            session_cache_hit_rate=_session_cache_hit_rate(gateway),
+            restart_pending=len(gateway.restart_pending),
+            session_cache_hit_rate=gateway.session_cache_hit_rate,
         )
 
     def _update_status(self) -> None:
@@ -382,7 +368,7 @@ class ClawtopApp(App[None], inherit_bindings=False):
         by_id: dict[str, list[str]] = collections.defaultdict(list)
         others: list[KeyRow] = []
         registry = actions.by_id()
-        for key, active_binding in active.items():
+        for active_binding in active.values():
             binding = active_binding.binding
             if binding.id in registry:
                 by_id[binding.id].append(self.get_key_display(binding))

@@ -7,17 +7,31 @@ updates" while paused, and the theme commands skip the theme already in use.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from tui.panes import PANES
 from tui.themes import BUILTIN_THEME_NAMES
 
-if TYPE_CHECKING:
-    from tui.app import ClawtopApp
+
+class _DashboardApp(Protocol):
+    """What the palette reads and calls on the dashboard app (``tui.app.ClawtopApp``, which
+    imports this module: naming the app class here would be an import cycle)."""
+
+    paused: bool
+    theme: str
+
+    @property
+    def available_themes(self) -> Mapping[str, object]: ...
+
+    def action_focus_pane(self, number: int) -> None: ...
+
+    def action_toggle_pause(self) -> None: ...
+
+    def action_show_keys(self) -> None: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -31,7 +45,7 @@ class DashboardCommands(Provider):
     """Focus a pane, pause or resume, switch to a clawtop theme, list keys."""
 
     def _commands(self) -> list[_Command]:
-        app = cast("ClawtopApp", self.app)
+        app = cast(_DashboardApp, self.app)
         commands = [
             _Command(
                 f"Focus pane: {pane.PANE_TITLE}",

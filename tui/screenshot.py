@@ -32,7 +32,7 @@ def render_dashboard_svg(home: Path, size: tuple[int, int] = SIZE) -> str:
     app = ClawtopApp(Gateway(loaded, env=env, watch_config=False))
     app.animation_level = "none"
 
-    async def auto_pilot(pilot: Pilot[None]) -> None:
+    async def auto_pilot(pilot: Pilot[object]) -> None:
         # Auto-pilot starts before the first screen is composed: wait for the Events pane,
         # then for the gateway's own "started" event, then take the picture.
         for _ in range(500):
@@ -44,7 +44,7 @@ def render_dashboard_svg(home: Path, size: tuple[int, int] = SIZE) -> str:
         await pilot.wait_for_scheduled_animations()
         app.exit(app.export_screenshot(title="clawtop"))  # type: ignore[arg-type]
 
-    svg = app.run(headless=True, size=size, auto_pilot=auto_pilot)
+    svg: object = app.run(headless=True, size=size, auto_pilot=auto_pilot)
     assert isinstance(svg, str), "the dashboard exited before the screenshot"
     return svg
 

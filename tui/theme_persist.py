@@ -1,16 +1,18 @@
 """Save a theme picked in the dashboard back to the config file's ``ui.theme``.
 
-The write uses the comment-preserving writer against the gateway's ``raw_hash``, off the event
-loop. Writes are serialised; until the gateway's watcher has reloaded our own write, the next
-write uses the hash we produced, so two quick picks do not conflict with each other.
+The write goes through the gateway's comment-preserving writer against the hash of the file as
+the gateway last loaded it. Writes are serialised; until the gateway's watcher has reloaded our
+own write, the next write uses the hash we produced, so two quick picks do not conflict with
+each other.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING
 
-from core.config.writer import set_value
+if TYPE_CHECKING:
+    from core.view import GatewayView
 
 THEME_KEY = "ui.theme"
 
@@ -18,14 +20,14 @@ THEME_KEY = "ui.theme"
 class ThemeSaver:
     """Writes ``ui.theme`` for one gateway; ``save`` returns None or the reason it failed."""
 
-    def __init__(self, gateway: Any) -> None:
+    def __init__(self, gateway: GatewayView) -> None:
         self.gateway = gateway
         self._lock = asyncio.Lock()
         self._last: tuple[str | None, str | None] | None = None
         """(base hash written against, hash produced) of our last write."""
 
     def _base_hash(self) -> str | None:
-        base = self.gateway.loaded.raw_hash
+        base = self.gateway.config_raw_hash
         if self._last is not None and self._last[0] == base:
             return self._last[1]  # the watcher has not reloaded our own write yet
         return base
@@ -33,13 +35,9 @@ class ThemeSaver:
     async def save(self, name: str) -> str | None:
         async with self._lock:
             base = self._base_hash()
-            path = self.gateway.loaded.path
-            env = getattr(self.gateway, "_env", None)
             try:
-                result = await asyncio.to_thread(
-                    set_value, path, THEME_KEY, name, base_hash=base, env=env
-                )
+                new_hash = await self.gateway.save_config_value(THEME_KEY, name, base_hash=base)
             except Exception as exc:  # conflict, invalid, I/O: reported, never a crash
                 return f"{type(exc).__name__}: {exc}"
-            self._last = (base, result.new_hash)
+            self._last = (base, new_hash)
             return None

@@ -35,6 +35,7 @@ from core.compaction import (
     maybe_flush,
 )
 from core.compaction.cut import start_after_compaction
+from core.compaction.events import CompactionTrigger
 from core.config.schema.root import ClawtopConfig
 from core.context.window import resolve_context_window
 from core.events.base import Event
@@ -86,7 +87,7 @@ class CompactStep:
 
         return summarize
 
-    async def compact(self, key: str, *, trigger: str, instructions: str | None = None,
+    async def compact(self, key: str, *, trigger: CompactionTrigger, instructions: str | None = None,
                       ref: str | None = None) -> CompactionResult:
         """Compact session ``key`` and append the compaction entry durably. The compactor works
         on a copy so the cached session only changes through the store's durable append."""
@@ -200,7 +201,7 @@ def _prompt_tokens(row: SessionEntry | None, session: Session) -> tuple[int, int
 class Compacts(Protocol):
     """What the overflow budget needs: a compaction of a session (:meth:`CompactStep.compact`)."""
 
-    async def compact(self, key: str, *, trigger: str, ref: str) -> CompactionResult: ...
+    async def compact(self, key: str, *, trigger: CompactionTrigger, ref: str) -> CompactionResult: ...
 
 
 class OverflowBudget:

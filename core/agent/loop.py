@@ -40,7 +40,7 @@ from core.agent.scheduler import TurnScheduler
 from core.agent.session_state import SessionStates
 from core.agent.tools import ToolContext, Workspace, run_tool, tool_specs
 from core.agent.transcripts import Transcripts
-from core.chat.events import ChatTurnFinished, ChatTurnStarted
+from core.chat.events import ChatTurnFinished, ChatTurnStarted, TurnOutcome
 from core.chat.result import TurnFailed, TurnResult
 from core.compaction import CompactionResult
 from core.config.schema.root import ClawtopConfig
@@ -330,7 +330,7 @@ class AgentRunner:
             on_tool(summary)
         return tool_result_message(call, text, is_error=is_error)
 
-    def _finished(self, turn: _Turn, model: str, outcome: str, *, result: TurnResult | None = None,
+    def _finished(self, turn: _Turn, model: str, outcome: TurnOutcome, *, result: TurnResult | None = None,
                   failure: TurnFailed | None = None, extra: list[OperationRecord] | None = None,
                   models: list[str] | None = None) -> None:
         records = [r for _, r in turn.records] + list(extra or ())

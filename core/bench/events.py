@@ -7,11 +7,13 @@ tables (:mod:`core.bench.store`), the events only let the dashboard follow a run
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from core.events.base import Event, register_kind
 
-__all__ = ["BenchRunFinished", "BenchRunProgress", "BenchRunStarted"]
+__all__ = ["BenchOutcome", "BenchRunFinished", "BenchRunProgress", "BenchRunStarted"]
+
+BenchOutcome = Literal["ok", "interrupted"]
 
 
 @register_kind
@@ -56,7 +58,7 @@ class BenchRunFinished(Event):
 
     kind = "bench.run_finished"
     run_id: str
-    outcome: str
+    outcome: BenchOutcome
     ok: int
     failed: int
     tag: str | None = None

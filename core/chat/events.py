@@ -8,10 +8,13 @@ instead; the store keeps one summary per turn. No event carries message text (re
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 from core.events.base import Event, register_kind
 
-__all__ = ["ChatTurnFinished", "ChatTurnStarted"]
+__all__ = ["ChatTurnFinished", "ChatTurnStarted", "TurnOutcome"]
+
+TurnOutcome = Literal["ok", "fail", "cancelled"]
 
 
 @register_kind
@@ -37,7 +40,7 @@ class ChatTurnFinished(Event):
     kind = "chat.turn_finished"
     turn_id: str
     model: str
-    outcome: str
+    outcome: TurnOutcome
     op_id: str | None = None
     attempts: int = 0
     stop_reason: str | None = None

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.compaction.cut import entry_tokens, find_cut_point, message_tokens, start_after_compaction
-from core.compaction.events import CompactionAborted, CompactionFinished, CompactionStarted
+from core.compaction.events import (
+    AbortReason,
+    CompactionAborted,
+    CompactionFinished,
+    CompactionStarted,
+    CompactionTrigger,
+)
 from core.compaction.summary import (
     FileOps,
     Summarize,
@@ -95,7 +101,7 @@ def _preserved_split(messages: list[Message], turns: int) -> tuple[list[Message]
 
 
 async def compact(session: Session, *, config: CompactionConfig, summarize: Summarize, model: str,
-                  trigger: str = "threshold", instructions: str | None = None,
+                  trigger: CompactionTrigger = "threshold", instructions: str | None = None,
                   publish: Callable[[Event], None] | None = None) -> CompactionResult:
     """Compact ``session`` in place (appends one entry on success). ``model`` is the provider's
     model id the ``summarize`` callable is asked for; ``trigger`` is recorded in the events
@@ -106,7 +112,7 @@ async def compact(session: Session, *, config: CompactionConfig, summarize: Summ
     tokens_before = sum(message_tokens(m.raw) if m.role != "compactionSummary"
                         else math.ceil(len(m.llm_text() or "") / 4) for m in session.messages())
 
-    def abort(reason: str, detail: str, tokens_after: int | None = None) -> CompactionResult:
+    def abort(reason: AbortReason, detail: str, tokens_after: int | None = None) -> CompactionResult:
         event = CompactionAborted(session_id=sid, trigger=trigger, reason=reason, detail=detail,
                                   tokens_before=tokens_before, tokens_after=tokens_after)
         if publish is not None:

@@ -4,10 +4,17 @@ finished or aborted with a reason, so a loop of no-op compactions is visible and
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 from core.events.base import Event, register_kind
 
-__all__ = ["CompactionAborted", "CompactionFinished", "CompactionStarted", "MemoryFlush"]
+__all__ = ["AbortReason", "CompactionAborted", "CompactionFinished", "CompactionStarted", "CompactionTrigger",
+           "FlushOutcome", "MemoryFlush"]
+
+CompactionTrigger = Literal["threshold", "overflow", "precheck", "budget", "manual"]
+AbortReason = Literal["already_compacted", "nothing_to_summarize", "would_not_shrink", "summary_failed",
+                      "empty_summary"]
+FlushOutcome = Literal["ran", "skipped"]
 
 
 @register_kind
@@ -18,7 +25,7 @@ class CompactionStarted(Event):
 
     kind = "compaction.started"
     session_id: str
-    trigger: str
+    trigger: CompactionTrigger
     mode: str
     tokens_before: int
     messages_to_summarize: int
@@ -32,7 +39,7 @@ class CompactionFinished(Event):
 
     kind = "compaction.finished"
     session_id: str
-    trigger: str
+    trigger: CompactionTrigger
     entry_id: str
     first_kept_entry_id: str
     tokens_before: int
@@ -49,8 +56,8 @@ class CompactionAborted(Event):
 
     kind = "compaction.aborted"
     session_id: str
-    trigger: str
-    reason: str
+    trigger: CompactionTrigger
+    reason: AbortReason
     detail: str = ""
     tokens_before: int = 0
     tokens_after: int | None = None
@@ -63,7 +70,7 @@ class MemoryFlush(Event):
 
     kind = "compaction.memory_flush"
     session_id: str
-    outcome: str
+    outcome: FlushOutcome
     reason: str
     projected_tokens: int
     threshold_tokens: int

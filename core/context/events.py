@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import Literal
 
 from core.events.base import Event, register_kind
 
-__all__ = ["ContextCalibrated", "ContextReportUpdated", "ContextWindowGuard"]
+__all__ = ["ContextCalibrated", "ContextReportUpdated", "ContextWindowGuard", "GuardLevel"]
+
+GuardLevel = Literal["warn", "block"]
 
 
 @register_kind
@@ -52,7 +55,7 @@ class ContextWindowGuard(Event):
     model: str
     tokens: int
     source: str
-    level: str
+    level: GuardLevel
     warn_below: int
     block_below: int
 

@@ -11,7 +11,10 @@ from core.events.kinds import (
     ConfigReloaded,
     GatewayStarted,
     GatewayStopped,
+    LogLevel,
     LogMessage,
+    ReloadAction,
+    ReloadMode,
 )
 
 __all__ = [
@@ -21,7 +24,10 @@ __all__ = [
     "EventBus",
     "GatewayStarted",
     "GatewayStopped",
+    "LogLevel",
     "LogMessage",
+    "ReloadAction",
+    "ReloadMode",
     "Subscription",
     "event_kinds",
     "register_kind",

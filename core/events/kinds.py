@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 from core.events.base import Event, register_kind
+
+ReloadMode = Literal["off", "hot", "restart", "hybrid"]
+"""``gateway.reload.mode`` (the config schema's type of the same name; a test keeps them equal)."""
+ReloadAction = Literal["applied", "restarted", "restart-skipped", "ignored"]
+"""What the gateway did with a valid changed config."""
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
 
 @register_kind
@@ -42,8 +49,8 @@ class ConfigReloaded(Event):
     hot_paths: tuple[str, ...] = ()
     restart_paths: tuple[str, ...] = ()
     none_paths: tuple[str, ...] = ()
-    mode: str = "hybrid"
-    action: str = "applied"
+    mode: ReloadMode = "hybrid"
+    action: ReloadAction = "applied"
     note: str = ""
 
 
@@ -63,5 +70,5 @@ class LogMessage(Event):
     """A human-readable line from the core (warnings, notices) that is also worth keeping."""
 
     kind = "log"
-    level: str
+    level: LogLevel
     message: str

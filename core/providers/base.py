@@ -25,7 +25,7 @@ import httpx
 from core.deadline import scope_deadline
 from core.events.base import Event
 from core.providers.errors import ProviderError, ProviderProtocolError
-from core.providers.events import ProviderCallFinished, ProviderRateLimits
+from core.providers.events import CallStatus, ProviderCallFinished, ProviderRateLimits
 from core.providers.ratelimits import RateLimitSnapshot, parse_rate_limits
 from core.providers.sse import SSEError, SSEEvent, SSEParser
 from core.providers.transport import HttpTransport, display_url
@@ -105,7 +105,7 @@ class _Call:
         if snapshot is not None and publish is not None:
             publish(ProviderRateLimits.from_snapshot(snapshot, model=self.model, http_status=response.status_code))
 
-    def finished(self, status: str, *, error: BaseException | None = None,
+    def finished(self, status: CallStatus, *, error: BaseException | None = None,
                  decoder_or_usage: StreamDecoder | Usage | None = None, stop_reason: str | None = None) -> float:
         latency = self.elapsed_ms()
         publish = self.client._publish

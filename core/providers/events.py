@@ -7,11 +7,14 @@ credentials) or message text (retry spec §16.7: "No event carries an API key or
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 from core.events.base import Event, register_kind
 from core.providers.ratelimits import RateLimitSnapshot
 
-__all__ = ["ProviderCallFinished", "ProviderRateLimits"]
+__all__ = ["CallStatus", "ProviderCallFinished", "ProviderRateLimits"]
+
+CallStatus = Literal["ok", "error", "cancelled"]
 
 
 @register_kind
@@ -64,7 +67,7 @@ class ProviderCallFinished(Event):
     provider: str
     api: str
     model: str
-    status: str
+    status: CallStatus
     streamed: bool
     http_status: int | None = None
     error: str | None = None

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Literal, get_args
 
 from core.events.base import Event, register_kind
 
-__all__ = ["PruneDecision", "SKIP_REASONS"]
+__all__ = ["PruneDecision", "SKIP_REASONS", "SkipReason"]
 
-SKIP_REASONS = (
+SkipReason = Literal[
     "mode_off",
     "not_eligible",
     "no_cache_touch",
@@ -25,8 +25,10 @@ SKIP_REASONS = (
     "hard_clear_disabled",
     "nothing_to_trim",
     "cache_payoff_not_met",
-)
+]
 """Every ``reason`` a skipped decision can carry; the first seven stop before the char estimate."""
+
+SKIP_REASONS: tuple[SkipReason, ...] = get_args(SkipReason)
 
 
 @register_kind
@@ -48,8 +50,8 @@ class PruneDecision(Event):
     provider: str | None = None
     model: str | None = None
     skipped: bool = True
-    reason: str = ""
-    outcome: str = ""
+    reason: SkipReason | Literal["pruned", ""] = ""
+    outcome: SkipReason | Literal["ran", ""] = ""
     ttl_ms: int = 0
     ms_since_touch: int | None = None
     ms_remaining: int | None = None

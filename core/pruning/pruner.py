@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from core.pruning.cost import CACHE_TTL_MS, READ_MULTIPLIER, CacheCost, estimate_cache_cost
 from core.pruning.estimate import CHARS_PER_TOKEN, estimate_message_chars, estimate_total_chars
-from core.pruning.events import PruneDecision
+from core.pruning.events import PruneDecision, SkipReason
 from core.pruning.settings import PruneSettings
 from core.pruning.trim import hard_clear_message, soft_trim_message
 
@@ -57,7 +57,7 @@ class PruneResult:
 class _Finish(Protocol):
     """Ends the hook with a skip decision carrying the shared figures plus ``extra``."""
 
-    def __call__(self, reason: str, explanation: str, **extra: Any) -> PruneResult: ...
+    def __call__(self, reason: SkipReason, explanation: str, **extra: Any) -> PruneResult: ...
 
 
 class _Work:
@@ -190,7 +190,7 @@ def prune(messages: Sequence[Message], *, settings: PruneSettings, context_windo
     since = None if last_cache_touch_ms is None else now_ms - last_cache_touch_ms
     base["ms_since_touch"] = since
 
-    def finish(reason: str, explanation: str, **extra: Any) -> PruneResult:
+    def finish(reason: SkipReason, explanation: str, **extra: Any) -> PruneResult:
         decision = PruneDecision(skipped=True, reason=reason, outcome=extra.pop("outcome", reason),
                                  touched=tuple(work.touched), explanation=explanation, **base, **extra)
         return PruneResult(work.current, decision, dict(work.sticky), False)
@@ -280,7 +280,8 @@ def _run(work: _Work, s: PruneSettings, window: int, now_ms: int, touch_ms: int,
                 hard_clear_gate=gate, prunable_chars=prunable_chars,
                 kept=_kept_counts(work.current, s, start, cutoff, {t["index"] for t in work.touched}, hard_ran))
     if not new:
-        reason = {"disabled": "hard_clear_disabled", "ran": "nothing_to_trim"}.get(gate, gate)
+        reason: SkipReason = ("hard_clear_disabled" if gate == "disabled" else "nothing_to_trim" if gate == "ran"
+                              else "below_hard_ratio" if gate == "below_hard_ratio" else "below_min_prunable")
         return finish(reason, f"ratio {ratio_before:.3f} ≥ softTrimRatio but no result needed trimming; "
                       f"hard clear: {gate}", outcome="ran")
     cost = _cost(work.source, sizes, new, total_before, total, now_ms, touch_ms, s, cache)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from core.config.schema.auth import CooldownsConfig
 from core.events.base import Event
 from core.retry.classify import Classification, ErrorClass
-from core.retry.events import CooldownChanged
+from core.retry.events import CooldownChanged, CooldownLane
 
 __all__ = ["BYPASS_PROVIDERS", "CooldownTracker", "ProfileState", "cooldown_reason", "regular_cooldown_s"]
 
@@ -113,7 +113,8 @@ class CooldownTracker:
         st.error_count += 1
         st.failure_counts[reason] = st.failure_counts.get(reason, 0) + 1
         st.last_failure_at = now
-        lane, until, level = "cooldown", st.cooldown_until, st.error_count
+        lane: CooldownLane = "cooldown"
+        until, level = st.cooldown_until, st.error_count
         if reason in ("billing", "auth_permanent"):
             lane, level = "disabled", st.failure_counts[reason]
             if reason == "billing":

@@ -37,6 +37,8 @@ from core.retry.budget import RetryBudgets
 from core.retry.classify import Classification, ErrorClass, classify, is_failover_worthy
 from core.retry.events import (
     INFINITE_MS,
+    AttemptOutcome,
+    OperationOutcome,
     RetryAttempt,
     RetryBudgetExhausted,
     RetryNestedSuppressed,
@@ -247,7 +249,7 @@ class _Operation:
         rec = self.record.attempts[-1]
         rec.planned_delay_ms, rec.outcome, rec.decision_reason = self.decision.delay_ms, "retry", "retry"
         self.prev_delay_ms = self.decision.delay_ms
-        self._publish_attempt(rec, self.decision.classification)
+        self._publish_attempt(rec, self.decision.classification, "retry")
 
     async def sleep(self, seconds: float) -> None:
         """``sleep=``: sleep until the previous response's end + the planned delay."""
@@ -258,13 +260,13 @@ class _Operation:
 
     # --- events -----------------------------------------------------------------------------
 
-    def _publish_attempt(self, rec: AttemptRecord, c: Classification | None) -> None:
+    def _publish_attempt(self, rec: AttemptRecord, c: Classification | None, outcome: AttemptOutcome) -> None:
         hint = c.hint if c else None
         ra = rec.retry_after_ms
         deadline = self.deadline()
         self.e.publish(RetryAttempt(
             op_id=self.record.op_id, operation=self.record.operation, provider=self.provider, model=self.model,
-            attempt=rec.n, max_attempts=self.max_attempts, idempotent=self.idempotent, outcome=rec.outcome,
+            attempt=rec.n, max_attempts=self.max_attempts, idempotent=self.idempotent, outcome=outcome,
             error_class=rec.error_class, reason=rec.reason, status=rec.status, planned_delay_ms=rec.planned_delay_ms,
             slept_ms=rec.slept_ms,
             retry_after_ms=None if ra is None else (INFINITE_MS if not math.isfinite(ra) else math.ceil(ra)),
@@ -275,14 +277,14 @@ class _Operation:
             deadline_remaining_ms=None if deadline is None else max(0, int((deadline - self.e.clock()) * 1000)),
         ))
 
-    def finish(self, outcome: str, error: RetryFailed | None, reason: str) -> None:
+    def finish(self, outcome: OperationOutcome, error: RetryFailed | None, reason: str) -> None:
         rec = self.record.attempts[-1]
         rec.outcome, rec.decision_reason = outcome, reason
         self.record.outcome, self.record.decision_reason = outcome, reason
         c = self.decision.classification
         if error is not None:
             self.record.error, self.record.error_class = error.message, (c.error_class.value if c else None)
-        self._publish_attempt(rec, c)
+        self._publish_attempt(rec, c, outcome)
         self.e.publish(RetryOperationFinished(
             op_id=self.record.op_id, operation=self.record.operation, provider=self.provider, outcome=outcome,
             attempts=len(self.record.attempts), total_ms=self.record.total_ms, error_class=self.record.error_class,

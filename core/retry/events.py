@@ -5,7 +5,7 @@ Timeline contract:
 
 * every attempt publishes exactly **one** :class:`RetryAttempt`, when the attempt has ended and
   the engine has decided what comes next (``outcome``: ``ok`` | ``retry`` | ``fail`` |
-  ``failover``). It is published *before* the backoff sleep, so the pane sees a failure at once;
+  ``failover`` | ``cancelled``). It is published *before* the backoff sleep, so the pane sees a failure at once;
 * ``planned_delay_ms`` is the sleep planned **after** this attempt (0 unless ``outcome`` is
   ``retry``); ``slept_ms`` is the measured sleep that **preceded** this attempt (0 for the
   first). Planned vs actual for one sleep is therefore ``planned_delay_ms`` of attempt n next to
@@ -20,11 +20,15 @@ unrepresentable Retry-After is reported as :data:`INFINITE_MS`.
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 from core.events.base import Event, register_kind
 
 __all__ = [
     "INFINITE_MS",
+    "AttemptOutcome",
+    "CooldownLane",
+    "OperationOutcome",
     "CooldownChanged",
     "Failover",
     "RetryAttempt",
@@ -35,6 +39,12 @@ __all__ = [
 
 INFINITE_MS = 2**53 - 1
 """Stand-in for an infinite wait in events (JSON has no Infinity)."""
+
+OperationOutcome = Literal["ok", "fail", "failover", "cancelled"]
+"""How an operation ended."""
+AttemptOutcome = Literal["ok", "retry", "fail", "failover", "cancelled"]
+"""What the engine decided after an attempt: the operation's outcome, or ``retry``."""
+CooldownLane = Literal["cooldown", "disabled", "blocked", "cleared"]
 
 
 @register_kind
@@ -57,7 +67,7 @@ class RetryAttempt(Event):
     attempt: int
     max_attempts: int
     idempotent: bool
-    outcome: str
+    outcome: AttemptOutcome
     error_class: str | None
     reason: str | None
     status: int | None
@@ -78,14 +88,14 @@ class RetryAttempt(Event):
 @register_kind
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class RetryOperationFinished(Event):
-    """An operation is over: ``outcome`` ``ok`` | ``fail`` | ``failover``; ``error`` is the final,
-    user-readable message (empty on success)."""
+    """An operation is over: ``outcome`` ``ok`` | ``fail`` | ``failover`` | ``cancelled``;
+    ``error`` is the final, user-readable message (empty on success)."""
 
     kind = "retry.finished"
     op_id: str
     operation: str
     provider: str | None
-    outcome: str
+    outcome: OperationOutcome
     attempts: int
     total_ms: int
     error_class: str | None = None
@@ -109,7 +119,7 @@ class CooldownChanged(Event):
     reason: str
     until_wall: float
     level: int
-    lane: str = "cooldown"
+    lane: CooldownLane = "cooldown"
     model: str | None = None
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from core.retry.classify import Classification, ErrorClass
+from core.retry.events import AttemptOutcome, OperationOutcome
 
 __all__ = [
     "AttemptRecord",
@@ -49,7 +50,7 @@ class AttemptRecord:
     planned_delay_ms: int = 0
     slept_ms: int = 0
     retry_after_ms: float | None = None
-    outcome: str = "pending"
+    outcome: AttemptOutcome | Literal["pending"] = "pending"
     decision_reason: str = ""
 
     def as_json(self) -> dict[str, Any]:
@@ -78,7 +79,7 @@ class OperationRecord:
     provider: str | None
     policy: str = ""
     attempts: list[AttemptRecord] = field(default_factory=list)
-    outcome: str = "pending"
+    outcome: OperationOutcome | Literal["pending"] = "pending"
     error: str | None = None
     error_class: str | None = None
     decision_reason: str = ""

@@ -22,6 +22,8 @@ from core.config.schema.sandbox import SandboxConfig
 from core.sandbox import naming
 from core.sandbox.contract import ContainerInfo, ExecResult, Limits, Publish, SandboxError, SandboxUnavailable
 from core.sandbox.events import (
+    LimitName,
+    RemovalReason,
     SandboxContainerCreated,
     SandboxContainerRecreated,
     SandboxContainerRemoved,
@@ -144,7 +146,7 @@ class DockerBackend:
             hardening=hardening_summary(attrs),
         )
 
-    def _remove(self, name: str, scope_key: str, reason: str) -> None:
+    def _remove(self, name: str, scope_key: str, reason: RemovalReason) -> None:
         import docker.errors  # deferred: start-up cost, the docker SDK takes ~0.25 s to import
 
         with contextlib.suppress(docker.errors.NotFound):
@@ -257,7 +259,7 @@ class DockerBackend:
         before: dict[str, int], after: dict[str, int],
     ) -> ExecResult:
         limits = _limits_from_host(attrs.get("HostConfig") or {})
-        notes = []
+        notes: list[tuple[LimitName, str]] = []
         if result.timed_out:
             notes.append(("timeout", "command exceeded its timeout and was killed (SIGKILL to its process group)"))
         if result.oom_killed:

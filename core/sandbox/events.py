@@ -8,10 +8,13 @@ ISOLATED, sandbox spec §13.4) for a container. No command text or output is rec
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 from core.events.base import Event, register_kind
 
 __all__ = [
+    "LimitName",
+    "RemovalReason",
     "SandboxContainerCreated",
     "SandboxContainerRecreated",
     "SandboxContainerRemoved",
@@ -20,7 +23,12 @@ __all__ = [
     "SandboxLimitHit",
     "SandboxLimitsUpdated",
     "SandboxStats",
+    "SandboxBackendName",
 ]
+
+SandboxBackendName = Literal["docker", "process"]
+RemovalReason = Literal["idle", "max_age", "forced", "drift", "setup_failed"]
+LimitName = Literal["pids", "memory", "cpu", "timeout"]
 
 
 @register_kind
@@ -33,7 +41,7 @@ class SandboxContainerCreated(Event):
     scope_key: str
     image: str
     config_hash: str
-    backend: str = "docker"
+    backend: SandboxBackendName = "docker"
     isolated: bool = True
     setup_ran: bool = False
 
@@ -74,7 +82,7 @@ class SandboxContainerRemoved(Event):
     kind = "sandbox.container_removed"
     name: str
     scope_key: str
-    reason: str
+    reason: RemovalReason
     isolated: bool = True
 
 
@@ -103,7 +111,7 @@ class SandboxLimitHit(Event):
 
     kind = "sandbox.limit_hit"
     name: str
-    limit: str
+    limit: LimitName
     detail: str
     scope: str = ""
     argv0: str = ""

@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Literal
 
 __all__ = ["IN_USE_GRACE_S", "Registry", "prune_reason"]
 
@@ -61,7 +62,7 @@ class Registry:
 
 def prune_reason(
     *, now: float, created: float, last_used: float | None, idle_hours: int, max_age_days: int, force: bool = False
-) -> str | None:
+) -> Literal["forced", "idle", "max_age"] | None:
     """``forced``, ``idle``, ``max_age`` or None (keep). Unknown last use counts from creation."""
     if force:
         return "forced"

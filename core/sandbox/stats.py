@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from core.events.base import Event
-from core.sandbox.events import SandboxLimitHit, SandboxStats
+from core.sandbox.events import LimitName, SandboxLimitHit, SandboxStats
 
 __all__ = ["LimitDetector", "StatsSample", "StatsSampler", "parse_stats"]
 
@@ -149,20 +149,23 @@ class LimitDetector:
             per_s = (s.throttled_time_ns - prev.throttled_time_ns) / 1e6 / dt if dt > 0 else 0.0
             self._edge(hits, "cpu", self._throttled_run >= THROTTLE_SAMPLES,
                        f"cpu_throttle: {share:.0%} of CFS periods throttled for {self._throttled_run} samples, "
-                       f"{per_s:.0f} ms throttled per s")
+                       f"{per_s:.0f} ms throttled per s", limit="cpu")
         if s.pids_limit:
-            self._edge(hits, "pids", s.pids >= s.pids_limit, f"pids exhausted: {s.pids}/{s.pids_limit}")
+            self._edge(hits, "pids", s.pids >= s.pids_limit, f"pids exhausted: {s.pids}/{s.pids_limit}",
+                       limit="pids")
             self._edge(hits, "pids_warn", HIGH_WATER * s.pids_limit <= s.pids < s.pids_limit,
                        f"pids warning: {s.pids}/{s.pids_limit} (≥ 90 % of the limit)", limit="pids")
         if s.memory_limit_bytes:
             self._edge(hits, "memory", s.memory_bytes >= HIGH_WATER * s.memory_limit_bytes,
-                       f"memory_high: {s.memory_bytes}/{s.memory_limit_bytes} bytes (≥ 90 % of the limit)")
+                       f"memory_high: {s.memory_bytes}/{s.memory_limit_bytes} bytes (≥ 90 % of the limit)",
+                       limit="memory")
         return hits
 
-    def _edge(self, hits: list[SandboxLimitHit], key: str, on: bool, detail: str, *, limit: str = "") -> None:
+    def _edge(self, hits: list[SandboxLimitHit], key: str, on: bool, detail: str, *, limit: LimitName) -> None:
+        """Publish a hit of ``limit`` when condition ``key`` turns on (once until it turns off)."""
         if on and key not in self._active:
             self._active.add(key)
-            hits.append(SandboxLimitHit(name=self.name, limit=limit or key, detail=detail, isolated=self.isolated))
+            hits.append(SandboxLimitHit(name=self.name, limit=limit, detail=detail, isolated=self.isolated))
         elif not on:
             self._active.discard(key)
 

@@ -27,7 +27,14 @@ from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from core.config.schema.session import SessionConfig
-from core.sessions.events import SessionCacheEvict, SessionCacheHit, SessionCacheMiss
+from core.sessions.events import (
+    CacheName,
+    EvictReason,
+    MissReason,
+    SessionCacheEvict,
+    SessionCacheHit,
+    SessionCacheMiss,
+)
 from core.sessions.model import Session
 from core.sessions.transcript import Publish
 
@@ -86,7 +93,7 @@ class _Slot(Generic[T]):
 class FileTtlCache(Generic[T]):
     """Path → value, valid while fresh and while the file is unchanged (mtime and size)."""
 
-    def __init__(self, name: str, ttl_ms: int, *, publish: Publish | None = None,
+    def __init__(self, name: CacheName, ttl_ms: int, *, publish: Publish | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.name = name
         self.ttl_ms = ttl_ms
@@ -146,7 +153,7 @@ class FileTtlCache(Generic[T]):
         slot = self._slots.get(key)
         return None if slot is None else slot.value
 
-    def invalidate(self, key: str, reason: str = "invalidated") -> None:
+    def invalidate(self, key: str, reason: EvictReason = "invalidated") -> None:
         if self._slots.pop(key, None) is not None:
             self.stats.evictions += 1
             self._emit(SessionCacheEvict(cache=self.name, key=key, reason=reason))
@@ -169,7 +176,7 @@ class FileTtlCache(Generic[T]):
     def _expired(self, slot: _Slot[T]) -> bool:
         return (self._clock() - slot.stored_at) * 1000 > self.ttl_ms
 
-    def _miss(self, key: str, reason: str) -> T | None:
+    def _miss(self, key: str, reason: MissReason) -> T | None:
         """Count and publish a miss; returns what :meth:`get` answers on one (None)."""
         self.stats.misses += 1
         self._emit(SessionCacheMiss(cache=self.name, key=key, reason=reason))

@@ -7,10 +7,16 @@ mid-write) is visible in telemetry instead of silently dropped.
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 from core.events.base import Event, register_kind
 
-__all__ = ["SessionCacheEvict", "SessionCacheHit", "SessionCacheMiss", "TornLineSkipped"]
+__all__ = ["CacheName", "EvictReason", "MissReason", "SessionCacheEvict", "SessionCacheHit", "SessionCacheMiss",
+           "TornLineSkipped"]
+
+CacheName = Literal["manager", "store"]
+MissReason = Literal["absent", "expired", "changed", "disabled"]
+EvictReason = Literal["ttl", "changed", "invalidated", "write-failed"]
 
 
 @register_kind
@@ -20,7 +26,7 @@ class SessionCacheHit(Event):
     file path."""
 
     kind = "session.cache.hit"
-    cache: str
+    cache: CacheName
     key: str
 
 
@@ -31,20 +37,21 @@ class SessionCacheMiss(Event):
     (mtime or size differ) or ``disabled`` (TTL 0)."""
 
     kind = "session.cache.miss"
-    cache: str
+    cache: CacheName
     key: str
-    reason: str = "absent"
+    reason: MissReason = "absent"
 
 
 @register_kind
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class SessionCacheEvict(Event):
-    """An entry left the cache: ``ttl`` (sweep), ``changed`` (file changed), ``invalidated``."""
+    """An entry left the cache: ``ttl`` (sweep), ``changed`` (file changed), ``invalidated``,
+    ``write-failed`` (a write to its file failed, so the cached copy may be ahead of the disk)."""
 
     kind = "session.cache.evict"
-    cache: str
+    cache: CacheName
     key: str
-    reason: str = "ttl"
+    reason: EvictReason = "ttl"
 
 
 @register_kind

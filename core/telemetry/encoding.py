@@ -25,6 +25,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import types
+import typing
 from collections.abc import Callable, Iterable
 from json import encoder as _json_encoder
 from typing import Any
@@ -93,7 +95,31 @@ def _field_annotations(cls: type[Event]) -> dict[str, str]:
     merged: dict[str, object] = {}
     for klass in reversed(cls.__mro__):
         merged.update(getattr(klass, "__annotations__", {}))
-    return {name: _annotation_text(value) for name, value in merged.items()}
+    texts = {name: _annotation_text(value) for name, value in merged.items()}
+    # Enum-like fields are typed with Literal aliases of strings: their values are plain str,
+    # encoded exactly like a str field, so the alias is replaced by what it stands for.
+    for name, text in texts.items():
+        if not _is_plain(text) and (literal := _string_literal_text(cls, name)) is not None:
+            texts[name] = literal
+    return texts
+
+
+def _string_literal_text(cls: type[Event], name: str) -> str | None:
+    """``str`` / ``str | None`` when field ``name`` is a ``Literal`` of strings (optionally with
+    None), else None (also when the annotations cannot be resolved)."""
+    try:
+        hint = typing.get_type_hints(cls).get(name)
+    except Exception:  # noqa: BLE001 - an unresolvable annotation just keeps the general path
+        return None
+    args = typing.get_args(hint)
+    optional = type(None) in args and typing.get_origin(hint) in (typing.Union, types.UnionType)
+    if optional:
+        rest = [a for a in args if a is not type(None)]
+        hint = rest[0] if len(rest) == 1 else None
+        args = typing.get_args(hint)
+    if typing.get_origin(hint) is typing.Literal and args and all(type(a) is str for a in args):
+        return "str | None" if optional else "str"
+    return None
 
 
 def _is_plain(annotation: str) -> bool:

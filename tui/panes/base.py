@@ -1,7 +1,8 @@
 """The shared shape of every dashboard pane: border title, one-line help, a notice, a body.
 
 Panes receive events as attributes-down calls from the dashboard screen (``apply_events``);
-they never subscribe to the bus themselves, so pausing and coalescing live in one place.
+they never subscribe to the bus themselves, so pausing and coalescing live in one place. What a
+pane shows is folded by its model in :mod:`tui.models`; the pane renders it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widget import Widget
@@ -16,6 +18,7 @@ from textual.widgets import Static
 
 if TYPE_CHECKING:
     from core.events import Event
+    from core.view import GatewayView
 
 
 class Pane(Vertical, can_focus=True):
@@ -59,8 +62,10 @@ class Pane(Vertical, can_focus=True):
     }
     """
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, gateway: GatewayView, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        self.gateway = gateway
+        """The only way a pane talks to the core (reads config and state, starts work)."""
         self.border_title = self.PANE_TITLE
 
     def compose(self) -> ComposeResult:
@@ -79,3 +84,11 @@ class Pane(Vertical, can_focus=True):
 
     def apply_events(self, events: Sequence[Event]) -> None:
         """Take a batch of new events (already coalesced, never while paused). Default: ignore."""
+
+
+def same_cell(old: object, new: object) -> bool:
+    """Equal as shown: same text and, for rich text, the same styled spans (the keyed-diff
+    panes rewrite only cells for which this is False)."""
+    if isinstance(old, Text) and isinstance(new, Text):
+        return old.plain == new.plain and old.spans == new.spans and old.style == new.style
+    return old == new

@@ -18,11 +18,19 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, DataTable, Input, ProgressBar, Static
 
+from core.bench.compare import compare
+from core.bench.export import compare_lines
+from core.bench.runner import BenchRunner, BenchSpec
+from core.bench.store import RunRow
+from core.view import GatewayState
+from tui.action_spec import BENCH_ACTIONS
+from tui.models.bench import BenchModel
 from tui.panes.base import Pane
 from tui.widgets.bench_chart import histogram
 
 if TYPE_CHECKING:
     from core.events import Event
+    from core.view import GatewayView
 
 _METRICS = (("latencyMs", "latency ms", 0), ("ttftMs", "ttft ms", 0), ("outputTokensPerSec", "tok/s", 1),
             ("tpotMs", "itl ms", 1))
@@ -31,7 +39,7 @@ _METRICS = (("latencyMs", "latency ms", 0), ("ttftMs", "ttft ms", 0), ("outputTo
 class BenchLoaded(Message):
     """Store read finished: the history rows and, when asked, one run document to show."""
 
-    def __init__(self, rows: list[Any], doc: dict[str, Any] | None) -> None:
+    def __init__(self, rows: list[RunRow], doc: dict[str, Any] | None) -> None:
         super().__init__()
         self.rows, self.doc = rows, doc
 
@@ -70,6 +78,9 @@ time to first token, tokens/s and inter-token latency, and a latency histogram.
   run as A, `c` compares the highlighted run (B) with A: Δ per metric, regression and noise
   flags, and the config paths that differ.
 """
+    BINDINGS = [spec.binding() for spec in BENCH_ACTIONS]
+    """The registry's bench keys, active while the pane has focus."""
+
     DEFAULT_CSS = """
     BenchPane.-ready > .pane--waiting { display: none; }
     BenchPane > #bench-form { height: 3; }
@@ -83,18 +94,13 @@ time to first token, tokens/s and inter-token latency, and a latency histogram.
     BenchPane > #bench-compare { height: auto; color: $text-muted; }
     """
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
-        # The keys come from the registry; imported here because tui.actions imports tui.panes
-        # (a class-level BINDINGS would be a circular import).
-        from tui.actions import BENCH_ACTIONS
-
-        for spec in BENCH_ACTIONS:
-            self._bindings._add_binding(spec.binding())
-        self.runner: Any = None
+    def __init__(self, gateway: GatewayView, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(gateway, id=id, classes=classes)
+        self.model = BenchModel()
+        self.runner: BenchRunner | None = None
         self.shown: dict[str, Any] | None = None
         """The run document the table and chart show."""
-        self.history: list[Any] = []
+        self.history: list[RunRow] = []
         self.mark_a: str | None = None
         self.compare_text = ""
 
@@ -105,35 +111,30 @@ time to first token, tokens/s and inter-token latency, and a latency histogram.
             yield Input(placeholder="tag", id="bench-tag")
             yield Button("Run", id="bench-start", compact=True)
         yield ProgressBar(id="bench-progress", show_eta=False)
-        table = DataTable(id="bench-results", cursor_type="none", zebra_stripes=True)
+        table: DataTable[str] = DataTable(id="bench-results", cursor_type="none", zebra_stripes=True)
         table.add_columns("model", "metric", "median", "p95", "min", "max", "failed")
         yield table
         yield Static(id="bench-chart")
-        history = DataTable(id="bench-history", cursor_type="row")
+        history: DataTable[str] = DataTable(id="bench-history", cursor_type="row")
         history.add_columns("run", "tag", "models", "median ms", "failed")
         yield history
         yield Static(id="bench-compare", markup=False)
 
     def on_mount(self) -> None:
-        config = getattr(getattr(self.app, "gateway", None), "config", None)
-        if config is not None:
-            self.query_one("#bench-models", Input).value = ", ".join(config.bench.models)
-            self.query_one("#bench-runs", Input).value = str(config.bench.runs)
-        state = getattr(getattr(self.app, "gateway", None), "state", None)
-        self.set_class(getattr(state, "value", state) == "running", "-ready")
+        bench = self.gateway.config.bench
+        self.query_one("#bench-models", Input).value = ", ".join(bench.models)
+        self.query_one("#bench-runs", Input).value = str(bench.runs)
+        self.set_class(self.gateway.state is GatewayState.RUNNING, "-ready")
         self.reload(show_latest=True)
 
     # -- store reads ------------------------------------------------------------------------
 
-    @work(group="bench-load", exclusive=True, thread=True, exit_on_error=False)
-    def reload(self, show_latest: bool = False, run_id: str | None = None) -> None:
-        """Read history (and one run) from the store in a thread; post the result."""
-        from core.bench.store import list_runs, load_run
-
-        path = self.app.gateway.loaded.db_path  # type: ignore[attr-defined]
-        rows = list_runs(path, limit=50)
+    @work(group="bench-load", exclusive=True, exit_on_error=False)
+    async def reload(self, show_latest: bool = False, run_id: str | None = None) -> None:
+        """Read history (and one run) from the store; post the result."""
+        rows = await self.gateway.bench_history(limit=50)
         wanted = run_id or (rows[0].run_id if show_latest and rows else None)
-        doc = load_run(path, wanted)[0] if wanted else None
+        doc = (await self.gateway.bench_run(wanted))[0] if wanted else None
         self.post_message(BenchLoaded(rows, doc))
 
     @on(BenchLoaded)
@@ -167,8 +168,8 @@ time to first token, tokens/s and inter-token latency, and a latency histogram.
                 v = s[metric]
                 wanted[f"{m['ref']}|{metric}"] = (m["ref"], label, *(_cell(v[k], digits) for k in
                                                   ("median", "p95", "min", "max")), str(s["failed"]))
-        for key in [k.value for k in table.rows if k.value not in wanted]:
-            table.remove_row(key)
+        for row_key in [k for k in table.rows if k.value not in wanted]:
+            table.remove_row(row_key)
         columns = list(table.columns)
         for key, cells in wanted.items():
             if key not in table.rows:
@@ -189,15 +190,13 @@ time to first token, tokens/s and inter-token latency, and a latency histogram.
 
     def action_bench_start(self) -> None:
         """Start a run from the form (one at a time)."""
-        gateway = getattr(self.app, "gateway", None)
+        gateway = self.gateway
         if self.runner is not None:
             self.notify("A benchmark is already running (x stops it).", timeout=3)
             return
-        if gateway is None or getattr(gateway, "providers", None) is None:
+        if gateway.state is not GatewayState.RUNNING:
             self.notify("The gateway is not running yet.", severity="warning", timeout=3)
             return
-        from core.bench.runner import BenchRunner, BenchSpec
-
         models = [m.strip() for m in self.query_one("#bench-models", Input).value.split(",") if m.strip()]
         runs = self.query_one("#bench-runs", Input).value.strip()
         tag = self.query_one("#bench-tag", Input).value.strip() or None
@@ -207,16 +206,14 @@ time to first token, tokens/s and inter-token latency, and a latency histogram.
         except ValueError as exc:
             self.notify(f"Cannot start: {exc}", severity="error", timeout=5)
             return
-        self.runner = BenchRunner(gateway, spec)
+        self.runner = gateway.bench_runner(spec)
         self.query_one("#bench-progress", ProgressBar).update(total=spec.total, progress=0)
-        self._run(spec)
+        self._run(self.runner)
 
     @work(group="bench-run", exclusive=True, exit_on_error=False)
-    async def _run(self, spec: Any) -> None:
-        from core.bench.runner import run_and_store
-
+    async def _run(self, runner: BenchRunner) -> None:
         try:
-            doc = await run_and_store(self.app.gateway, spec, runner=self.runner)  # type: ignore[attr-defined]
+            doc = await self.gateway.run_bench(runner)
         except Exception as exc:  # shown in the pane, never a crash of the dashboard
             self.post_message(BenchDone(None, exc))
             return
@@ -237,13 +234,15 @@ time to first token, tokens/s and inter-token latency, and a latency histogram.
             self.runner.stop()
 
     def apply_events(self, events: Sequence[Event]) -> None:
-        for event in events:
-            if event.kind in ("gateway.started", "gateway.stopped"):
-                self.set_class(event.kind == "gateway.started", "-ready")
-        progress = [e for e in events if e.kind == "bench.run_progress"]
-        if progress:
-            last: Any = progress[-1]
-            self.query_one("#bench-progress", ProgressBar).update(total=last.total, progress=last.done)
+        before = self.model.progress
+        if not self.model.apply(events):
+            return
+        if self.model.ready is not None:
+            self.set_class(self.model.ready, "-ready")
+        progress = self.model.progress
+        if progress is not None and progress is not before:
+            done, total = progress
+            self.query_one("#bench-progress", ProgressBar).update(total=total, progress=done)
 
     # -- compare ----------------------------------------------------------------------------
 
@@ -266,14 +265,9 @@ time to first token, tokens/s and inter-token latency, and a latency histogram.
             return
         self._compare(self.mark_a, b)
 
-    @work(group="bench-compare", exclusive=True, thread=True, exit_on_error=False)
-    def _compare(self, a: str, b: str) -> None:
-        from core.bench.compare import compare
-        from core.bench.export import compare_lines
-        from core.bench.store import load_run
-
-        path = self.app.gateway.loaded.db_path  # type: ignore[attr-defined]
-        (doc_a, cfg_a), (doc_b, cfg_b) = load_run(path, a), load_run(path, b)
+    @work(group="bench-compare", exclusive=True, exit_on_error=False)
+    async def _compare(self, a: str, b: str) -> None:
+        (doc_a, cfg_a), (doc_b, cfg_b) = await self.gateway.bench_run(a), await self.gateway.bench_run(b)
         self.post_message(BenchCompared(compare_lines(compare(doc_a, cfg_a, doc_b, cfg_b))))
 
     @on(BenchCompared)

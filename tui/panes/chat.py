@@ -9,6 +9,7 @@ a reply.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +20,22 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from core.chat.result import TurnResult
+from core.view import GatewayState
+from tui.models.chat import (
+    ChatModel,
+    attempts_summary,
+    compaction_line,
+    error_line,
+    failed_record,
+    summary_line,
+    tool_line,
+)
 from tui.panes.base import Pane
-from tui.widgets.retry_timeline import human_ms
 
 if TYPE_CHECKING:
     from core.events import Event
+    from core.view import GatewayView
 
 MAX_MESSAGES = 200
 """Chat lines kept on screen; the oldest scroll away."""
@@ -47,7 +59,7 @@ class ChatDelta(Message):
 class ChatDone(Message):
     """The turn ended: ``result`` (a core ``TurnResult``) or ``error`` (the classified failure)."""
 
-    def __init__(self, turn: int, result: Any = None, error: BaseException | None = None) -> None:
+    def __init__(self, turn: int, result: TurnResult | None = None, error: BaseException | None = None) -> None:
         super().__init__()
         self.turn = turn
         self.result = result
@@ -116,8 +128,9 @@ creates a message, so an ambiguous failure is not retried (it may have been rece
     ChatPane.-ready > .pane--waiting { display: none; }
     """
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
+    def __init__(self, gateway: GatewayView, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(gateway, id=id, classes=classes)
+        self.model = ChatModel()
         self._turn = 0
         self._busy = False
         self._reply: Static | None = None
@@ -142,15 +155,11 @@ creates a message, so an ambiguous failure is not retried (it may have been rece
         return self if chat_input.disabled else chat_input
 
     def on_mount(self) -> None:
-        state = getattr(getattr(self.app, "gateway", None), "state", None)
-        self._set_ready(getattr(state, "value", state) == "running")
+        self._set_ready(self.gateway.state is GatewayState.RUNNING)
 
     def apply_events(self, events: Sequence[Event]) -> None:
-        for event in events:
-            if event.kind == "gateway.started":
-                self._set_ready(True)
-            elif event.kind == "gateway.stopped":
-                self._set_ready(False)
+        if self.model.apply(events) and self.model.ready is not None:
+            self._set_ready(self.model.ready)
 
     def _set_ready(self, ready: bool) -> None:
         chat_input = self.query_one("#chat-input", Input)
@@ -198,17 +207,14 @@ creates a message, so an ambiguous failure is not retried (it may have been rece
 
     @work(group="chat", exit_on_error=False)
     async def _run_command(self, name: str, arg: str) -> None:
-        chat = getattr(self.app.gateway, "chat", None)
+        gateway = self.gateway
         try:
-            if chat is None:
-                raise RuntimeError("the gateway has no chat service")
             if name == "/context":
-                text = await chat.context(arg or "list")
+                text = await gateway.chat_context(arg or "list")
             elif name == "/new":
-                text = f"New session {await chat.reset()}"
+                text = f"New session {await gateway.chat_new()}"
             else:
-                result = await chat.compact(arg or None)
-                text = compaction_line(result)
+                text = compaction_line(await gateway.chat_compact(arg or None))
         except Exception as exc:
             self.post_message(CommandDone(error=exc))
             return
@@ -233,16 +239,21 @@ creates a message, so an ambiguous failure is not retried (it may have been rece
 
     @work(group="chat", exit_on_error=False)
     async def _run_turn(self, turn: int, text: str) -> None:
-        chat = getattr(self.app.gateway, "chat", None)
-        if chat is None:
-            self.post_message(ChatDone(turn, error=RuntimeError("the gateway has no chat service")))
-            return
+        def on_delta(delta: str) -> None:
+            self.post_message(ChatDelta(turn, delta))
+
+        def on_tool(summary: dict[str, Any]) -> None:
+            self.post_message(ChatTool(turn, summary))
+
         try:
-            result = await chat.send(text, on_delta=lambda delta: self.post_message(ChatDelta(turn, delta)),
-                                     on_tool=lambda summary: self.post_message(ChatTool(turn, summary)))
+            result = await self.gateway.chat_send(text, on_delta=on_delta, on_tool=on_tool)
         except Exception as exc:  # classified turn errors and anything unexpected alike
             self.post_message(ChatDone(turn, error=exc))
             return
+        except asyncio.CancelledError as cancelled:
+            # The gateway cancelled the turn (``cancel_turn``, a stop): the pane must not stay busy.
+            self.post_message(ChatDone(turn, error=cancelled))
+            raise
         self.post_message(ChatDone(turn, result=result))
 
     @on(ChatDelta)
@@ -272,7 +283,7 @@ creates a message, so an ambiguous failure is not retried (it may have been rece
         self._busy = False
         result, error = message.result, message.error
         if result is not None:
-            reply = str(getattr(result, "reply", "") or self._reply_text)
+            reply = result.reply or self._reply_text
             if self._reply is not None:
                 self._reply.update(reply)
             self.transcript.append(("assistant", reply))
@@ -283,7 +294,7 @@ creates a message, so an ambiguous failure is not retried (it may have been rece
                 self._reply.update(partial + " [interrupted]" if partial else "(no reply)")
                 self.transcript.append(("assistant", partial))
             self._line("error", error_line(error), "chat--error")
-            record = getattr(error, "record", None)
+            record = failed_record(error)
             if record is not None:
                 self._line("meta", attempts_summary(record), "chat--meta")
         self._reply = None
@@ -305,64 +316,3 @@ creates a message, so an ambiguous failure is not retried (it may have been rece
 
     def _scroll_end(self) -> None:
         self.query_one("#chat-log", VerticalScroll).scroll_end(animate=False, immediate=False)
-
-
-def attempts_summary(record: Any) -> str:
-    """``2 attempts: 429 RATE_LIMITED → ok`` from an operation record."""
-    attempts = list(getattr(record, "attempts", ()) or ())
-    labels = []
-    for a in attempts:
-        cls = getattr(a, "error_class", None)
-        if cls is None:
-            labels.append("ok")
-        else:
-            name = str(getattr(cls, "value", None) or cls)
-            status = getattr(a, "status", None)
-            labels.append(f"{status} {name}" if status else name)
-    noun = "attempt" if len(attempts) == 1 else "attempts"
-    return f"{len(attempts)} {noun}: " + " → ".join(labels) if labels else "no attempt made"
-
-
-def summary_line(result: Any) -> str:
-    """Model, tokens, TTFT, total time and attempts, in one line under the reply."""
-    usage = getattr(result, "usage", None)
-    tokens = ""
-    if usage is not None:
-        tokens = f" · in {getattr(usage, 'input_tokens', 0):,} / out {getattr(usage, 'output_tokens', 0):,} tok"
-    ttft = getattr(result, "ttft_ms", None)
-    latency = getattr(result, "latency_ms", None)
-    parts = [
-        str(getattr(result, "model", "?")),
-        tokens.lstrip(" ·") if tokens else None,
-        f"ttft {human_ms(ttft)}" if ttft is not None else None,
-        f"total {human_ms(latency)}" if latency is not None else None,
-    ]
-    record = getattr(result, "record", None)
-    if record is not None:
-        parts.append(attempts_summary(record))
-    return " · ".join(p for p in parts if p)
-
-
-def tool_line(summary: dict[str, Any]) -> str:
-    """``⚙ read path=big.txt · 6,500 chars`` (``✗`` when the tool failed or was refused)."""
-    args = " ".join(f"{k}={v}" for k, v in (summary.get("input") or {}).items() if k != "content")
-    mark = "✗" if summary.get("isError") else "⚙"
-    return f"{mark} {summary.get('name')} {args} · {summary.get('chars', 0):,} chars".replace("  ", " ")
-
-
-def compaction_line(result: Any) -> str:
-    """What ``/compact`` did: the entry written, or why it was not."""
-    if getattr(result, "ok", False):
-        after = getattr(result, "tokens_after", None)
-        return (f"Compacted: ~{result.tokens_before:,} → ~{after:,} tokens" if after is not None
-                else f"Compacted ({result.tokens_before:,} tokens before)")
-    return f"Not compacted: {getattr(result, 'aborted', '?')} — {getattr(result.event, 'detail', '')}"
-
-
-def error_line(error: BaseException | None) -> str:
-    """``✗ RATE_LIMITED: …``: the classified error, never a traceback."""
-    if error is None:
-        return "✗ the turn failed"
-    cls = getattr(error, "error_class", None)
-    name = str(getattr(cls, "value", None) or cls) if cls is not None else type(error).__name__
-    return f"✗ {name}: {error}"

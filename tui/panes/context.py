@@ -9,16 +9,19 @@ estimate beside the provider's actual input tokens (with the chars-per-token rat
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
+from core.context.events import ContextReportUpdated
+from tui.models.context import ContextModel, marker_positions
 from tui.panes.base import Pane
 
 if TYPE_CHECKING:
     from core.events import Event
+    from core.view import GatewayView
 
 LABELS: dict[str, str] = {
     "system_prompt": "System prompt",
@@ -41,19 +44,6 @@ LABELS: dict[str, str] = {
 
 STYLES = ("magenta", "blue", "cyan", "green", "yellow", "red", "bright_magenta", "bright_blue",
           "bright_cyan", "bright_green", "bright_yellow", "bright_red", "white")
-
-
-def marker_positions(window: int, config: Any) -> dict[str, int]:
-    """Token positions of the thresholds: soft trim and hard clear (ratios of the window, as the
-    pruner uses them) and compaction (window − reserve, spec §3.2)."""
-    defaults = config.agents.defaults
-    pruning, compaction = defaults.context_pruning, defaults.compaction
-    reserve = max(compaction.reserve_tokens, compaction.reserve_tokens_floor)
-    return {
-        "soft trim": int(window * pruning.soft_trim_ratio),
-        "hard clear": int(window * pruning.hard_clear_ratio),
-        "compaction": max(0, window - reserve),
-    }
 
 
 def stacked_bar(categories: dict[str, int], window: int, width: int) -> Text:
@@ -113,10 +103,14 @@ the chars-per-token ratio in use (learned per model from real usage once calibra
 
     WAITING = "Waiting for the first turn: no context report yet."
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
-        self.report: Any = None
-        """The last ``ContextReportUpdated`` shown."""
+    def __init__(self, gateway: GatewayView, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(gateway, id=id, classes=classes)
+        self.model = ContextModel()
+
+    @property
+    def report(self) -> ContextReportUpdated | None:
+        """The last report shown."""
+        return self.model.report
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="context-head", markup=False)
@@ -132,20 +126,18 @@ the chars-per-token ratio in use (learned per model from real usage once calibra
         table.add_column("estimate vs actual", key="cmp")
 
     def apply_events(self, events: Sequence[Event]) -> None:
-        latest = None
-        for event in events:
-            if event.kind == "context.report":
-                latest = event
-        if latest is not None:
-            self.show(latest)
+        if self.model.apply(events):
+            self.show()
 
     def on_resize(self) -> None:
         if self.report is not None:
             self._draw_bar()
 
-    def show(self, report: Any) -> None:
-        """Render a ``ContextReportUpdated``."""
-        self.report = report
+    def show(self) -> None:
+        """Render the model's report."""
+        report = self.report
+        if report is None:
+            return
         self.set_class(True, "-ready")
         window = report.window_tokens
         ratio = f"{report.chars_per_token:.2f} chars/tok " + ("(calibrated)" if report.calibrated else "(default)")
@@ -174,10 +166,11 @@ the chars-per-token ratio in use (learned per model from real usage once calibra
 
     def _draw_bar(self) -> None:
         report = self.report
+        if report is None:
+            return
         width = max(10, self.size.width - 4)
         window = report.window_tokens
         self.query_one("#context-bar", Static).update(stacked_bar(dict(report.categories), window, width))
-        config = getattr(getattr(self.app, "gateway", None), "config", None)
-        if config is not None and window:
+        if window:
             self.query_one("#context-markers", Static).update(
-                marker_line(marker_positions(window, config), window, width))
+                marker_line(marker_positions(window, self.gateway.config), window, width))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -18,22 +18,21 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import RichLog
 
+from core.events import ConfigInvalid, ConfigReloaded, Event, GatewayStarted, GatewayStopped, LogMessage
+from tui.models.events import EventsModel
 from tui.panes.base import Pane
 
 if TYPE_CHECKING:
-    from core.events import Event
+    from core.view import GatewayView
 
 MAX_LINES = 1_000
 """Lines kept in the log; older ones scroll away (RichLog ``max_lines``)."""
 
-FLOOD_ROWS = 200
-"""At most this many lines per batch; older rows of a bigger batch become one summary line."""
-
-_KIND_STYLES = {
-    "config.invalid": "bold $error",
-    "config.reloaded": "$success",
-    "gateway.started": "$primary",
-    "gateway.stopped": "$primary",
+_CLASS_STYLES: dict[type[Event], str] = {
+    ConfigInvalid: "bold $error",
+    ConfigReloaded: "$success",
+    GatewayStarted: "$primary",
+    GatewayStopped: "$primary",
 }
 _LEVEL_STYLES = {"error": "$error", "critical": "$error", "warning": "$warning"}
 
@@ -90,12 +89,9 @@ freezes this log; events keep being collected and appear at once on resume.
     }
     """
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
-        self.origin: float = 0.0
-        """Monotonic time shown as +0:00.000; the app sets it (attributes down)."""
-        self.seen = 0
-        self.merged = 0
+    def __init__(self, gateway: GatewayView, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(gateway, id=id, classes=classes)
+        self.model = EventsModel()
         self.lines: collections.deque[str] = collections.deque(maxlen=MAX_LINES)
         """Plain text of the lines written, mirroring the log (for tests and copy/export)."""
         self._home = os.environ.get("HOME")
@@ -110,23 +106,32 @@ freezes this log; events keep being collected and appear at once on resume.
     def on_mount(self) -> None:
         self._update_subtitle()
 
+    @property
+    def origin(self) -> float:
+        """Monotonic time shown as +0:00.000; the app sets it (attributes down)."""
+        return self.model.origin
+
+    @origin.setter
+    def origin(self, value: float) -> None:
+        self.model.origin = value
+
+    @property
+    def seen(self) -> int:
+        return self.model.seen
+
+    @property
+    def merged(self) -> int:
+        return self.model.merged
+
     def apply_events(self, events: Sequence[Event]) -> None:
         if not events:
             return
-        for event in reversed(events):
-            if event.kind == "gateway.started":
-                self.origin = event.mono
-                break
-        rows = _merge_runs(events)
+        batch = self.model.apply(events)
         log = self._log
-        self.seen += len(events)
-        self.merged += len(events) - len(rows)
-        if len(rows) > FLOOD_ROWS:
-            hidden, rows = rows[:-FLOOD_ROWS], rows[-FLOOD_ROWS:]
-            self._write(log, _flood_summary(hidden))
-            self.merged += len(hidden)
-        for event, count in rows:
-            self._write(log, self._format(event, count))
+        if batch.hidden:
+            self._write(log, _flood_summary(batch.hidden))
+        for row in batch.rows:
+            self._write(log, self._format(row.event, row.count))
         self._update_subtitle()
 
     def _write(self, log: RichLog, line: Text) -> None:
@@ -140,9 +145,9 @@ freezes this log; events keep being collected and appear at once on resume.
         line.append(format_offset(event.mono - self.origin), style="dim")
         line.append("  ")
         payload = event.payload()
-        style = _KIND_STYLES.get(event.kind, "")
-        if event.kind == "log":
-            style = _LEVEL_STYLES.get(str(payload.get("level", "")).lower(), "")
+        style = _CLASS_STYLES.get(type(event), "")
+        if isinstance(event, LogMessage):
+            style = _LEVEL_STYLES.get(event.level.lower(), "")
         line.append(f"{event.kind:<16}", style=self._resolve(style))
         line.append(" ")
         line.append(format_payload(payload, self._home))
@@ -165,24 +170,7 @@ freezes this log; events keep being collected and appear at once on resume.
         self.border_subtitle = f"{self.seen:,} seen · {self.merged:,} merged"
 
 
-def _merge_runs(events: Iterable[Event]) -> list[tuple[Event, int]]:
-    """Collapse consecutive events with the same kind and payload into (last event, count)."""
-    rows: list[tuple[Event, int]] = []
-    last_key: tuple[str, str] | None = None
-    for event in events:
-        key = (event.kind, json.dumps(event.payload(), sort_keys=True, default=str))
-        if key == last_key:
-            rows[-1] = (event, rows[-1][1] + 1)
-        else:
-            rows.append((event, 1))
-            last_key = key
-    return rows
-
-
-def _flood_summary(hidden: Sequence[tuple[Event, int]]) -> Text:
-    counts: collections.Counter[str] = collections.Counter()
-    for event, count in hidden:
-        counts[event.kind] += count
-    total = sum(counts.values())
-    detail = ", ".join(f"{kind}×{n}" for kind, n in counts.most_common())
+def _flood_summary(hidden: Sequence[tuple[str, int]]) -> Text:
+    total = sum(n for _, n in hidden)
+    detail = ", ".join(f"{kind}×{n}" for kind, n in hidden)
     return Text(f"… {total:,} earlier events in this burst merged: {detail}", style="italic dim")

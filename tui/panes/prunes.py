@@ -10,11 +10,10 @@ text of each touched tool result (:class:`PruneDetailScreen`); stored decisions 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,25 +21,22 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from core.pruning.events import PruneDecision
-
+from core.view import GatewayState
+from tui.models.prunes import PrunesModel, decision_from_stored
 from tui.panes.base import Pane
 from tui.screens.prune_detail import PruneDetailScreen, decision_outcome
 
 if TYPE_CHECKING:
     from core.events import Event
+    from core.view import GatewayView
 
 log = logging.getLogger(__name__)
-
-MAX_DECISIONS = 500
-"""Decisions kept in the log; the oldest go first."""
 
 HISTORY_LIMIT = 200
 """Stored decisions loaded on mount (the most recent ones)."""
 
 HISTORY_WAIT_S, HISTORY_POLL_S = 60.0, 0.1
 """How long the history loader waits for the gateway to be running, and how often it looks."""
-
-_DECISION_FIELDS = frozenset(f.name for f in dataclasses.fields(PruneDecision)) - {"mono", "wall"}
 
 
 class StoredDecisionsLoaded(Message):
@@ -50,18 +46,6 @@ class StoredDecisionsLoaded(Message):
         super().__init__()
         self.decisions = decisions
 
-
-def decision_from_stored(stored: Any) -> PruneDecision:
-    """A :class:`PruneDecision` rebuilt from a ``StoredEvent`` (unknown payload keys ignored)."""
-    fields = {k: v for k, v in stored.payload.items() if k in _DECISION_FIELDS}
-    if "touched" in fields:
-        fields["touched"] = tuple(fields["touched"] or ())
-    return PruneDecision(wall=stored.wall, mono=stored.mono, **fields)
-
-
-def _identity(d: Any) -> tuple[float, str | None]:
-    """What a live decision and its stored copy share: wall time and session."""
-    return (d.wall, d.session_id)
 
 COLUMNS = (("time", "time"), ("session", "session"), ("model", "model"), ("outcome", "outcome"),
            ("touched", "touched"), ("saved", "saved"), ("ratio", "ratio"))
@@ -89,14 +73,19 @@ for each touched tool result its text before and after. `esc` goes back.
     PrunesPane.-ready > .pane--waiting { display: none; }
     """
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
-        self.decisions: dict[str, Any] = {}
+    def __init__(self, gateway: GatewayView, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(gateway, id=id, classes=classes)
+        self.model = PrunesModel()
+
+    @property
+    def decisions(self) -> dict[str, PruneDecision]:
         """Row key → decision event, oldest first (``d<n>`` live, ``s<store id>`` stored)."""
-        self.stored_keys: set[str] = set()
+        return self.model.decisions
+
+    @property
+    def stored_keys(self) -> set[str]:
         """Keys of decisions loaded from the store: they have no before/after text."""
-        self._identities: set[tuple[float, str | None]] = set()
-        self._seq = 0
+        return self.model.stored_keys
 
     def compose_body(self) -> ComposeResult:
         yield DataTable(id="prunes-table", cursor_type="row", zebra_stripes=True)
@@ -110,11 +99,7 @@ for each touched tool result its text before and after. `esc` goes back.
     @work(group="prunes-history", exclusive=True, exit_on_error=False)
     async def _load_history(self) -> None:
         """Wait for the gateway to run, read the last stored decisions, post them (nothing else)."""
-        from core.gateway import GatewayState
-
-        gateway = getattr(self.app, "gateway", None)
-        if gateway is None:
-            return
+        gateway = self.gateway
         waited = 0.0
         while gateway.state is not GatewayState.RUNNING:
             if waited >= HISTORY_WAIT_S:
@@ -122,7 +107,7 @@ for each touched tool result its text before and after. `esc` goes back.
             await asyncio.sleep(HISTORY_POLL_S)
             waited += HISTORY_POLL_S
         try:
-            rows = await gateway.store.query(kinds=["prune.decision"], limit=HISTORY_LIMIT, newest_first=True)
+            rows = await gateway.stored_events([PruneDecision.kind], limit=HISTORY_LIMIT, newest_first=True)
             decisions = [(row.id, decision_from_stored(row)) for row in rows]
         except Exception:  # a missing or closing store: the log just starts empty
             log.warning("could not load stored prune decisions", exc_info=True)
@@ -132,41 +117,17 @@ for each touched tool result its text before and after. `esc` goes back.
 
     @on(StoredDecisionsLoaded)
     def _on_stored_decisions(self, message: StoredDecisionsLoaded) -> None:
-        older: dict[str, Any] = {}
-        for store_id, decision in reversed(message.decisions):  # oldest first
-            key = f"s{store_id}"
-            if key in self.decisions or _identity(decision) in self._identities:
-                continue  # already listed (it arrived live too)
-            older[key] = decision
-            self._identities.add(_identity(decision))
-            self.stored_keys.add(key)
-        if not older:
-            return
-        self.decisions = {**older, **self.decisions}  # stored ones are older than the live ones
-        self._trim()
-        self.set_class(True, "-ready")
-        self._rebuild()
+        if self.model.add_stored(message.decisions):
+            self.set_class(True, "-ready")
+            self._rebuild()
 
-    def focus_target(self) -> DataTable:  # type: ignore[override]
+    def focus_target(self) -> DataTable:
         return self.query_one(DataTable)
 
     def apply_events(self, events: Sequence[Event]) -> None:
-        new = [e for e in events if e.kind == "prune.decision" and _identity(e) not in self._identities]
-        if not new:
-            return
-        for event in new:
-            self._seq += 1
-            self.decisions[f"d{self._seq}"] = event
-            self._identities.add(_identity(event))
-        self._trim()
-        self.set_class(True, "-ready")
-        self._rebuild()
-
-    def _trim(self) -> None:
-        while len(self.decisions) > MAX_DECISIONS:
-            key = next(iter(self.decisions))
-            self._identities.discard(_identity(self.decisions.pop(key)))
-            self.stored_keys.discard(key)
+        if self.model.apply(events):
+            self.set_class(True, "-ready")
+            self._rebuild()
 
     def _rebuild(self) -> None:
         """Newest first: rebuilt per batch (one repaint), the cursor kept on the same decision."""
@@ -192,12 +153,10 @@ for each touched tool result its text before and after. `esc` goes back.
         if key in self.stored_keys:
             self.app.push_screen(PruneDetailScreen(decision, None, stored=True))
             return
-        hooks = getattr(getattr(getattr(self.app, "gateway", None), "agent", None), "hooks", None)
-        detail = hooks.prune_detail(decision) if hooks is not None else None
-        self.app.push_screen(PruneDetailScreen(decision, detail))
+        self.app.push_screen(PruneDetailScreen(decision, self.gateway.prune_detail(decision)))
 
 
-def row_cells(d: Any) -> tuple[str, ...]:
+def row_cells(d: PruneDecision) -> tuple[str, ...]:
     """The table cells of one decision."""
     counts: dict[str, int] = {}
     for t in d.touched:

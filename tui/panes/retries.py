@@ -16,30 +16,23 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
-from tui.panes.base import Pane
+from tui.formatting import human_ms
+from tui.models.retries import OpTimeline, ProviderGauge, RetriesModel
+from tui.panes.base import Pane, same_cell
+from tui.screens.retry_detail import RetryDetailScreen
 from tui.widgets.retry_timeline import (
-    ATTEMPT_KIND,
     CLASS_STYLES,
-    COOLDOWN_KINDS,
-    FAILOVER_KINDS,
-    OP_FINISHED_KINDS,
-    RATELIMIT_KINDS,
-    OpTimeline,
-    ProviderGauge,
-    attr,
     classes_text,
-    human_ms,
+    gauge_cells,
     outcome_text,
     render_timeline,
 )
 
 if TYPE_CHECKING:
     from core.events import Event
-
-MAX_OPS = 200
-"""Operations kept in the table; the oldest row goes when a new one arrives."""
+    from core.view import GatewayView
 
 OP_COLUMNS = ("op", "model", "timeline", "tries", "classes", "outcome", "time")
 GAUGE_COLUMNS = ("provider", "requests", "tokens", "reset", "cooldown")
@@ -87,24 +80,23 @@ Retry-After, status, class); `esc` goes back.
 
     def __init__(
         self,
+        gateway: GatewayView,
         *,
         id: str | None = None,
         classes: str | None = None,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(id=id, classes=classes)
+        super().__init__(gateway, id=id, classes=classes)
         self.add_class("-empty")
         self.wall_clock = wall_clock
         """Wall clock for cooldown and reset countdowns (inject a fixed one in tests)."""
-        self.ops: dict[str, OpTimeline] = {}
-        self.gauges: dict[str, ProviderGauge] = {}
-        self._seq = 0
+        self.model = RetriesModel()
         self._shown_ops: dict[str, tuple[object, ...]] = {}
         self._shown_gauges: dict[str, tuple[str, ...]] = {}
         self.cell_updates = 0
         """Cells rewritten since mount (tests check that unchanged rows cost nothing)."""
-        self._ops_table = DataTable(id="retries-ops", cursor_type="row", zebra_stripes=True)
-        self._gauge_table = DataTable(id="retries-gauges", cursor_type="none", show_cursor=False)
+        self._ops_table: DataTable[object] = DataTable(id="retries-ops", cursor_type="row", zebra_stripes=True)
+        self._gauge_table: DataTable[object] = DataTable(id="retries-gauges", cursor_type="none", show_cursor=False)
 
     def compose_body(self) -> ComposeResult:
         yield self._ops_table
@@ -125,64 +117,27 @@ Retry-After, status, class); `esc` goes back.
 
     # -- events -----------------------------------------------------------------------------
 
+    @property
+    def ops(self) -> dict[str, OpTimeline]:
+        return self.model.ops
+
+    @property
+    def gauges(self) -> dict[str, ProviderGauge]:
+        return self.model.gauges
+
     def apply_events(self, events: Sequence[Event]) -> None:
-        touched_ops: set[str] = set()
-        touched_gauges = False
-        for event in events:
-            kind = event.kind
-            if kind == ATTEMPT_KIND:
-                op = self._op(event)
-                op.apply_attempt(event)
-                touched_ops.add(op.op_id)
-            elif kind in OP_FINISHED_KINDS:
-                op = self._op(event)
-                op.apply_finished(event)
-                touched_ops.add(op.op_id)
-            elif kind in FAILOVER_KINDS:
-                op_id = attr(event, "op_id")
-                if op_id is not None and str(op_id) in self.ops:
-                    to_ref = attr(event, "to_ref", "to_model", default="?")
-                    self.ops[str(op_id)].failovers.append(str(to_ref))
-                    touched_ops.add(str(op_id))
-            elif kind in RATELIMIT_KINDS:
-                self._gauge(event).apply_ratelimits(event)
-                touched_gauges = True
-            elif kind in COOLDOWN_KINDS:
-                self._gauge(event).apply_cooldown(event)
-                touched_gauges = True
-        if touched_ops:
-            self._evict()
-            self._refresh_ops(touched_ops)
-        if touched_gauges:
-            self._refresh_gauges()
-        if touched_ops or touched_gauges:
-            self.set_class(not self.ops and not self.gauges, "-empty")
-            self._update_subtitle()
-
-    def _op(self, event: Event) -> OpTimeline:
-        op_id = str(attr(event, "op_id", default="?"))
-        op = self.ops.get(op_id)
-        if op is None:
-            self._seq += 1
-            op = self.ops[op_id] = OpTimeline(op_id=op_id, seq=self._seq)
-        return op
-
-    def _gauge(self, event: Event) -> ProviderGauge:
-        snapshot = attr(event, "snapshot", default=None)
-        provider = str(attr(event, "provider", default=None) or attr(snapshot, "provider", default="?"))
-        gauge = self.gauges.get(provider)
-        if gauge is None:
-            gauge = self.gauges[provider] = ProviderGauge(provider)
-        return gauge
-
-    def _evict(self) -> None:
-        if len(self.ops) <= MAX_OPS:
+        change = self.model.apply(events)
+        if not change:
             return
-        for op in sorted(self.ops.values(), key=lambda o: o.seq)[: len(self.ops) - MAX_OPS]:
-            del self.ops[op.op_id]
-            if op.op_id in self._shown_ops:
-                del self._shown_ops[op.op_id]
-                self._ops_table.remove_row(op.op_id)
+        for op_id in change.evicted:
+            if self._shown_ops.pop(op_id, None) is not None:
+                self._ops_table.remove_row(op_id)
+        if change.ops:
+            self._refresh_ops(set(change.ops))
+        if change.gauges:
+            self._refresh_gauges()
+        self.set_class(not self.ops and not self.gauges, "-empty")
+        self._update_subtitle()
 
     # -- keyed diff rendering ---------------------------------------------------------------
 
@@ -223,7 +178,7 @@ Retry-After, status, class); `esc` goes back.
                 self.cell_updates += len(cells)
             else:
                 for column, old, new in zip(OP_COLUMNS, shown, cells, strict=True):
-                    if not _same(old, new):
+                    if not same_cell(old, new):
                         table.update_cell(op_id, column, new)
                         self.cell_updates += 1
             self._shown_ops[op_id] = cells
@@ -232,7 +187,7 @@ Retry-After, status, class); `esc` goes back.
         table = self._gauge_table
         now = self.wall_clock()
         for provider in sorted(self.gauges):
-            cells = (provider, *self.gauges[provider].cells(now))
+            cells = (provider, *gauge_cells(self.gauges[provider], now))
             shown = self._shown_gauges.get(provider)
             if shown is None:
                 table.add_row(*cells, key=provider)
@@ -245,23 +200,13 @@ Retry-After, status, class); `esc` goes back.
             self._shown_gauges[provider] = cells
 
     def _update_subtitle(self) -> None:
-        failed = sum(1 for op in self.ops.values() if op.outcome not in ("ok", "running"))
-        retried = sum(1 for op in self.ops.values() if len(op.attempts) > 1)
-        self.border_subtitle = f"{len(self.ops)} ops · {retried} retried · {failed} failed"
+        model = self.model
+        self.border_subtitle = f"{len(model.ops)} ops · {model.retried} retried · {model.failed} failed"
 
     # -- drill-down ---------------------------------------------------------------------------
 
     @on(DataTable.RowSelected, "#retries-ops")
     def _open_detail(self, event: DataTable.RowSelected) -> None:
-        from tui.screens.retry_detail import RetryDetailScreen
-
         op = self.ops.get(str(event.row_key.value))
         if op is not None:
             self.app.push_screen(RetryDetailScreen(op))
-
-
-def _same(old: object, new: object) -> bool:
-    """Equal as shown: same text and, for rich text, the same styled spans."""
-    if isinstance(old, Text) and isinstance(new, Text):
-        return old.plain == new.plain and old.spans == new.spans and old.style == new.style
-    return old == new

@@ -15,6 +15,7 @@ from tui.widgets.status import StatusBar
 
 if TYPE_CHECKING:
     from core.events import Event
+    from core.view import GatewayView
 
 
 class DashboardScreen(Screen[None]):
@@ -22,11 +23,15 @@ class DashboardScreen(Screen[None]):
 
     AUTO_FOCUS = "ContextPane"
 
+    def __init__(self, gateway: GatewayView, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.gateway = gateway
+
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
         with Container(id="panes"):
             for pane_class in PANES:
-                yield pane_class(id=f"pane-{pane_class.PANE_TITLE.lower()}")
+                yield pane_class(self.gateway, id=f"pane-{pane_class.PANE_TITLE.lower()}")
         yield StatusBar(id="status")
         yield Footer()
 

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
+from core.pruning.events import PruneDecision
 from tui.screens.help import FramedModal
 
 STORED_NOTE = "before/after text is kept only for decisions made while the dashboard runs"
@@ -20,7 +21,7 @@ PREVIEW_HEAD, PREVIEW_TAIL = 1500, 500
 """A long *before* text is shown as head … tail (the whole thing can be megabytes)."""
 
 
-def decision_outcome(d: Any) -> str:
+def decision_outcome(d: PruneDecision) -> str:
     """``pruned`` or ``skipped: <reason>`` (with the ms left for ``ttl_not_elapsed``)."""
     if not d.skipped:
         return "pruned"
@@ -37,7 +38,7 @@ def _preview(text: str) -> str:
     return f"{text[:PREVIEW_HEAD]}\n… [{hidden:,} chars not shown here] …\n{text[-PREVIEW_TAIL:]}"
 
 
-def explanation_text(d: Any) -> str:
+def explanation_text(d: PruneDecision) -> str:
     """Every field of the decision a user needs to see why it went this way (spec §11.1)."""
     lines = [
         f"{decision_outcome(d)} — {d.explanation}",
@@ -50,8 +51,9 @@ def explanation_text(d: Any) -> str:
         f"minPrunableToolChars {d.min_prunable_tool_chars:,}",
     ]
     if d.ratio_before is not None:
-        lines.append(f"ratios: before {d.ratio_before:.3f} · after soft {_r(d.ratio_after_soft)} · after {_r(d.ratio_after)}"
-                     f" · chars {d.chars_before:,} → {d.chars_after if d.chars_after is None else f'{d.chars_after:,}'}")
+        after = d.chars_after if d.chars_after is None else f"{d.chars_after:,}"
+        lines.append(f"ratios: before {d.ratio_before:.3f} · after soft {_r(d.ratio_after_soft)} · "
+                     f"after {_r(d.ratio_after)} · chars {d.chars_before:,} → {after}")
     if d.hard_clear_gate:
         gate = d.hard_clear_gate
         if d.prunable_chars is not None:
@@ -90,7 +92,7 @@ class PruneDetailScreen(FramedModal):
 
     BINDINGS = [Binding("escape", "close_detail", "Back", id="close-prune-detail")]
 
-    def __init__(self, decision: Any, detail: list[dict[str, Any]] | None, *, stored: bool = False) -> None:
+    def __init__(self, decision: PruneDecision, detail: list[dict[str, Any]] | None, *, stored: bool = False) -> None:
         super().__init__()
         self.decision = decision
         self.detail = detail

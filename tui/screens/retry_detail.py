@@ -8,8 +8,10 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from tui.formatting import human_ms
+from tui.models.retries import OpTimeline
 from tui.screens.help import FramedModal
-from tui.widgets.retry_timeline import OpTimeline, human_ms, outcome_text
+from tui.widgets.retry_timeline import outcome_text
 
 COLUMNS = ("#", "start", "took", "status", "class", "planned", "slept", "retry-after", "decision")
 
@@ -61,17 +63,17 @@ class RetryDetailScreen(FramedModal):
         table.add_columns(*COLUMNS)
         origin = self.op.start or 0.0
         for a in self.op.attempts:
-            took = human_ms((a.end - a.start) * 1000) if a.end is not None else "…"
+            took = human_ms((a.end - a.start) * 1000)
             table.add_row(
                 str(a.n),
                 f"+{a.start - origin:.3f} s",
                 took,
                 str(a.status) if a.status else "—",
                 a.error_class or "ok",
-                human_ms(a.planned_delay_ms) if a.planned_delay_ms is not None else "—",
-                human_ms(a.slept_ms) if a.slept_ms is not None and a.n > 1 else "—",
+                human_ms(a.planned_delay_ms),
+                human_ms(a.slept_ms) if a.n > 1 else "—",
                 human_ms(a.retry_after_ms) if a.retry_after_ms is not None else "—",
-                a.outcome or "—",
+                a.outcome,
                 key=str(a.n),
             )
         table.focus()

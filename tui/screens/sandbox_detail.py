@@ -7,18 +7,14 @@ that kept changing under the reader would be harder to read than one that is re-
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from tui.panes.sandbox import NOT_ISOLATED, exec_cells, human_bytes, short_hardening
+from tui.models.sandbox import NOT_ISOLATED, ContainerState
 from tui.screens.help import FramedModal
-
-if TYPE_CHECKING:
-    from tui.panes.sandbox import ContainerState
+from tui.widgets.sandbox_cells import exec_cells, human_bytes, short_hardening
 
 SAMPLE_COLUMNS = ("#", "cpu %", "memory", "pids", "throttled", "state")
 EXEC_COLUMNS = ("container", "command", "exit", "took", "note")
@@ -70,9 +66,8 @@ class SandboxDetailScreen(FramedModal):
             f"limits: {cpus} · memory {human_bytes(s.memory_limit)} · pids {s.pids_limit or '∞'}",
             f"hardening: {short_hardening(s.hardening)}",
         ]
-        swap = s.limits.get("memory_swap_bytes")
-        if swap:
-            lines[1] += f" · memory+swap {human_bytes(swap)}"
+        if s.memory_swap:
+            lines[1] += f" · memory+swap {human_bytes(s.memory_swap)}"
         if s.hits:
             lines.append("limit hits: " + "; ".join(f"{limit} ({detail})" for limit, detail in list(s.hits)[-5:]))
         else:

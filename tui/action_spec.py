@@ -1,0 +1,57 @@
+"""The shape of a registered user action, and the Bench pane's own actions.
+
+Apart from :mod:`tui.actions` (which lists every pane and so imports them) so that a pane can
+bind its own keys from the registry at class level.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from textual.binding import Binding
+
+__all__ = ["BENCH_ACTIONS", "ActionSpec"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ActionSpec:
+    """One user action: its remappable binding id, default key, Textual action and help text.
+
+    ``key`` uses Textual key names (``question_mark``, ``ctrl+p``); ``key_display`` is what the
+    footer and the keys screen print for the default key.
+    """
+
+    id: str
+    key: str
+    action: str
+    description: str
+    help: str
+    show: bool = True
+    priority: bool = False
+    key_display: str | None = None
+
+    def binding(self) -> Binding:
+        return Binding(
+            self.key,
+            self.action,
+            self.description,
+            show=self.show,
+            priority=self.priority,
+            tooltip=self.help,
+            id=self.id,
+            key_display=self.key_display,
+        )
+
+
+BENCH_ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec(id="bench-start", key="s", action="bench_start", description="Run bench",
+               help="Bench pane: start a benchmark with the form's models, runs and tag."),
+    ActionSpec(id="bench-stop", key="x", action="bench_stop", description="Stop bench",
+               help="Bench pane: stop the running benchmark; finished runs are kept and stored."),
+    ActionSpec(id="bench-mark", key="m", action="bench_mark", description="Mark A",
+               help="Bench pane: mark the highlighted history run as baseline A for a compare."),
+    ActionSpec(id="bench-compare", key="c", action="bench_compare", description="Compare",
+               help="Bench pane: compare the highlighted history run (B) against the marked run (A)."),
+)
+"""The Bench pane's own keys: bound on the pane (active while it has focus), listed by the keys
+screen as pane bindings, remappable through ``ui.keymap`` by id like every other action."""
