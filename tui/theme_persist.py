@@ -37,7 +37,7 @@ class ThemeSaver:
             base = self._base_hash()
             try:
                 new_hash = await self.gateway.save_config_value(THEME_KEY, name, base_hash=base)
-            except Exception as exc:  # conflict, invalid, I/O: reported, never a crash
+            except Exception as exc:  # noqa: BLE001 — conflict, invalid, I/O: reported, never a crash
                 return f"{type(exc).__name__}: {exc}"
             self._last = (base, new_hash)
             return None

@@ -10,10 +10,11 @@ batch is applied). The results table updates only the cells whose text changed, 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, DataTable, Input, ProgressBar, Static
@@ -78,7 +79,7 @@ time to first token, tokens/s and inter-token latency, and a latency histogram.
   run as A, `c` compares the highlighted run (B) with A: Δ per metric, regression and noise
   flags, and the config paths that differ.
 """
-    BINDINGS = [spec.binding() for spec in BENCH_ACTIONS]
+    BINDINGS: ClassVar[list[BindingType]] = [spec.binding() for spec in BENCH_ACTIONS]
     """The registry's bench keys, active while the pane has focus."""
 
     DEFAULT_CSS = """
@@ -214,7 +215,7 @@ time to first token, tokens/s and inter-token latency, and a latency histogram.
     async def _run(self, runner: BenchRunner) -> None:
         try:
             doc = await self.gateway.run_bench(runner)
-        except Exception as exc:  # shown in the pane, never a crash of the dashboard
+        except Exception as exc:  # noqa: BLE001 — shown in the pane, never a crash of the dashboard
             self.post_message(BenchDone(None, exc))
             return
         self.post_message(BenchDone(doc))

@@ -215,7 +215,7 @@ creates a message, so an ambiguous failure is not retried (it may have been rece
                 text = f"New session {await gateway.chat_new()}"
             else:
                 text = compaction_line(await gateway.chat_compact(arg or None))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — a failed command is a line in the chat, never a crash
             self.post_message(CommandDone(error=exc))
             return
         self.post_message(CommandDone(text))
@@ -247,7 +247,7 @@ creates a message, so an ambiguous failure is not retried (it may have been rece
 
         try:
             result = await self.gateway.chat_send(text, on_delta=on_delta, on_tool=on_tool)
-        except Exception as exc:  # classified turn errors and anything unexpected alike
+        except Exception as exc:  # noqa: BLE001 — classified turn errors and anything unexpected alike
             self.post_message(ChatDone(turn, error=exc))
             return
         except asyncio.CancelledError as cancelled:

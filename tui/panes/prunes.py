@@ -136,7 +136,7 @@ for each touched tool result its text before and after. `esc` goes back.
         if table.row_count:
             try:
                 selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-            except Exception:  # no valid cursor yet
+            except Exception:  # noqa: BLE001 — no valid cursor yet
                 selected = None
         table.clear()
         for key in reversed(self.decisions):

@@ -4,10 +4,10 @@ hard-clear placeholder). ``esc`` goes back."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
@@ -90,7 +90,7 @@ class PruneDetailScreen(FramedModal):
     }
     """
 
-    BINDINGS = [Binding("escape", "close_detail", "Back", id="close-prune-detail")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close_detail", "Back", id="close-prune-detail")]
 
     def __init__(self, decision: PruneDecision, detail: list[dict[str, Any]] | None, *, stored: bool = False) -> None:
         super().__init__()

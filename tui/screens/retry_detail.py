@@ -3,8 +3,10 @@ status, class and decision (the "why" behind a row of the Retries pane). ``esc``
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
@@ -28,7 +30,7 @@ class RetryDetailScreen(FramedModal):
     }
     """
 
-    BINDINGS = [Binding("escape", "close_detail", "Back", id="close-retry-detail")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close_detail", "Back", id="close-retry-detail")]
 
     def __init__(self, op: OpTimeline) -> None:
         super().__init__()

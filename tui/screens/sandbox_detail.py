@@ -7,8 +7,10 @@ that kept changing under the reader would be harder to read than one that is re-
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
@@ -35,7 +37,7 @@ class SandboxDetailScreen(FramedModal):
     }
     """
 
-    BINDINGS = [Binding("escape", "close_detail", "Back", id="close-sandbox-detail")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close_detail", "Back", id="close-sandbox-detail")]
 
     def __init__(self, state: ContainerState) -> None:
         super().__init__()
