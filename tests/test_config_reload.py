@@ -191,7 +191,7 @@ async def test_burst_of_writes_is_debounced_into_one_reload(tmp_path: Path) -> N
 async def test_included_file_change_reloads(tmp_path: Path) -> None:
     rec = Recorder()
     (tmp_path / "ui.json5").write_text("{ theme: 'clawtop-dark' }")
-    cfg, watcher = await start_watcher(tmp_path, rec, text="{ ui: { $include: 'ui.json5' } }")
+    _cfg, watcher = await start_watcher(tmp_path, rec, text="{ ui: { $include: 'ui.json5' } }")
     try:
         rewrite(tmp_path / "ui.json5", "{ theme: 'clawtop-light' }")
         await rec.next()

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_converges_to_the_true_ratio_and_is_used_after_five_samples() -> None:
     events: list[Any] = []
     cal = Calibrator(publish=events.append)
-    for i in range(4):
+    for _ in range(4):
         cal.observe("anthropic/claude", 35_000, 10_000)
         assert cal.chars_per_token("anthropic/claude").ratio == 4.0  # not yet: < 5 samples
     cal.observe("anthropic/claude", 35_000, 10_000)

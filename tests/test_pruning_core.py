@@ -18,7 +18,7 @@ from core.pruning import (
     soft_trim_message,
 )
 from core.pruning.glob import glob_matches
-from tests.pruning_support import EXPIRED, NOW, ON, assistant_call, tool_result, tool_session, user
+from tests.pruning_support import EXPIRED, NOW, ON, assistant_call, tool_result, tool_session
 
 
 def run(msgs, settings=ON, window=100_000, **kw):
@@ -174,7 +174,7 @@ def test_protected_tail_and_bootstrap() -> None:
 
 def test_keep_zero_makes_everything_prunable_and_deny_is_respected() -> None:
     s = dataclasses.replace(ON, keep_last_assistants=0, is_prunable_tool=compile_tool_predicate(deny=["read"]))
-    msgs = tool_session(3, 20_000) + [assistant_call("r", "read"), tool_result("r", "R" * 20_000, "read")]
+    msgs = [*tool_session(3, 20_000), assistant_call("r", "read"), tool_result("r", "R" * 20_000, "read")]
     d = run(msgs, s, window=30_000).decision
     assert "r" not in {t["toolCallId"] for t in d.touched} and d.kept["tool_denied"] == 1
     assert {"t0", "t1", "t2"} <= {t["toolCallId"] for t in d.touched}

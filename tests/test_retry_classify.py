@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import errno
 import math
+from typing import ClassVar
 
 import pytest
 
@@ -70,7 +71,7 @@ def test_the_largest_hint_wins_and_names_its_source() -> None:
 
 def test_channel_body_hints() -> None:
     class TelegramError(Exception):
-        parameters = {"retry_after": 5}
+        parameters: ClassVar[dict[str, int]] = {"retry_after": 5}
         status = 429
 
     hint = hint_from_exception(TelegramError("Too Many Requests: retry after 5"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-
 import pytest
 
 from core.config.schema.root import ClawtopConfig
@@ -250,7 +249,7 @@ async def test_caller_deadline_stops_retries(engine: RetryEngine, ft: FakeTime) 
 
 
 async def test_policy_window_stops_retries(engine: RetryEngine, ft: FakeTime) -> None:
-    call, seen = script(http(503), ft=ft, took=1.0)
+    call, _seen = script(http(503), ft=ft, took=1.0)
     with pytest.raises(RetryExhausted) as info:
         await engine.run(call, policy=POLICY.with_(attempts=20, deadline_ms=10000, jitter_mode="none"),
                          operation="op", provider="p", idempotent=True)

@@ -20,7 +20,6 @@ from core.retry import (
     RetryPolicy,
 )
 
-
 OLD_DEFAULT_POLICY = RetryPolicy.default().with_(attempts=3, min_delay_ms=300, jitter=0.0, rate_limit_attempts=None,
                                                  budget=None)
 """What ``RetryPolicy()`` was before its defaults moved to the schema (the assertions below

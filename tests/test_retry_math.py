@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 
@@ -16,7 +17,7 @@ from core.retry.jitter import exp_delay, plan_delay
 MODES = ("none", "proportional", "full", "decorrelated")
 
 
-def fixed(u: float):  # noqa: ANN201 - tiny helper
+def fixed(u: float) -> Callable[[], float]:
     return lambda: u
 
 

@@ -3,6 +3,7 @@ so status lines, headers and broken connections are seen exactly as a client see
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import anthropic
@@ -200,12 +201,10 @@ async def test_timeout_hangs_until_the_client_gives_up() -> None:
 
 
 async def test_stop_ends_a_hanging_request_without_leaking_tasks() -> None:
-    import asyncio
-
     async with running(script="timeout") as sim:
         client = httpx.AsyncClient(timeout=30)
         pending = asyncio.create_task(client.post(sim.base_url + "/v1/messages", json=anthropic_body()))
-        while sim.stats.active == 0:
+        while sim.stats.active == 0:  # noqa: ASYNC110 - the simulator's stats are counters with no event to await
             await asyncio.sleep(0.01)
     with pytest.raises(httpx.TransportError):
         await pending
@@ -218,12 +217,15 @@ async def test_stop_ends_a_hanging_request_without_leaking_tasks() -> None:
 async def test_reset_cuts_a_stream_after_the_200(api: str) -> None:
     body = BODIES[api](stream=True)
     received = b""
-    async with running(script="reset") as sim, httpx.AsyncClient(timeout=5) as client:
-        async with client.stream("POST", sim.base_url + PATHS[api], json=body) as response:
-            assert response.status_code == 200
-            with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
-                async for chunk in response.aiter_bytes():
-                    received += chunk
+    async with (
+        running(script="reset") as sim,
+        httpx.AsyncClient(timeout=5) as client,
+        client.stream("POST", sim.base_url + PATHS[api], json=body) as response,
+    ):
+        assert response.status_code == 200
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            async for chunk in response.aiter_bytes():
+                received += chunk
     assert b"data: " in received, "part of the stream arrives before the reset"
 
 
