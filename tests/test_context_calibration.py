@@ -59,7 +59,8 @@ def test_error_column_and_persistence(tmp_path: Path) -> None:
 
 
 def test_actual_prompt_tokens_sums_disjoint_parts() -> None:
-    assert actual_prompt_tokens(Usage(input_tokens=10, output_tokens=5, cache_read_tokens=100, cache_write_tokens=7)) == 117
+    assert actual_prompt_tokens(Usage(input_tokens=10, output_tokens=5, cache_read_tokens=100,
+                                      cache_write_tokens=7)) == 117
     assert actual_prompt_tokens({"input": 1, "cacheRead": 2, "cacheWrite": 3, "output": 9}) == 6
 
 

@@ -84,7 +84,8 @@ async def test_all_failed_summary() -> None:
 
     with pytest.raises(FallbackExhausted) as info:
         await chain.run(call)
-    assert [(f.ref, f.error_class, f.status) for f in info.value.failures] == [("a/one", "auth", 401), ("b/two", "auth", 401)]
+    assert [(f.ref, f.error_class, f.status) for f in info.value.failures] == [
+        ("a/one", "auth", 401), ("b/two", "auth", 401)]
     assert "all 2 model candidates failed" in str(info.value)
 
 

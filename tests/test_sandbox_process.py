@@ -45,7 +45,8 @@ def test_protocol_and_not_isolated_labels(tmp_path: Path) -> None:
 def test_exec_runs_in_workspace_with_scrubbed_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLAWTOP_SECRET_LEAK", "x")
     backend, events = _backend(tmp_path, env={"FOO": "bar"})
-    res = asyncio.run(backend.exec("agent:main", ["/bin/sh", "-c", "pwd; echo $HOME $FOO $LANG; echo ${CLAWTOP_SECRET_LEAK:-none}; echo err >&2; exit 3"]))
+    res = asyncio.run(backend.exec("agent:main", [
+        "/bin/sh", "-c", "pwd; echo $HOME $FOO $LANG; echo ${CLAWTOP_SECRET_LEAK:-none}; echo err >&2; exit 3"]))
     ws = str(tmp_path / "sandboxes")
     lines = res.stdout.splitlines()
     assert lines[0].startswith(ws) and lines[1] == f"{lines[0]} bar C.UTF-8" and lines[2] == "none"

@@ -36,7 +36,8 @@ PATHS = {"anthropic": "/v1/messages", "openai": "/v1/chat/completions"}
 
 def test_parse_script_reads_every_token() -> None:
     specs = parse_script(
-        "ok, 429,429:retry-after=7,429:retry-after-ms=1500,429:no-retry-after,529,500,502,503,timeout,reset,stream-error,"
+        "ok, 429,429:retry-after=7,429:retry-after-ms=1500,429:no-retry-after,"
+        "529,500,502,503,timeout,reset,stream-error,"
     )
     assert [s.kind for s in specs] == ["ok"] + ["status"] * 8 + ["timeout", "reset", "stream-error"]
     assert [s.status for s in specs[1:9]] == [429, 429, 429, 429, 529, 500, 502, 503]
@@ -122,7 +123,8 @@ async def test_retry_after_tokens_set_the_hint_headers() -> None:
 async def test_spend_cap_429_has_no_retry_after(api: str) -> None:
     async with running(script="429:no-retry-after") as sim:
         response = await post(sim, api, BODIES[api]())
-    assert response.status_code == 429 and "retry-after" not in response.headers and "retry-after-ms" not in response.headers
+    assert (response.status_code == 429 and "retry-after" not in response.headers
+            and "retry-after-ms" not in response.headers)
     error = response.json()["error"]
     if api == "anthropic":
         assert response.headers["x-should-retry"] == "false"
@@ -291,8 +293,10 @@ async def test_events_and_stats_describe_each_request() -> None:
         await post(sim, "openai", {"model": "nope", "messages": [{"role": "user", "content": "x"}]})
         stats = sim.stats
     served, fault, unknown = recorder.events
-    assert isinstance(served, SimRequestServed) and isinstance(fault, SimFaultInjected) and isinstance(unknown, SimRequestServed)
-    assert (served.model, served.api, served.status, served.output_tokens, served.fault) == ("fast", "anthropic", 200, 12, None)
+    assert (isinstance(served, SimRequestServed) and isinstance(fault, SimFaultInjected)
+            and isinstance(unknown, SimRequestServed))
+    assert (served.model, served.api, served.status, served.output_tokens, served.fault) == (
+        "fast", "anthropic", 200, 12, None)
     assert served.ttft_ms is not None and served.ttft_ms >= 5 and served.duration_ms >= served.ttft_ms
     assert (fault.api, fault.status, fault.fault, fault.path) == ("openai", 500, "500", "/v1/chat/completions")
     assert unknown.status == 404
@@ -306,7 +310,8 @@ async def test_bad_requests_get_api_errors_and_keep_the_script_position() -> Non
     async with running(script="529") as sim:
         unknown = await post(sim, "anthropic", {**anthropic_body(), "model": "sim/medium"})
         no_max = await post(sim, "anthropic", {"model": "fast", "messages": [{"role": "user", "content": "x"}]})
-        bad_tool = await post(sim, "anthropic", anthropic_body("[[tool:t {oops}]]", tools=[{"name": "t", "input_schema": {}}]))
+        bad_tool = await post(sim, "anthropic",
+                              anthropic_body("[[tool:t {oops}]]", tools=[{"name": "t", "input_schema": {}}]))
         faulted = await post(sim, "anthropic", anthropic_body())
         async with httpx.AsyncClient() as client:
             not_json = await client.post(sim.base_url + "/v1/chat/completions", content=b"{nope")
