@@ -28,7 +28,8 @@ def assistant_text(text: str) -> dict[str, Any]:
     return {"role": "assistant", "content": [{"type": "text", "text": text}], "provider": "sim", "model": "fast"}
 
 
-def tool_result(call_id: str, text: str, tool: str = "exec", *, images: int = 0, is_error: bool = False) -> dict[str, Any]:
+def tool_result(call_id: str, text: str, tool: str = "exec", *, images: int = 0,
+                is_error: bool = False) -> dict[str, Any]:
     content: list[dict[str, Any]] = [{"type": "text", "text": text}]
     content += [{"type": "image", "data": "AAAA", "mimeType": "image/png"}] * images
     return {"role": "toolResult", "toolCallId": call_id, "toolName": tool, "isError": is_error, "content": content}

@@ -10,6 +10,7 @@ from core.config.loader import load_config
 from core.context import ContextReportUpdated
 from core.gateway import Gateway
 
+
 def gateway_for(home: Path, extra: str = "", window: int = 16000) -> Gateway:
     fast = f"fast: {{ ttftMs: 2, tokensPerSec: 8000, replyTokens: 40, contextWindow: {window} }}"
     (home / "ws").mkdir(exist_ok=True)

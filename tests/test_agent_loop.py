@@ -45,6 +45,11 @@ def transcript_lines(gateway: Gateway, session_id: str) -> list[dict[str, object
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def append_bytes(path: Path, data: bytes) -> None:
+    with path.open("ab") as fh:
+        fh.write(data)
+
+
 async def test_tool_turn_stores_tool_results_in_the_transcript(tmp_path: Path) -> None:
     gateway = gateway_for(tmp_path)
     (tmp_path / "ws" / "big.txt").write_text("line of text\n" * 500, encoding="utf-8")
@@ -75,7 +80,7 @@ async def test_tool_turn_stores_tool_results_in_the_transcript(tmp_path: Path) -
     refusal = next(e for e in events if isinstance(e, ToolRefused))
     assert refusal.path == "../config.json5" and refusal.session_id == result.session_id
     finished = [e for e in events if e.kind == "chat.turn_finished"]
-    assert [getattr(e, "outcome") for e in finished] == ["ok", "ok"]
+    assert [e.outcome for e in finished] == ["ok", "ok"]
 
 
 async def test_history_survives_a_restart_of_the_gateway(tmp_path: Path) -> None:
@@ -124,9 +129,12 @@ async def test_prune_hook_runs_before_every_call_and_matches_the_cli(tmp_path: P
     assert len(markers) == 2 and markers[-1]["data"]["pruned"]  # type: ignore[index]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAWTOP_")}
     env.update(HOME=str(tmp_path), CLAWTOP_STATE_DIR=str(tmp_path / "state"))
-    cli = subprocess.run([sys.executable, "-m", "clawtop", "prune", "--config", str(tmp_path / "config.json5"),
-                          "--transcript", str(snapshot), "--dry-run", "--json"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    cli = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "clawtop", "prune", "--config", str(tmp_path / "config.json5"),
+         "--transcript", str(snapshot), "--dry-run", "--json"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
     assert cli.returncode == 0, cli.stderr
     doc = json.loads(cli.stdout)["decision"]
     assert (doc["reason"], doc["outcome"], doc["hard_clear_gate"]) == (pruned.reason, pruned.outcome,
@@ -192,8 +200,8 @@ async def test_a_torn_transcript_line_loads_with_a_warning(tmp_path: Path, caplo
         await gateway.stop()
     assert gateway.sessions is not None
     path = gateway.sessions.transcript_path(first.session_id)
-    with open(path, "ab") as fh:  # a crash mid-append: half a JSON line, no newline
-        fh.write(b'{"type":"message","id":"deadbeef","message":{"role":"us')
+    # A crash mid-append: half a JSON line, no newline.
+    await asyncio.to_thread(append_bytes, path, b'{"type":"message","id":"deadbeef","message":{"role":"us')
     again = gateway_for(tmp_path)
     sub = again.bus.subscribe("test", kinds=["session.line.skipped"])
     await again.start()
@@ -203,7 +211,7 @@ async def test_a_torn_transcript_line_loads_with_a_warning(tmp_path: Path, caplo
         await again.stop()
     assert second.session_id == first.session_id
     (torn,) = sub.take_nowait()
-    assert getattr(torn, "last") is True and getattr(torn, "path") == str(path)
+    assert torn.last is True and torn.path == str(path)
     assert any("torn last line" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
     lines = transcript_lines(again, first.session_id)
     roles = [line["message"]["role"] for line in lines if line["type"] == "message"]  # type: ignore[index]

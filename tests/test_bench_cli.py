@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FAST = "{ simulator: { models: { fast: { ttftMs: 5, tokensPerSec: 2000, replyTokens: 30 }, slow: { ttftMs: 20, tokensPerSec: 1000, replyTokens: 30 } }%s } }"
+FAST = ("{ simulator: { models: { fast: { ttftMs: 5, tokensPerSec: 2000, replyTokens: 30 }, "
+        "slow: { ttftMs: 20, tokensPerSec: 1000, replyTokens: 30 } }%s } }")
 
 
 def _env(home: Path) -> dict[str, str]:

@@ -15,7 +15,8 @@ from tui.app import ClawtopApp
 from tui.panes import BenchPane
 
 SIZE = (120, 40)
-CONFIG = "{ simulator: { models: { fast: { ttftMs: 5, tokensPerSec: 2000, replyTokens: 20 } } }, bench: { models: ['sim/fast'], runs: 3 } }"
+CONFIG = ("{ simulator: { models: { fast: { ttftMs: 5, tokensPerSec: 2000, replyTokens: 20 } } }, "
+          "bench: { models: ['sim/fast'], runs: 3 } }")
 
 
 def make_gateway(home: Path) -> Gateway:

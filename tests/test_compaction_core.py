@@ -135,9 +135,10 @@ async def test_abort_on_failure_and_nothing_to_summarize() -> None:
 
 
 def test_serialization_and_prompts() -> None:
-    msgs = [user("hi"), {"role": "assistant", "content": [{"type": "thinking", "thinking": "hmm"},
-                                                          {"type": "text", "text": "ok"},
-                                                          {"type": "toolCall", "name": "read", "arguments": {"path": "/a"}}]},
+    msgs = [user("hi"),
+            {"role": "assistant", "content": [{"type": "thinking", "thinking": "hmm"},
+                                              {"type": "text", "text": "ok"},
+                                              {"type": "toolCall", "name": "read", "arguments": {"path": "/a"}}]},
             tool_result("c", "x" * 2500)]
     text = serialize_conversation(msgs)
     assert text.split("\n\n")[:4] == ["[User]: hi", "[Assistant thinking]: hmm", "[Assistant]: ok",

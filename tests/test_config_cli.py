@@ -47,7 +47,8 @@ BAD = """\
 """
 
 
-def run(*args: str, env_extra: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str, env_extra: dict[str, str] | None = None,
+        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env.update(env_extra or {})
     result = subprocess.run(

@@ -29,7 +29,8 @@ def test_changed_paths_recurses_objects_and_compares_arrays_whole() -> None:
 def test_config_changed_paths_sees_defaults_as_unchanged(tmp_path: Path) -> None:
     env = {"HOME": str(tmp_path)}
     (tmp_path / "a.json5").write_text("{}")
-    (tmp_path / "b.json5").write_text("{ gateway: { port: 18789 }, agents: { defaults: { contextPruning: { ttl: '6m' } } } }")
+    (tmp_path / "b.json5").write_text(
+        "{ gateway: { port: 18789 }, agents: { defaults: { contextPruning: { ttl: '6m' } } } }")
     a = load_config(tmp_path / "a.json5", env=env, dotenv=False).config
     b = load_config(tmp_path / "b.json5", env=env, dotenv=False).config
     assert config_changed_paths(a, b) == ["agents.defaults.contextPruning.ttl"]
@@ -191,7 +192,7 @@ async def test_burst_of_writes_is_debounced_into_one_reload(tmp_path: Path) -> N
 async def test_included_file_change_reloads(tmp_path: Path) -> None:
     rec = Recorder()
     (tmp_path / "ui.json5").write_text("{ theme: 'clawtop-dark' }")
-    cfg, watcher = await start_watcher(tmp_path, rec, text="{ ui: { $include: 'ui.json5' } }")
+    _cfg, watcher = await start_watcher(tmp_path, rec, text="{ ui: { $include: 'ui.json5' } }")
     try:
         rewrite(tmp_path / "ui.json5", "{ theme: 'clawtop-light' }")
         await rec.next()

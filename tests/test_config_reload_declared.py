@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.config.appliers import ReloadAppliers
+from core.config.appliers import Applier, ReloadAppliers
 from core.config.reload_plan import plan_reload, reload_effect, reload_kind, rule_for
 from core.config.schema import ClawtopConfig, json_schema, schema_paths
 from core.config.schema.reload import Reload, declaration_of, reload
@@ -86,7 +86,7 @@ async def test_appliers_run_in_order_for_changes_under_their_prefix() -> None:
     calls: list[tuple[str, tuple[str, ...]]] = []
     appliers = ReloadAppliers()
 
-    def sync(name: str):  # noqa: ANN202 - a small factory of recording appliers
+    def sync(name: str) -> Applier:
         def apply(_old: ClawtopConfig, _new: ClawtopConfig, paths: tuple[str, ...]) -> None:
             calls.append((name, paths))
         return apply

@@ -85,7 +85,8 @@ def test_pruning_and_compaction_defaults_match_openclaw() -> None:
     assert p.hard_clear.enabled and p.hard_clear.placeholder == "[Old tool result content cleared]"
     assert p.tools.allow == [] and p.tools.deny == []
     c = d.compaction
-    assert (c.mode, c.reserve_tokens, c.reserve_tokens_floor, c.keep_recent_tokens) == ("safeguard", 16384, 20000, 20000)
+    assert (c.mode, c.reserve_tokens, c.reserve_tokens_floor, c.keep_recent_tokens) == (
+        "safeguard", 16384, 20000, 20000)
     assert c.memory_flush.soft_threshold_tokens == 4000
     assert validate({}).session.manager_cache_ttl_ms == 45000
     assert validate({}).session.store_cache_ttl_ms == 45000
@@ -252,7 +253,8 @@ def test_config_is_frozen() -> None:
         ("agents.defaults.compaction.recentTurnsPreserve", [0, 12], [13]),
         ("agents.defaults.compaction.maxActiveTranscriptBytes", ["20mb", 1048576], ["lots", "10"]),
         ("agents.defaults.contextTokens", [16000], [15999]),
-        ("agents.defaults.sandbox.docker.memory", ["6m", "512m", "1g", "unlimited", 1073741824], ["5m", "1x", -1, "-1"]),
+        ("agents.defaults.sandbox.docker.memory", ["6m", "512m", "1g", "unlimited", 1073741824],
+         ["5m", "1x", -1, "-1"]),
         ("agents.defaults.sandbox.docker.pidsLimit", [1, "unlimited"], [0, -1, "lots", 1.5]),
         ("agents.defaults.sandbox.docker.cpus", [0.5, 2, "unlimited"], [0, -1, "two"]),
         ("agents.defaults.sandbox.mode", ["off", "non-main", "all"], ["some"]),
@@ -321,10 +323,14 @@ def test_sandbox_security_rules(docker: dict[str, Any], key: str) -> None:
 
 
 def test_sandbox_dangerous_flags_unlock_their_rule() -> None:
-    validate(nest("agents.defaults.sandbox.docker", {"network": "container:abc", "dangerouslyAllowContainerNamespaceJoin": True}))
-    validate(nest("agents.defaults.sandbox.docker", {"binds": ["/data:/workspace/data:ro"], "dangerouslyAllowReservedContainerTargets": True}))
-    docker = validate(nest("agents.defaults.sandbox.docker", {"ulimits": {"nofile": {"soft": 1024, "hard": 4096}, "nproc": 512, "core": "0:0"}}))
-    assert docker.agents.defaults.sandbox.docker.model_dump(mode="json")["ulimits"]["nofile"] == {"soft": 1024, "hard": 4096}
+    validate(nest("agents.defaults.sandbox.docker",
+                  {"network": "container:abc", "dangerouslyAllowContainerNamespaceJoin": True}))
+    validate(nest("agents.defaults.sandbox.docker",
+                  {"binds": ["/data:/workspace/data:ro"], "dangerouslyAllowReservedContainerTargets": True}))
+    docker = validate(nest("agents.defaults.sandbox.docker",
+                           {"ulimits": {"nofile": {"soft": 1024, "hard": 4096}, "nproc": 512, "core": "0:0"}}))
+    assert docker.agents.defaults.sandbox.docker.model_dump(mode="json")["ulimits"]["nofile"] == {
+        "soft": 1024, "hard": 4096}
 
 
 def test_model_refs_must_resolve() -> None:
@@ -347,7 +353,8 @@ def test_sim_provider_id_is_reserved() -> None:
 
 
 def test_provider_checks() -> None:
-    assert locs_of({"models": {"providers": {"x": {"baseUrl": "ftp://h"}}}}) == [("models", "providers", "x", "baseUrl")]
+    assert locs_of({"models": {"providers": {"x": {"baseUrl": "ftp://h"}}}}) == [
+        ("models", "providers", "x", "baseUrl")]
     assert locs_of({"models": {"providers": {"x": {}}}}) == [("models", "providers", "x", "baseUrl")]
     dup = {"models": {"providers": {"x": {"baseUrl": "http://h", "models": [{"id": "a"}, {"id": "a"}]}}}}
     assert locs_of(dup) == [("models", "providers", "x", "models", 1, "id")]

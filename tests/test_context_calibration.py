@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_converges_to_the_true_ratio_and_is_used_after_five_samples() -> None:
     events: list[Any] = []
     cal = Calibrator(publish=events.append)
-    for i in range(4):
+    for _ in range(4):
         cal.observe("anthropic/claude", 35_000, 10_000)
         assert cal.chars_per_token("anthropic/claude").ratio == 4.0  # not yet: < 5 samples
     cal.observe("anthropic/claude", 35_000, 10_000)
@@ -59,7 +59,8 @@ def test_error_column_and_persistence(tmp_path: Path) -> None:
 
 
 def test_actual_prompt_tokens_sums_disjoint_parts() -> None:
-    assert actual_prompt_tokens(Usage(input_tokens=10, output_tokens=5, cache_read_tokens=100, cache_write_tokens=7)) == 117
+    assert actual_prompt_tokens(Usage(input_tokens=10, output_tokens=5, cache_read_tokens=100,
+                                      cache_write_tokens=7)) == 117
     assert actual_prompt_tokens({"input": 1, "cacheRead": 2, "cacheWrite": 3, "output": 9}) == 6
 
 

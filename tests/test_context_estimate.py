@@ -35,7 +35,8 @@ def test_cjk_counts_four_per_char_so_one_token_each() -> None:
 
 
 def test_message_categories() -> None:
-    user = estimate_message({"role": "user", "content": [{"type": "text", "text": "abcd"}, {"type": "image", "data": "x"}]})
+    user = estimate_message({"role": "user",
+                             "content": [{"type": "text", "text": "abcd"}, {"type": "image", "data": "x"}]})
     assert (user.user, user.images, user.image_count, user.chars) == (4, IMAGE_CHARS, 1, 4 + IMAGE_CHARS)
     assistant = estimate_message(AgentMessage.assistant([
         {"type": "text", "text": "hi"},

@@ -16,7 +16,8 @@ from core.sessions.model import CompactionEntry, MessageEntry, Session
 
 TOOLS = [
     ToolSpec("read", "Read a file", {"type": "object", "properties": {"path": {"type": "string"}}}),
-    ToolSpec("exec", "Run a command", {"type": "object", "properties": {"cmd": {"type": "string"}, "timeout": {"type": "number"}}}),
+    ToolSpec("exec", "Run a command",
+             {"type": "object", "properties": {"cmd": {"type": "string"}, "timeout": {"type": "number"}}}),
 ]
 
 
@@ -33,7 +34,8 @@ def _session() -> Session:
         {"type": "toolCall", "id": "c1", "name": "read", "arguments": {"path": "a.txt"}},
     ]))
     add(AgentMessage.tool_result("c1", "read", "r" * 400))
-    add(AgentMessage.tool_result("c2", "exec", [{"type": "text", "text": "e" * 100}, {"type": "image", "data": "", "mimeType": "image/png"}]))
+    add(AgentMessage.tool_result("c2", "exec", [{"type": "text", "text": "e" * 100},
+                                                {"type": "image", "data": "", "mimeType": "image/png"}]))
     add(AgentMessage.assistant([{"type": "text", "text": "done"}]))
     return s
 
@@ -50,7 +52,8 @@ def setup(tmp_path: Path) -> tuple[ContextAccountant, Session, list[Any]]:
 
 
 def _report(acc: ContextAccountant, session: Session, **kw: Any) -> Any:
-    prompt = acc.system_prompt("main", tools=TOOLS, skills=[SkillSpec("weather", "<skill><name>weather</name></skill>")])
+    prompt = acc.system_prompt("main", tools=TOOLS,
+                               skills=[SkillSpec("weather", "<skill><name>weather</name></skill>")])
     return acc.report(session.id, session.messages(), model_ref="sim/fast", prompt=prompt, **kw)
 
 
@@ -125,7 +128,8 @@ def test_list_layout_follows_the_spec(setup: Any, tmp_path: Path) -> None:
     assert lines[i + 5:i + 7] == ["", "Session tokens (cached): unknown / ctx=200,000"]
     assert "Thresholds:" in lines
     assert lines[-2] == "" and lines[-1].startswith("Inline shortcut")
-    for needle in ("- Soft trim: ", "- Hard clear: ", "- Compaction: ", "- Memory flush: ", "- Prune gate: off", "- Window guard: 200,000 tok"):
+    for needle in ("- Soft trim: ", "- Hard clear: ", "- Compaction: ", "- Memory flush: ", "- Prune gate: off",
+                   "- Window guard: 200,000 tok"):
         assert any(line.startswith(needle) for line in lines), needle
     assert "  - exec: 8,100 chars (~2,025 tok)" in lines
 

@@ -11,7 +11,8 @@ from core.context.events import ContextWindowGuard
 from core.context.window import ContextWindowTooSmall, guard_context_window, guard_level, resolve_context_window
 
 
-def _config(model: dict[str, Any] | None = None, cap: int | None = None, sim_window: int | None = None) -> ClawtopConfig:
+def _config(model: dict[str, Any] | None = None, cap: int | None = None,
+            sim_window: int | None = None) -> ClawtopConfig:
     data: dict[str, Any] = {}
     if model is not None:
         data["models"] = {"providers": {"p": {"baseUrl": "http://127.0.0.1:1/v1", "models": [{"id": "m", **model}]}}}

@@ -114,7 +114,8 @@ async def test_stream_text_usage_and_request_shape(server: CannedServer) -> None
     assert payload["system"] == [{"type": "text", "text": "be brief", "cache_control": ephemeral}]
     assert payload["temperature"] == 0.2
     assert payload["tools"] == [{"name": "weather", "description": "get weather", "input_schema": {"type": "object"}}]
-    assert payload["messages"][1]["content"][1] == {"type": "tool_use", "id": "tu_1", "name": "weather", "input": {"city": "Oslo"}}
+    assert payload["messages"][1]["content"][1] == {"type": "tool_use", "id": "tu_1", "name": "weather",
+                                                    "input": {"city": "Oslo"}}
     assert payload["messages"][2] == {"role": "user", "content": [
         {"type": "tool_result", "tool_use_id": "tu_1", "content": "rain", "cache_control": ephemeral}]}
 
@@ -132,7 +133,8 @@ async def test_tool_use_input_json_assembled_at_block_stop_and_unknown_events_ig
                                  "delta": {"type": "signature_delta", "signature": "sig"}}),
         ("content_block_stop", {"type": "content_block_stop", "index": 0}),
         ("content_block_start", {"type": "content_block_start", "index": 1,
-                                 "content_block": {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {}}}),
+                                 "content_block": {"type": "tool_use", "id": "toolu_1", "name": "weather",
+                                                   "input": {}}}),
         *[("content_block_delta", {"type": "content_block_delta", "index": 1,
                                    "delta": {"type": "input_json_delta", "partial_json": f}}) for f in fragments],
         ("content_block_delta", {"type": "content_block_delta", "index": 1,

@@ -111,8 +111,8 @@ async def test_run_streamed_retries_a_transient_failure_before_output() -> None:
                         [TextDelta("ok"), StreamEnd("end_turn", Usage(1, 1))])
     target = Target(ref="p/m", provider="p", model_id="m", client=client, entry=None)  # type: ignore[arg-type]
     outcome = await run_streamed(engine, target, ModelRequest(model="m", messages=USER),
-                                 policy=RetryPolicy.default().with_(attempts=3, min_delay_ms=0, max_delay_ms=0, jitter=0,
-                                                                       rate_limit_attempts=None, budget=None),
+                                 policy=RetryPolicy.default().with_(attempts=3, min_delay_ms=0, max_delay_ms=0,
+                                                                    jitter=0, rate_limit_attempts=None, budget=None),
                                  operation="bench.run", op_id="op1", clock=ticking())
     assert outcome.value.text == "ok" and len(outcome.record.attempts) == 2
     assert outcome.record.operation == "bench.run" and outcome.record.op_id == "op1"

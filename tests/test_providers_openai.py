@@ -55,7 +55,8 @@ def text_stream(*pieces: str, usage: dict[str, Any] | None = USAGE) -> bytes:
     return openai_sse(chunks)
 
 
-def client(srv: CannedServer, key: str | None = KEY, publish: Recorder | None = None, suffix: str = "/v1") -> OpenAICompatClient:
+def client(srv: CannedServer, key: str | None = KEY, publish: Recorder | None = None,
+           suffix: str = "/v1") -> OpenAICompatClient:
     return OpenAICompatClient("oai", srv.base_url + suffix, key, timeout_ms=5_000, connect_timeout_ms=1_000,
                               publish=publish)
 

@@ -29,7 +29,8 @@ def test_anthropic_headers_with_rfc3339_resets() -> None:
         "content-type": "application/json",
     }, received_at=NOW)
     assert snap is not None
-    assert (snap.requests_limit, snap.requests_remaining, snap.tokens_limit, snap.tokens_remaining) == (50, 49, 90000, 89000)
+    assert (snap.requests_limit, snap.requests_remaining, snap.tokens_limit, snap.tokens_remaining) == (
+        50, 49, 90000, 89000)
     assert snap.requests_reset == datetime(2027, 1, 15, 8, 0, 1, tzinfo=UTC).timestamp()
     assert snap.output_tokens_reset == datetime(2027, 1, 15, 8, 0, 5, 500000, tzinfo=UTC).timestamp()
     assert snap.input_tokens_remaining == 0

@@ -120,7 +120,8 @@ async def test_hanging_simulator_is_a_timeout_after_send(make_sim: Callable[...,
     assert info.value.request_sent is True
 
 
-async def test_simulator_rate_limit_headers_reach_the_stream(make_sim: Callable[..., Awaitable[SimulatorServer]]) -> None:
+async def test_simulator_rate_limit_headers_reach_the_stream(
+        make_sim: Callable[..., Awaitable[SimulatorServer]]) -> None:
     sim = await make_sim(rateLimits={"rpm": 100})
     for client in clients(sim):
         events = [e async for e in client.stream(REQUEST)]

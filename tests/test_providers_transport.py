@@ -36,10 +36,14 @@ REQUEST = ModelRequest(model="m", messages=(ChatMessage("user", "hi"),))
 
 
 def text_chunks(n: int, gap: float) -> list[bytes | float]:
-    parts: list[bytes | float] = [anthropic_sse([("message_start", {"message": {"model": "m", "usage": {}}}),
-                                                 ("content_block_start", {"index": 0, "content_block": {"type": "text"}})])]
+    parts: list[bytes | float] = [anthropic_sse([
+        ("message_start", {"message": {"model": "m", "usage": {}}}),
+        ("content_block_start", {"index": 0, "content_block": {"type": "text"}}),
+    ])]
     for _ in range(n):
-        parts += [gap, anthropic_sse([("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": "x"}})])]
+        parts += [gap, anthropic_sse([
+            ("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": "x"}}),
+        ])]
     return parts
 
 

@@ -18,7 +18,8 @@ def _prune(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "clawtop.cli", "--config", str(cfg), "prune", "--transcript",
          str(tmp_path / "s.jsonl"), "--dry-run", *extra],
-        cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=60, env={"CLAWTOP_STATE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=60,
+        env={"CLAWTOP_STATE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
     )
 
 

@@ -18,7 +18,7 @@ from core.pruning import (
     soft_trim_message,
 )
 from core.pruning.glob import glob_matches
-from tests.pruning_support import EXPIRED, NOW, ON, assistant_call, tool_result, tool_session, user
+from tests.pruning_support import EXPIRED, NOW, ON, assistant_call, tool_result, tool_session
 
 
 def run(msgs, settings=ON, window=100_000, **kw):
@@ -155,7 +155,8 @@ def test_order_soft_pass_before_hard_pass() -> None:
 def test_hard_clear_gates() -> None:
     base = tool_session(10, 20_000)
     s = dataclasses.replace(ON, soft_trim_max_chars=10_000_000)
-    assert run(base, dataclasses.replace(s, hard_clear_enabled=False), window=60_000).decision.reason == "hard_clear_disabled"
+    assert run(base, dataclasses.replace(s, hard_clear_enabled=False),
+               window=60_000).decision.reason == "hard_clear_disabled"
     d = run(base, dataclasses.replace(s, min_prunable_tool_chars=10_000_000), window=60_000).decision
     assert d.reason == "below_min_prunable" and d.prunable_chars == 10 * 20_000 - 6 * 0
 
@@ -163,7 +164,8 @@ def test_hard_clear_gates() -> None:
 def test_protected_tail_and_bootstrap() -> None:
     s = dataclasses.replace(ON, keep_last_assistants=3, min_prunable_tool_chars=0)
     msgs = tool_session(4, 20_000, tail_assistants=0, bootstrap=True)
-    msgs += [assistant_call("late"), tool_result("late", "L" * 20_000), assistant_call("z"), tool_result("z", "Z" * 20_000)]
+    msgs += [assistant_call("late"), tool_result("late", "L" * 20_000),
+             assistant_call("z"), tool_result("z", "Z" * 20_000)]
     d = run(msgs, s, window=10_000).decision
     touched = {t["toolCallId"] for t in d.touched}
     assert "boot" not in touched  # before the first user message
@@ -174,7 +176,7 @@ def test_protected_tail_and_bootstrap() -> None:
 
 def test_keep_zero_makes_everything_prunable_and_deny_is_respected() -> None:
     s = dataclasses.replace(ON, keep_last_assistants=0, is_prunable_tool=compile_tool_predicate(deny=["read"]))
-    msgs = tool_session(3, 20_000) + [assistant_call("r", "read"), tool_result("r", "R" * 20_000, "read")]
+    msgs = [*tool_session(3, 20_000), assistant_call("r", "read"), tool_result("r", "R" * 20_000, "read")]
     d = run(msgs, s, window=30_000).decision
     assert "r" not in {t["toolCallId"] for t in d.touched} and d.kept["tool_denied"] == 1
     assert {"t0", "t1", "t2"} <= {t["toolCallId"] for t in d.touched}

@@ -48,7 +48,8 @@ def test_small_prompt_warns_and_price_converts() -> None:
 def test_ttl_marker_latest_matching_entry_wins() -> None:
     entries = [
         CustomEntry(CACHE_TTL_CUSTOM_TYPE, cache_ttl_data(1000, "sim", "fast")),
-        {"type": "custom", "customType": CACHE_TTL_CUSTOM_TYPE, "data": cache_ttl_data(2000, "SIM", "Fast", {"c": "hard"})},
+        {"type": "custom", "customType": CACHE_TTL_CUSTOM_TYPE,
+         "data": cache_ttl_data(2000, "SIM", "Fast", {"c": "hard"})},
         CustomEntry(CACHE_TTL_CUSTOM_TYPE, cache_ttl_data(3000, "other", "fast")),
         CustomEntry("openclaw:prompt-error", {"timestamp": 9999}),
     ]

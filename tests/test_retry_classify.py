@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import errno
 import math
+from typing import ClassVar
 
 import pytest
 
@@ -22,7 +23,8 @@ NOW = float(calendar.timegm((2026, 3, 1, 12, 0, 0, 0, 0, 0)))  # Sunday 1 March 
 
 def http(status: int, message: str = "error", provider: str = "openai", headers: dict[str, str] | None = None,
          error_type: str | None = None, body: str | None = None) -> ProviderHTTPError:
-    return ProviderHTTPError(message, provider=provider, status=status, headers=headers, error_type=error_type, body=body)
+    return ProviderHTTPError(message, provider=provider, status=status, headers=headers, error_type=error_type,
+                             body=body)
 
 
 # --- Retry-After ------------------------------------------------------------------------------
@@ -58,11 +60,13 @@ def test_rfc850_two_digit_year_maps_to_current_century() -> None:
     # "77" → 2077 is more than 50 years after 2026, so 1977 (a Tuesday; past → 0).
     assert parse_http_date_ms("Tuesday, 01-Mar-77 12:00:00 GMT", now_wall=NOW) == 0.0
     # "30" → 2030 (a Friday), in the future.
-    assert parse_http_date_ms("Friday, 01-Mar-30 12:00:00 GMT", now_wall=NOW) == (calendar.timegm((2030, 3, 1, 12, 0, 0, 0, 0, 0)) - NOW) * 1000
+    assert parse_http_date_ms("Friday, 01-Mar-30 12:00:00 GMT", now_wall=NOW) == (
+        calendar.timegm((2030, 3, 1, 12, 0, 0, 0, 0, 0)) - NOW) * 1000
 
 
 def test_the_largest_hint_wins_and_names_its_source() -> None:
-    hint = hint_from_headers({"Retry-After": "2", "retry-after-ms": "2500.5", "x-ms-retry-after-ms": "100"}, now_wall=NOW)
+    hint = hint_from_headers({"Retry-After": "2", "retry-after-ms": "2500.5", "x-ms-retry-after-ms": "100"},
+                             now_wall=NOW)
     assert hint is not None and (hint.ms, hint.source, hint.raw) == (2500.5, "retry-after-ms", "2500.5")
     hint = hint_from_headers({"retry-after": "3", "retry-after-ms": "10"})
     assert hint is not None and (hint.ms, hint.source) == (3000.0, "retry-after")
@@ -70,7 +74,7 @@ def test_the_largest_hint_wins_and_names_its_source() -> None:
 
 def test_channel_body_hints() -> None:
     class TelegramError(Exception):
-        parameters = {"retry_after": 5}
+        parameters: ClassVar[dict[str, int]] = {"retry_after": 5}
         status = 429
 
     hint = hint_from_exception(TelegramError("Too Many Requests: retry after 5"))
@@ -98,8 +102,10 @@ def test_channel_body_hints() -> None:
         (http(408, "request timeout"), ErrorClass.TIMEOUT, True),
         (http(409, "conflict"), ErrorClass.AMBIGUOUS, True),
         (ProviderTimeoutError("read timed out", provider="x"), ErrorClass.TIMEOUT, True),
-        (ProviderTimeoutError("connect timeout", provider="x", request_sent=False), ErrorClass.CONNECTION_BEFORE_SEND, True),
-        (ProviderConnectionError("connection refused", provider="x", request_sent=False), ErrorClass.CONNECTION_BEFORE_SEND, True),
+        (ProviderTimeoutError("connect timeout", provider="x", request_sent=False),
+         ErrorClass.CONNECTION_BEFORE_SEND, True),
+        (ProviderConnectionError("connection refused", provider="x", request_sent=False),
+         ErrorClass.CONNECTION_BEFORE_SEND, True),
         (ProviderConnectionError("connection reset by peer", provider="x"), ErrorClass.AMBIGUOUS, True),
         (ProviderProtocolError("bad JSON in SSE frame", provider="x"), ErrorClass.AMBIGUOUS, True),
         (http(401, "invalid api key"), ErrorClass.AUTH, False),
@@ -132,10 +138,12 @@ def test_anthropic_429_without_retry_after_is_the_spend_cap() -> None:
     c = classify(http(429, "rate limited", provider="anthropic", error_type="rate_limit_error"))
     assert (c.error_class, c.retryable) == (ErrorClass.BILLING, False)
     with_hint = classify(http(429, "rate limited", provider="anthropic", headers={"retry-after": "16"}))
-    assert (with_hint.error_class, with_hint.retryable, with_hint.retry_after_ms) == (ErrorClass.RATE_LIMIT, True, 16000.0)
+    assert (with_hint.error_class, with_hint.retryable, with_hint.retry_after_ms) == (
+        ErrorClass.RATE_LIMIT, True, 16000.0)
     # Not Anthropic: a bare 429 is retried with backoff (§16.2).
     assert classify(http(429, "too many requests", provider="openai")).retryable is True
-    spend = classify(http(429, "limit", provider="openai", body='{"error":{"details":{"error_code":"enforced_spend_limit_reached"}}}'))
+    spend = classify(http(429, "limit", provider="openai",
+                          body='{"error":{"details":{"error_code":"enforced_spend_limit_reached"}}}'))
     assert spend.error_class is ErrorClass.BILLING and not spend.retryable
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-
 import pytest
 
 from core.config.schema.root import ClawtopConfig
@@ -85,7 +84,8 @@ def script(*outcomes: BaseException | str, ft: FakeTime | None = None, took: flo
     return call, seen
 
 
-def http(status: int, headers: dict[str, str] | None = None, provider: str = "openai", msg: str = "err") -> ProviderHTTPError:
+def http(status: int, headers: dict[str, str] | None = None, provider: str = "openai",
+         msg: str = "err") -> ProviderHTTPError:
     return ProviderHTTPError(msg, provider=provider, status=status, headers=headers)
 
 
@@ -99,13 +99,16 @@ async def test_success_first_try_emits_one_attempt_and_finish(engine: RetryEngin
     assert out.value == "hi" and out.record.outcome == "ok" and len(out.record.attempts) == 1
     assert [type(e) for e in events] == [RetryAttempt, RetryOperationFinished]
     a = attempts_of(events)[0]
-    assert (a.attempt, a.max_attempts, a.outcome, a.error_class, a.planned_delay_ms, a.slept_ms) == (1, 4, "ok", None, 0, 0)
+    assert (a.attempt, a.max_attempts, a.outcome, a.error_class, a.planned_delay_ms, a.slept_ms) == (
+        1, 4, "ok", None, 0, 0)
     assert "attempts=4 min=1000 max=30000 jitter=proportional(0.5)" in a.policy
 
 
-async def test_retries_then_success_with_record_and_events(engine: RetryEngine, ft: FakeTime, events: list[Event]) -> None:
+async def test_retries_then_success_with_record_and_events(engine: RetryEngine, ft: FakeTime,
+                                                           events: list[Event]) -> None:
     call, seen = script(http(503), http(429, {"retry-after": "2"}), "done", ft=ft, took=0.1)
-    out = await engine.run_outcome(call, policy=POLICY, operation="model:x", provider="openai", idempotent=True, op_id="op1")
+    out = await engine.run_outcome(call, policy=POLICY, operation="model:x", provider="openai", idempotent=True,
+                                   op_id="op1")
     assert out.value == "done" and [c.attempt for c in seen] == [1, 2, 3]
     rows = [a.as_json() for a in out.record.attempts]
     # retry 1: proportional, U=0.5 → exactly exp(1) = 1000; retry 2: hint 2000 + ceil(0.5 × 0.1 × 2000) = 2100
@@ -128,7 +131,8 @@ async def test_never_retried_statuses(engine: RetryEngine, status: int) -> None:
 
 
 async def test_anthropic_429_without_retry_after_is_not_retried(engine: RetryEngine) -> None:
-    call, seen = script(ProviderHTTPError("rate_limit_error", provider="anthropic", status=429, error_type="rate_limit_error"))
+    call, seen = script(ProviderHTTPError("rate_limit_error", provider="anthropic", status=429,
+                                          error_type="rate_limit_error"))
     with pytest.raises(NonRetryable) as info:
         await engine.run(call, policy=POLICY, operation="model:anthropic/x", provider="anthropic", idempotent=True)
     assert len(seen) == 1 and info.value.error_class == "billing"
@@ -174,7 +178,8 @@ async def test_over_cap_retry_after_is_never_slept(engine: RetryEngine, ft: Fake
     msg = str(info.value)
     assert "server asked to wait 120 s" in msg and "above maxRetryAfterMs 60000" in msg and "Not retrying" in msg
     assert info.value.retry_after_ms == 120000 and not info.value.failover
-    assert attempts_of(events)[-1].outcome == "fail" and attempts_of(events)[-1].decision_reason == "retry_delay_exceeds_cap"
+    assert (attempts_of(events)[-1].outcome == "fail"
+            and attempts_of(events)[-1].decision_reason == "retry_delay_exceeds_cap")
     # Equal to the cap is honoured.
     call, seen = script(http(429, {"retry-after": "60"}), "ok")
     await engine.run(call, policy=POLICY.with_(retry_after_jitter=0.0), operation="op", provider="p", idempotent=True)
@@ -211,7 +216,8 @@ async def test_non_idempotent_retries_only_before_send_and_on_429(engine: RetryE
                                                                   retried: bool) -> None:
     call, seen = script(error, "sent")
     if retried:
-        assert await engine.run(call, policy=POLICY, operation="telegram:sendMessage", provider="tg", idempotent=False) == "sent"
+        assert await engine.run(call, policy=POLICY, operation="telegram:sendMessage", provider="tg",
+                                idempotent=False) == "sent"
         assert len(seen) == 2
     else:
         with pytest.raises(NonRetryable) as info:
@@ -231,7 +237,8 @@ async def test_attempts_exhausted_and_rate_limit_raises_the_cap(engine: RetryEng
     call, seen = script(http(503))
     with pytest.raises(RetryExhausted) as info:
         await engine.run(call, policy=POLICY.with_(deadline_ms=0), operation="op", provider="p", idempotent=True)
-    assert len(seen) == 4 and info.value.decision_reason == "attempts_exhausted" and "after 4 attempts" in str(info.value)
+    assert (len(seen) == 4 and info.value.decision_reason == "attempts_exhausted"
+            and "after 4 attempts" in str(info.value))
     call, seen = script(http(429, {"retry-after": "1"}))
     with pytest.raises(RetryExhausted):
         await engine.run(call, policy=POLICY.with_(rate_limit_attempts=10, deadline_ms=0), operation="op",
@@ -250,7 +257,7 @@ async def test_caller_deadline_stops_retries(engine: RetryEngine, ft: FakeTime) 
 
 
 async def test_policy_window_stops_retries(engine: RetryEngine, ft: FakeTime) -> None:
-    call, seen = script(http(503), ft=ft, took=1.0)
+    call, _seen = script(http(503), ft=ft, took=1.0)
     with pytest.raises(RetryExhausted) as info:
         await engine.run(call, policy=POLICY.with_(attempts=20, deadline_ms=10000, jitter_mode="none"),
                          operation="op", provider="p", idempotent=True)
@@ -340,7 +347,8 @@ def test_policies_from_config() -> None:
         "channels": {"discord": {"retry": {"attempts": 5}, "accounts": {"main": {"retry": {"minDelayMs": 800}}}}},
     })
     p = RetryPolicy.from_config(config, provider="local")
-    assert (p.attempts, p.min_delay_ms, p.jitter_mode, p.max_retry_after_ms, p.deadline_ms) == (2, 1000, "full", 5000, 90000)
+    assert (p.attempts, p.min_delay_ms, p.jitter_mode, p.max_retry_after_ms, p.deadline_ms) == (
+        2, 1000, "full", 5000, 90000)
     assert p.budget == BudgetSettings(3, 0.1, 0.1) and p.rate_limit_attempts == 10
     d = RetryPolicy.from_config(config, provider="anthropic")  # not configured: the global defaults
     assert (d.attempts, d.jitter, d.max_retry_after_ms) == (4, 0.5, 60000)

@@ -20,7 +20,6 @@ from core.retry import (
     RetryPolicy,
 )
 
-
 OLD_DEFAULT_POLICY = RetryPolicy.default().with_(attempts=3, min_delay_ms=300, jitter=0.0, rate_limit_attempts=None,
                                                  budget=None)
 """What ``RetryPolicy()`` was before its defaults moved to the schema (the assertions below
@@ -85,7 +84,8 @@ async def test_all_failed_summary() -> None:
 
     with pytest.raises(FallbackExhausted) as info:
         await chain.run(call)
-    assert [(f.ref, f.error_class, f.status) for f in info.value.failures] == [("a/one", "auth", 401), ("b/two", "auth", 401)]
+    assert [(f.ref, f.error_class, f.status) for f in info.value.failures] == [
+        ("a/one", "auth", 401), ("b/two", "auth", 401)]
     assert "all 2 model candidates failed" in str(info.value)
 
 

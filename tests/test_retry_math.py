@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 
@@ -16,7 +17,7 @@ from core.retry.jitter import exp_delay, plan_delay
 MODES = ("none", "proportional", "full", "decorrelated")
 
 
-def fixed(u: float):  # noqa: ANN201 - tiny helper
+def fixed(u: float) -> Callable[[], float]:
     return lambda: u
 
 
@@ -26,7 +27,8 @@ def test_exp_delay() -> None:
 
 def test_proportional_is_openclaws_symmetric_ratio_clamped() -> None:
     # Telegram 400 ms ±10 %: retry 1 waits 400–440, retry 2 waits 720–880 (spec §1.2).
-    kw = dict(mode="proportional", min_delay_ms=400, max_delay_ms=30000, jitter=0.1, retry_after_jitter=0.1, hint_ms=None)
+    kw = dict(mode="proportional", min_delay_ms=400, max_delay_ms=30000, jitter=0.1, retry_after_jitter=0.1,
+              hint_ms=None)
     assert plan_delay(retry_n=1, random=fixed(0.0), **kw).delay_ms == 400
     assert plan_delay(retry_n=1, random=fixed(0.999999), **kw).delay_ms == 440
     assert plan_delay(retry_n=2, random=fixed(0.0), **kw).delay_ms == 720

@@ -68,7 +68,7 @@ async def test_exec_on_the_process_fallback_says_not_isolated(tmp_path: Path) ->
     try:
         assert gateway.sandbox is not None
         result = await gateway.chat.send('[[tool:exec {"command":"echo hi; exit 3"}]]')
-        timeout = await gateway.chat.send('[[tool:exec {"command":"sleep 5", "timeout": 0.3}]]')
+        _timeout = await gateway.chat.send('[[tool:exec {"command":"sleep 5", "timeout": 0.3}]]')
     finally:
         await gateway.stop()
     assert [c["name"] for c in result.tool_calls] == ["exec"] and not result.tool_calls[0]["isError"]
@@ -81,8 +81,8 @@ async def test_exec_on_the_process_fallback_says_not_isolated(tmp_path: Path) ->
 
 
 @pytest.mark.docker
-async def test_exec_runs_in_a_hardened_container(tmp_path: Path, docker_client: Any, busybox_image: str,  # noqa: F811
-                                                 sandbox_prefix: str) -> None:  # noqa: F811
+async def test_exec_runs_in_a_hardened_container(tmp_path: Path, docker_client: Any, busybox_image: str,
+                                                 sandbox_prefix: str) -> None:
     gateway = gateway_for(tmp_path, f'{{ mode: "all", docker: {{ image: "{busybox_image}", '
                                     f'containerPrefix: "{sandbox_prefix}" }} }}')
     sub = gateway.bus.subscribe("test", kinds=["sandbox.exec", "sandbox.container_created"])

@@ -47,7 +47,8 @@ def _run(coro: Any) -> Any:
     return asyncio.run(asyncio.wait_for(coro, 60))
 
 
-def test_hardening_inspect_and_behaviour(docker_client: Any, busybox_image: str, sandbox_prefix: str, tmp_path: Path) -> None:
+def test_hardening_inspect_and_behaviour(docker_client: Any, busybox_image: str, sandbox_prefix: str,
+                                         tmp_path: Path) -> None:
     events: list[Any] = []
     cfg = _config(sandbox_prefix, busybox_image)
     backend = _backend(cfg, tmp_path, docker_client, events)
@@ -61,7 +62,8 @@ def test_hardening_inspect_and_behaviour(docker_client: Any, busybox_image: str,
     assert labels["clawtop.sandbox"] == "1" and labels["clawtop.sessionKey"] == SCOPE
     assert info.name == container_name(sandbox_prefix, SCOPE)
     script = ("id -u; touch /x 2>/dev/null && echo ROOT_WRITABLE; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; "
-              "ls /sys/class/net; wget -q -T 2 -O- http://1.1.1.1 >/dev/null 2>&1 && echo NET_OK; touch /tmp/ok && echo TMP_OK")
+              "ls /sys/class/net; wget -q -T 2 -O- http://1.1.1.1 >/dev/null 2>&1 && echo NET_OK; "
+              "touch /tmp/ok && echo TMP_OK")
     r = _run(backend.exec(SCOPE, ["sh", "-c", script]))
     lines = r.stdout.split()
     assert lines[0] != "0" and "ROOT_WRITABLE" not in lines and "NET_OK" not in lines
@@ -71,7 +73,8 @@ def test_hardening_inspect_and_behaviour(docker_client: Any, busybox_image: str,
     assert any(isinstance(e, SandboxExec) and e.exit_code == 0 for e in events)
 
 
-def test_reuse_setup_once_and_drift(docker_client: Any, busybox_image: str, sandbox_prefix: str, tmp_path: Path) -> None:
+def test_reuse_setup_once_and_drift(docker_client: Any, busybox_image: str, sandbox_prefix: str,
+                                    tmp_path: Path) -> None:
     events: list[Any] = []
     cfg = _config(sandbox_prefix, busybox_image, setupCommand="echo x >> /tmp/setup-count")
     backend = _backend(cfg, tmp_path, docker_client, events)
@@ -96,7 +99,8 @@ def test_reuse_setup_once_and_drift(docker_client: Any, busybox_image: str, sand
     assert any(isinstance(e, SandboxContainerRecreated) for e in events)
 
 
-def test_exec_workdir_env_timeout_and_output_cap(docker_client: Any, busybox_image: str, sandbox_prefix: str, tmp_path: Path) -> None:
+def test_exec_workdir_env_timeout_and_output_cap(docker_client: Any, busybox_image: str, sandbox_prefix: str,
+                                                 tmp_path: Path) -> None:
     events: list[Any] = []
     backend = _backend(_config(sandbox_prefix, busybox_image), tmp_path, docker_client, events)
     r = _run(backend.exec(SCOPE, ["sh", "-c", "pwd; echo $FOO; exit 3"], workdir="/tmp", env={"FOO": "bar"}))
@@ -112,7 +116,8 @@ def test_exec_workdir_env_timeout_and_output_cap(docker_client: Any, busybox_ima
     assert len(r.stdout.encode()) < 1100
 
 
-def test_fork_bomb_stopped_by_pids_limit(docker_client: Any, busybox_image: str, sandbox_prefix: str, tmp_path: Path) -> None:
+def test_fork_bomb_stopped_by_pids_limit(docker_client: Any, busybox_image: str, sandbox_prefix: str,
+                                         tmp_path: Path) -> None:
     events: list[Any] = []
     backend = _backend(_config(sandbox_prefix, busybox_image, pidsLimit=32), tmp_path, docker_client, events)
     r = _run(backend.exec(SCOPE, ["sh", "-c", "f(){ f|f& }; f; sleep 2"], timeout_ms=5000, max_output_bytes=4096))

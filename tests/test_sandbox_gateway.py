@@ -53,8 +53,8 @@ async def test_sandbox_off_starts_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.docker
-async def test_cpus_edit_updates_the_running_container(tmp_path: Path, docker_client: Any,  # noqa: F811
-                                                       busybox_image: str, sandbox_prefix: str) -> None:  # noqa: F811
+async def test_cpus_edit_updates_the_running_container(tmp_path: Path, docker_client: Any,
+                                                       busybox_image: str, sandbox_prefix: str) -> None:
     path = tmp_path / "config.json5"
     path.write_text(config_text(busybox_image, sandbox_prefix, 1.0), encoding="utf-8")
     env = {"CLAWTOP_STATE_DIR": str(tmp_path / "state"), "HOME": str(tmp_path)}

@@ -45,7 +45,8 @@ def test_protocol_and_not_isolated_labels(tmp_path: Path) -> None:
 def test_exec_runs_in_workspace_with_scrubbed_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLAWTOP_SECRET_LEAK", "x")
     backend, events = _backend(tmp_path, env={"FOO": "bar"})
-    res = asyncio.run(backend.exec("agent:main", ["/bin/sh", "-c", "pwd; echo $HOME $FOO $LANG; echo ${CLAWTOP_SECRET_LEAK:-none}; echo err >&2; exit 3"]))
+    res = asyncio.run(backend.exec("agent:main", [
+        "/bin/sh", "-c", "pwd; echo $HOME $FOO $LANG; echo ${CLAWTOP_SECRET_LEAK:-none}; echo err >&2; exit 3"]))
     ws = str(tmp_path / "sandboxes")
     lines = res.stdout.splitlines()
     assert lines[0].startswith(ws) and lines[1] == f"{lines[0]} bar C.UTF-8" and lines[2] == "none"
@@ -105,7 +106,7 @@ def test_rlimits_are_set_on_the_child(tmp_path: Path) -> None:
 
 
 def test_update_limits_applies_to_next_command(tmp_path: Path) -> None:
-    backend, events = _backend(tmp_path)
+    backend, _events = _backend(tmp_path)
     names = asyncio.run(backend.update_limits(None, Limits(memory_bytes=64 << 20)))
     assert backend.limits("any").memory_bytes == 64 << 20
     assert names == []  # no scope yet; overrides still apply
@@ -114,7 +115,7 @@ def test_update_limits_applies_to_next_command(tmp_path: Path) -> None:
 
 
 def test_stats_from_proc(tmp_path: Path) -> None:
-    backend, events = _backend(tmp_path)
+    backend, _events = _backend(tmp_path)
 
     async def run() -> list[SandboxStats]:
         task = asyncio.create_task(backend.exec("s", ["/bin/sh", "-c", "while :; do :; done"], timeout_ms=1500))
@@ -150,8 +151,7 @@ def test_missing_command_is_127(tmp_path: Path) -> None:
 async def test_exec_tool_limits_come_from_the_config_and_follow_a_reload(tmp_path: Path) -> None:
     """``agents.defaults.sandbox.exec``: the default timeout, the cap on a requested one and the
     output cap are read from the manager's config at every call."""
-    from core.agent.tools import ToolContext, ToolError, Workspace
-    from core.agent.tools import exec as exec_tool
+    from core.agent.tools import ToolContext, ToolError, Workspace, exec as exec_tool
 
     def manager_with(exec_limits: dict[str, int]) -> SandboxConfig:
         return SandboxConfig.model_validate({"mode": "all", "backend": "process", "exec": exec_limits})
@@ -181,5 +181,5 @@ def test_exec_limits_are_validated() -> None:
     from pydantic import ValidationError
 
     assert SandboxConfig().exec.timeout_sec == 120 and SandboxConfig().exec.max_output_bytes == 65536
-    with pytest.raises(ValidationError, match="maxTimeoutSec .* must be ≥ timeoutSec"):
+    with pytest.raises(ValidationError, match=r"maxTimeoutSec .* must be ≥ timeoutSec"):
         SandboxConfig.model_validate({"exec": {"timeoutSec": 60, "maxTimeoutSec": 30}})

@@ -7,6 +7,7 @@ Engine API docs); the ``docker`` tests run a real container from the busybox tes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import statistics
 import uuid
@@ -25,8 +26,10 @@ V1 = {  # recorded: busybox busy loop, --cpus 0.5, -m 64m, --pids-limit 50, cgro
     "read": "2026-11-26T00:09:12.782136389Z",
     "pids_stats": {"current": 2, "limit": 50},
     "blkio_stats": {"io_service_bytes_recursive": [
-        {"major": 8, "minor": 0, "op": "Read", "value": 4096}, {"major": 8, "minor": 0, "op": "Write", "value": 8192},
-        {"major": 8, "minor": 0, "op": "Sync", "value": 12288}, {"major": 8, "minor": 0, "op": "Total", "value": 12288}]},
+        {"major": 8, "minor": 0, "op": "Read", "value": 4096},
+        {"major": 8, "minor": 0, "op": "Write", "value": 8192},
+        {"major": 8, "minor": 0, "op": "Sync", "value": 12288},
+        {"major": 8, "minor": 0, "op": "Total", "value": 12288}]},
     "cpu_stats": {"cpu_usage": {"total_usage": 1070630922, "percpu_usage": [597219171, 473411751]},
                   "system_cpu_usage": 12104610000000, "online_cpus": 2,
                   "throttling_data": {"periods": 22, "throttled_periods": 20, "throttled_time": 928629291}},
@@ -34,7 +37,8 @@ V1 = {  # recorded: busybox busy loop, --cpus 0.5, -m 64m, --pids-limit 50, cgro
                      "system_cpu_usage": 12102610000000, "online_cpus": 2,
                      "throttling_data": {"periods": 12, "throttled_periods": 10, "throttled_time": 466491004}},
     "memory_stats": {"usage": 2355200, "max_usage": 4087808, "limit": 67108864,
-                     "stats": {"cache": 1605632, "inactive_file": 1605632, "total_inactive_file": 1605632, "rss": 118784}},
+                     "stats": {"cache": 1605632, "inactive_file": 1605632, "total_inactive_file": 1605632,
+                               "rss": 118784}},
     "networks": {"eth0": {"rx_bytes": 736, "tx_bytes": 10}, "eth1": {"rx_bytes": 100, "tx_bytes": 5}},
 }
 
@@ -43,8 +47,10 @@ V2 = {  # cgroup v2: no percpu_usage, lower-case blkio ops, inactive_file, no pi
     "blkio_stats": {"io_service_bytes_recursive": [{"op": "read", "value": 100}, {"op": "write", "value": 50}]},
     "cpu_stats": {"cpu_usage": {"total_usage": 3_000_000_000}, "system_cpu_usage": 110_000_000_000, "online_cpus": 4,
                   "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}},
-    "precpu_stats": {"cpu_usage": {"total_usage": 2_000_000_000}, "system_cpu_usage": 100_000_000_000, "online_cpus": 4},
-    "memory_stats": {"usage": 50_000_000, "limit": 9_223_372_036_854_771_712, "stats": {"inactive_file": 20_000_000, "anon": 1}},
+    "precpu_stats": {"cpu_usage": {"total_usage": 2_000_000_000}, "system_cpu_usage": 100_000_000_000,
+                     "online_cpus": 4},
+    "memory_stats": {"usage": 50_000_000, "limit": 9_223_372_036_854_771_712,
+                     "stats": {"inactive_file": 20_000_000, "anon": 1}},
 }
 
 
@@ -75,7 +81,8 @@ def test_v2_frame_and_fallbacks() -> None:
 
 def _frame(periods: int, throttled: int, pids: int = 1, mem: int = 1000) -> dict[str, Any]:
     f = copy.deepcopy(V1)
-    f["cpu_stats"]["throttling_data"] = {"periods": periods, "throttled_periods": throttled, "throttled_time": throttled * 10**7}
+    f["cpu_stats"]["throttling_data"] = {"periods": periods, "throttled_periods": throttled,
+                                         "throttled_time": throttled * 10**7}
     f["pids_stats"] = {"current": pids, "limit": 10}
     f["memory_stats"] = {"usage": mem, "limit": 10_000}
     return f
@@ -117,8 +124,10 @@ def _cfg(**docker: Any) -> SandboxConfig:
 def test_changed_keys_and_update_body() -> None:
     live, recreate = changed_keys(_cfg(), _cfg(cpus=0.5, memory="128m", network="bridge"))
     assert live == ["cpus", "memory", "memorySwap"] and recreate == ["docker.network"]
-    body, not_live = update_body(_cfg(cpus=0.5, memory="128m", pidsLimit="unlimited").docker, ["cpus", "memory", "memorySwap", "pidsLimit"])
-    assert body == {"NanoCpus": 500_000_000, "Memory": 128 << 20, "MemorySwap": 128 << 20, "PidsLimit": -1} and not_live == []
+    body, not_live = update_body(_cfg(cpus=0.5, memory="128m", pidsLimit="unlimited").docker,
+                                 ["cpus", "memory", "memorySwap", "pidsLimit"])
+    assert (body == {"NanoCpus": 500_000_000, "Memory": 128 << 20, "MemorySwap": 128 << 20, "PidsLimit": -1}
+            and not_live == [])
     body, not_live = update_body(_cfg(cpus="unlimited", memory="unlimited").docker, ["cpus", "memory", "memorySwap"])
     assert body == {} and not_live == ["cpus", "memory", "memorySwap"]
 
@@ -170,18 +179,16 @@ def run_container(docker_client: Any, busybox_image: str) -> Iterator[Any]:
 
     def run(cmd: str, **kw: Any) -> Any:
         ctr = docker_client.containers.run(
-            busybox_image, ["sh", "-c", cmd], detach=True, network_mode="none", name=f"clawtop-stats-test-{tag}-{len(made)}",
-            labels={"clawtop.test": tag}, **kw)
+            busybox_image, ["sh", "-c", cmd], detach=True, network_mode="none",
+            name=f"clawtop-stats-test-{tag}-{len(made)}", labels={"clawtop.test": tag}, **kw)
         made.append(ctr)
         return ctr
 
     run.tag = tag  # type: ignore[attr-defined]
     yield run
     for ctr in made:
-        try:
+        with contextlib.suppress(Exception):  # already gone, or the daemon refuses: cleanup never fails a test
             ctr.remove(force=True)
-        except Exception:  # noqa: BLE001 - already gone
-            pass
 
 
 @pytest.mark.docker
@@ -233,7 +240,8 @@ def test_live_update_of_a_running_container(run_container: Any, docker_client: A
     later = [e for e in events if e.applies_on_recreate]
     assert len(later) == 1 and later[0].changed == ("docker.readOnlyRoot",)
     # Shrinking memory below swap in one request is fine: both go together.
-    events = asyncio.run(apply_live_limits_async(docker_client, new, _cfg(cpus=0.5, memory="32m", pidsLimit="unlimited"), label=labels))
+    events = asyncio.run(apply_live_limits_async(docker_client, new,
+                                                 _cfg(cpus=0.5, memory="32m", pidsLimit="unlimited"), label=labels))
     ctr.reload()
     hc = ctr.attrs["HostConfig"]
     assert (hc["Memory"], hc["MemorySwap"], hc["PidsLimit"] in (0, -1)) == (32 << 20, 32 << 20, True)

@@ -17,10 +17,9 @@ from core.sessions.cache import (
 )
 from core.sessions.events import SessionCacheEvict, SessionCacheHit, SessionCacheMiss
 from core.sessions.messages import AgentMessage
-from core.sessions.model import MessageEntry
+from core.sessions.model import MessageEntry, Session
 from core.sessions.store import SessionStore
 from core.sessions.transcript import read_transcript
-
 from tests.test_sessions_model import write_fixture
 
 
@@ -43,7 +42,7 @@ def test_hit_then_ttl_expiry(tmp_path: Path) -> None:
     cache = SessionManagerCache(45_000, publish=events.append, clock=clock)
     loads: list[str] = []
 
-    def loader(p: str):  # noqa: ANN202
+    def loader(p: str) -> Session:
         loads.append(p)
         return read_transcript(p)
 

@@ -23,17 +23,38 @@ from core.sessions.transcript import dump_line, read_transcript
 # and entry types clawtop does not model.
 OPENCLAW_TRANSCRIPT = "\n".join([
     '{"type":"session","version":2,"id":"oc-7f3a","timestamp":"2026-04-13T10:00:00.000Z","cwd":"/home/me/proj"}',
-    '{"type":"model_change","id":"e0","parentId":null,"timestamp":"2026-04-13T10:00:00.001Z","provider":"anthropic","modelId":"claude-sonnet-4-5"}',
-    '{"type":"thinking_level_change","id":"e0b","parentId":"e0","timestamp":"2026-04-13T10:00:00.002Z","thinkingLevel":"high"}',
-    '{"type":"message","id":"e1","parentId":"e0b","timestamp":"2026-04-13T10:00:01.000Z","message":{"role":"user","content":"Lis README — s\'il te plaît","timestamp":1776074401000}}',
-    '{"type":"message","id":"e2","parentId":"e1","timestamp":"2026-04-13T10:00:02.000Z","message":{"role":"assistant","content":[{"type":"thinking","thinking":"need to read","thinkingSignature":"sig"},{"type":"text","text":"Reading."},{"type":"toolCall","id":"toolu_1","name":"read","arguments":{"path":"README.md"}}],"api":"anthropic-messages","provider":"anthropic","model":"claude-sonnet-4-5","usage":{"input":12,"output":30,"cacheRead":9000,"cacheWrite":200,"totalTokens":9242,"cost":{"input":0.1,"output":0.2,"cacheRead":0.01,"cacheWrite":0.02,"total":0.33}},"stopReason":"toolUse","timestamp":1776074402000}}',
-    '{"type":"message","id":"e3","parentId":"e2","timestamp":"2026-04-13T10:00:03.000Z","message":{"role":"toolResult","toolCallId":"toolu_1","toolName":"read","content":[{"type":"text","text":"# Proj\\nhello"},{"type":"image","data":"iVBORw0KGgo=","mimeType":"image/png"}],"details":{"lines":2},"isError":false,"timestamp":1776074403000}}',
-    '{"type":"custom","customType":"openclaw.cache-ttl","data":{"timestamp":1776074403500,"provider":"anthropic","modelId":"claude-sonnet-4-5"},"id":"e4","parentId":"e3","timestamp":"2026-04-13T10:00:03.500Z"}',
-    '{"type":"message","id":"e5","parentId":"e2","timestamp":"2026-04-13T10:00:04.000Z","message":{"role":"toolResult","toolCallId":"toolu_1","toolName":"read","content":[{"type":"text","text":"retry"}],"isError":true,"timestamp":1776074404000}}',
-    '{"type":"message","id":"e6","parentId":"e4","timestamp":"2026-04-13T10:00:05.000Z","message":{"role":"assistant","content":[{"type":"text","text":"Done."}],"api":"anthropic-messages","provider":"anthropic","model":"claude-sonnet-4-5","usage":{"input":5,"output":3,"cacheRead":9200,"cacheWrite":0,"totalTokens":9208,"cost":{"input":0,"output":0,"cacheRead":0,"cacheWrite":0,"total":0}},"stopReason":"stop","timestamp":1776074405000}}',
-    '{"type":"compaction","id":"e7","parentId":"e6","timestamp":"2026-04-13T10:00:06.000Z","summary":"User asked to read README.","firstKeptEntryId":"e2","tokensBefore":9208,"details":{"readFiles":["README.md"],"modifiedFiles":[]},"fromHook":false}',
+    '{"type":"model_change","id":"e0","parentId":null,"timestamp":"2026-04-13T10:00:00.001Z","provider":"anthropic",'
+        '"modelId":"claude-sonnet-4-5"}',
+    '{"type":"thinking_level_change","id":"e0b","parentId":"e0","timestamp":"2026-04-13T10:00:00.002Z",'
+        '"thinkingLevel":"high"}',
+    '{"type":"message","id":"e1","parentId":"e0b","timestamp":"2026-04-13T10:00:01.000Z","message":{"role":"user",'
+        '"content":"Lis README — s\'il te plaît","timestamp":1776074401000}}',
+    '{"type":"message","id":"e2","parentId":"e1","timestamp":"2026-04-13T10:00:02.000Z","message":{"role":"assistant",'
+        '"content":[{"type":"thinking","thinking":"need to read","thinkingSignature":"sig"},{"type":"text",'
+        '"text":"Reading."},{"type":"toolCall","id":"toolu_1","name":"read","arguments":{"path":"README.md"}}],'
+        '"api":"anthropic-messages","provider":"anthropic","model":"claude-sonnet-4-5","usage":{"input":12,'
+        '"output":30,"cacheRead":9000,"cacheWrite":200,"totalTokens":9242,"cost":{"input":0.1,"output":0.2,'
+        '"cacheRead":0.01,"cacheWrite":0.02,"total":0.33}},"stopReason":"toolUse","timestamp":1776074402000}}',
+    '{"type":"message","id":"e3","parentId":"e2","timestamp":"2026-04-13T10:00:03.000Z",'
+        '"message":{"role":"toolResult","toolCallId":"toolu_1","toolName":"read","content":[{"type":"text",'
+        '"text":"# Proj\\nhello"},{"type":"image","data":"iVBORw0KGgo=","mimeType":"image/png"}],'
+        '"details":{"lines":2},"isError":false,"timestamp":1776074403000}}',
+    '{"type":"custom","customType":"openclaw.cache-ttl","data":{"timestamp":1776074403500,"provider":"anthropic",'
+        '"modelId":"claude-sonnet-4-5"},"id":"e4","parentId":"e3","timestamp":"2026-04-13T10:00:03.500Z"}',
+    '{"type":"message","id":"e5","parentId":"e2","timestamp":"2026-04-13T10:00:04.000Z",'
+        '"message":{"role":"toolResult","toolCallId":"toolu_1","toolName":"read","content":[{"type":"text",'
+        '"text":"retry"}],"isError":true,"timestamp":1776074404000}}',
+    '{"type":"message","id":"e6","parentId":"e4","timestamp":"2026-04-13T10:00:05.000Z","message":{"role":"assistant",'
+        '"content":[{"type":"text","text":"Done."}],"api":"anthropic-messages","provider":"anthropic",'
+        '"model":"claude-sonnet-4-5","usage":{"input":5,"output":3,"cacheRead":9200,"cacheWrite":0,"totalTokens":9208,'
+        '"cost":{"input":0,"output":0,"cacheRead":0,"cacheWrite":0,"total":0}},"stopReason":"stop",'
+        '"timestamp":1776074405000}}',
+    '{"type":"compaction","id":"e7","parentId":"e6","timestamp":"2026-04-13T10:00:06.000Z",'
+        '"summary":"User asked to read README.","firstKeptEntryId":"e2","tokensBefore":9208,'
+        '"details":{"readFiles":["README.md"],"modifiedFiles":[]},"fromHook":false}',
     '{"type":"label","id":"e8","parentId":"e7","timestamp":"2026-04-13T10:00:06.500Z","targetId":"e1","label":"start"}',
-    '{"type":"message","id":"e9","parentId":"e8","timestamp":"2026-04-13T10:00:07.000Z","message":{"role":"user","content":[{"type":"text","text":"thanks"}],"timestamp":1776074407000}}',
+    '{"type":"message","id":"e9","parentId":"e8","timestamp":"2026-04-13T10:00:07.000Z","message":{"role":"user",'
+        '"content":[{"type":"text","text":"thanks"}],"timestamp":1776074407000}}',
 ]) + "\n"
 
 

@@ -13,7 +13,6 @@ from core.sessions.messages import AgentMessage
 from core.sessions.model import CustomEntry, MessageEntry
 from core.sessions.store import SessionNotFound, SessionStore
 from core.sessions.transcript import read_transcript
-
 from tests.test_sessions_model import OPENCLAW_TRANSCRIPT, write_fixture
 
 

@@ -22,7 +22,6 @@ from core.sessions.transcript import (
     read_transcript,
     write_transcript,
 )
-
 from tests.test_sessions_model import OPENCLAW_TRANSCRIPT
 
 ROOT = Path(__file__).resolve().parents[1]

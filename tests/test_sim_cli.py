@@ -77,7 +77,8 @@ def test_sim_uses_the_config_file_for_defaults(tmp_path: Path) -> None:
     try:
         url = _lines(proc.stdout).get(timeout=20).rsplit(" ", 1)[1]  # type: ignore[arg-type]
         with httpx.Client(timeout=10) as client:
-            response = client.post(url + "/v1/chat/completions", json={"model": "fast", "messages": [{"role": "user", "content": "x"}]})
+            response = client.post(url + "/v1/chat/completions",
+                                   json={"model": "fast", "messages": [{"role": "user", "content": "x"}]})
         assert response.status_code == 503
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
@@ -89,7 +90,8 @@ def test_sim_uses_the_config_file_for_defaults(tmp_path: Path) -> None:
 
 def test_bad_flags_exit_2_with_the_vocabulary() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "clawtop", "sim", "--script", "ok,418"], cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "clawtop", "sim", "--script", "ok,418"],
+        cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2
     assert "fault script item 2" in result.stderr and "status 418 is not simulated" in result.stderr
@@ -99,11 +101,13 @@ def test_invalid_simulator_config_exits_78(tmp_path: Path) -> None:
     config = tmp_path / "config.json5"
     config.write_text("{ simulator: { faults: { script: ['429', 'sometimes'] } } }")
     result = subprocess.run(
-        [sys.executable, "-m", "clawtop", "--config", str(config), "sim"], cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "clawtop", "--config", str(config), "sim"],
+        cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 78 and "simulator.faults.script.1" in result.stderr
 
 
 def test_parser_knows_every_flag() -> None:
-    args = build_parser().parse_args(["sim", "--host", "127.0.0.1", "--port", "0", "--script", "429", "--fault-rate", "0.2", "--seed", "9"])
+    args = build_parser().parse_args(["sim", "--host", "127.0.0.1", "--port", "0", "--script", "429",
+                                      "--fault-rate", "0.2", "--seed", "9"])
     assert (args.host, args.port, args.script, args.fault_rate, args.seed) == ("127.0.0.1", 0, "429", 0.2, 9)

@@ -3,6 +3,7 @@ so status lines, headers and broken connections are seen exactly as a client see
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import anthropic
@@ -35,7 +36,8 @@ PATHS = {"anthropic": "/v1/messages", "openai": "/v1/chat/completions"}
 
 def test_parse_script_reads_every_token() -> None:
     specs = parse_script(
-        "ok, 429,429:retry-after=7,429:retry-after-ms=1500,429:no-retry-after,529,500,502,503,timeout,reset,stream-error,"
+        "ok, 429,429:retry-after=7,429:retry-after-ms=1500,429:no-retry-after,"
+        "529,500,502,503,timeout,reset,stream-error,"
     )
     assert [s.kind for s in specs] == ["ok"] + ["status"] * 8 + ["timeout", "reset", "stream-error"]
     assert [s.status for s in specs[1:9]] == [429, 429, 429, 429, 529, 500, 502, 503]
@@ -121,7 +123,8 @@ async def test_retry_after_tokens_set_the_hint_headers() -> None:
 async def test_spend_cap_429_has_no_retry_after(api: str) -> None:
     async with running(script="429:no-retry-after") as sim:
         response = await post(sim, api, BODIES[api]())
-    assert response.status_code == 429 and "retry-after" not in response.headers and "retry-after-ms" not in response.headers
+    assert (response.status_code == 429 and "retry-after" not in response.headers
+            and "retry-after-ms" not in response.headers)
     error = response.json()["error"]
     if api == "anthropic":
         assert response.headers["x-should-retry"] == "false"
@@ -200,12 +203,10 @@ async def test_timeout_hangs_until_the_client_gives_up() -> None:
 
 
 async def test_stop_ends_a_hanging_request_without_leaking_tasks() -> None:
-    import asyncio
-
     async with running(script="timeout") as sim:
         client = httpx.AsyncClient(timeout=30)
         pending = asyncio.create_task(client.post(sim.base_url + "/v1/messages", json=anthropic_body()))
-        while sim.stats.active == 0:
+        while sim.stats.active == 0:  # noqa: ASYNC110 - the simulator's stats are counters with no event to await
             await asyncio.sleep(0.01)
     with pytest.raises(httpx.TransportError):
         await pending
@@ -218,12 +219,15 @@ async def test_stop_ends_a_hanging_request_without_leaking_tasks() -> None:
 async def test_reset_cuts_a_stream_after_the_200(api: str) -> None:
     body = BODIES[api](stream=True)
     received = b""
-    async with running(script="reset") as sim, httpx.AsyncClient(timeout=5) as client:
-        async with client.stream("POST", sim.base_url + PATHS[api], json=body) as response:
-            assert response.status_code == 200
-            with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
-                async for chunk in response.aiter_bytes():
-                    received += chunk
+    async with (
+        running(script="reset") as sim,
+        httpx.AsyncClient(timeout=5) as client,
+        client.stream("POST", sim.base_url + PATHS[api], json=body) as response,
+    ):
+        assert response.status_code == 200
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            async for chunk in response.aiter_bytes():
+                received += chunk
     assert b"data: " in received, "part of the stream arrives before the reset"
 
 
@@ -289,8 +293,10 @@ async def test_events_and_stats_describe_each_request() -> None:
         await post(sim, "openai", {"model": "nope", "messages": [{"role": "user", "content": "x"}]})
         stats = sim.stats
     served, fault, unknown = recorder.events
-    assert isinstance(served, SimRequestServed) and isinstance(fault, SimFaultInjected) and isinstance(unknown, SimRequestServed)
-    assert (served.model, served.api, served.status, served.output_tokens, served.fault) == ("fast", "anthropic", 200, 12, None)
+    assert (isinstance(served, SimRequestServed) and isinstance(fault, SimFaultInjected)
+            and isinstance(unknown, SimRequestServed))
+    assert (served.model, served.api, served.status, served.output_tokens, served.fault) == (
+        "fast", "anthropic", 200, 12, None)
     assert served.ttft_ms is not None and served.ttft_ms >= 5 and served.duration_ms >= served.ttft_ms
     assert (fault.api, fault.status, fault.fault, fault.path) == ("openai", 500, "500", "/v1/chat/completions")
     assert unknown.status == 404
@@ -304,7 +310,8 @@ async def test_bad_requests_get_api_errors_and_keep_the_script_position() -> Non
     async with running(script="529") as sim:
         unknown = await post(sim, "anthropic", {**anthropic_body(), "model": "sim/medium"})
         no_max = await post(sim, "anthropic", {"model": "fast", "messages": [{"role": "user", "content": "x"}]})
-        bad_tool = await post(sim, "anthropic", anthropic_body("[[tool:t {oops}]]", tools=[{"name": "t", "input_schema": {}}]))
+        bad_tool = await post(sim, "anthropic",
+                              anthropic_body("[[tool:t {oops}]]", tools=[{"name": "t", "input_schema": {}}]))
         faulted = await post(sim, "anthropic", anthropic_body())
         async with httpx.AsyncClient() as client:
             not_json = await client.post(sim.base_url + "/v1/chat/completions", content=b"{nope")

@@ -47,7 +47,8 @@ async def test_openai_headers_use_go_durations() -> None:
     assert ok.headers["x-ratelimit-limit-requests"] == "1" and ok.headers["x-ratelimit-remaining-requests"] == "0"
     assert ok.headers["x-ratelimit-reset-requests"].endswith("s")
     assert ok.headers["x-ratelimit-limit-tokens"] == "1500"
-    assert int(ok.headers["x-ratelimit-remaining-tokens"]) == 1500 - 2 - 10  # input + output (max_tokens, settled to 10)
+    # input + output (max_tokens, settled to 10)
+    assert int(ok.headers["x-ratelimit-remaining-tokens"]) == 1500 - 2 - 10
     assert limited.status_code == 429 and limited.json()["error"]["code"] == "rate_limit_exceeded"
     assert "retry-after" in limited.headers
 
@@ -133,7 +134,8 @@ async def test_streaming_pace_matches_ttft_and_tokens_per_second(ttft_ms: int, t
         await post(sim, "anthropic", anthropic_body(max_tokens=1))  # warm the connection path
         start = time.perf_counter()
         first = last = None
-        async with client.stream("POST", sim.base_url + "/v1/messages", json=anthropic_body(max_tokens=tokens, stream=True)) as response:
+        async with client.stream("POST", sim.base_url + "/v1/messages",
+                                 json=anthropic_body(max_tokens=tokens, stream=True)) as response:
             async for line in response.aiter_lines():
                 if line.startswith('data: {"type":"content_block_delta"'):
                     last = time.perf_counter()

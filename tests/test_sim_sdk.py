@@ -12,8 +12,11 @@ from test_sim_support import anthropic_client, openai_client, running, sim_confi
 from core.sim import SimulatorServer
 
 LONG_SYSTEM = "You are a careful assistant. " * 200  # 5800 chars = 1450 tokens
-WEATHER_TOOL_A = {"name": "get_weather", "description": "Weather by city", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}
-WEATHER_TOOL_O = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}
+WEATHER_TOOL_A = {"name": "get_weather", "description": "Weather by city",
+                  "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}
+WEATHER_TOOL_O = {"type": "function",
+                  "function": {"name": "get_weather",
+                               "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}
 
 
 # --- Anthropic ------------------------------------------------------------------------------
@@ -22,7 +25,8 @@ WEATHER_TOOL_O = {"type": "function", "function": {"name": "get_weather", "param
 async def test_anthropic_create_returns_message_with_usage() -> None:
     async with running() as sim:
         client = anthropic_client(sim)
-        message = await client.messages.create(model="fast", max_tokens=64, messages=[{"role": "user", "content": "hello there"}])
+        message = await client.messages.create(model="fast", max_tokens=64,
+                                               messages=[{"role": "user", "content": "hello there"}])
     assert message.type == "message" and message.role == "assistant" and message.model == "fast"
     assert message.id.startswith("msg_") and message.stop_reason == "end_turn"
     assert len(message.content) == 1 and message.content[0].type == "text" and message.content[0].text
@@ -34,9 +38,11 @@ async def test_anthropic_create_returns_message_with_usage() -> None:
 async def test_anthropic_stream_matches_non_streaming_reply() -> None:
     async with running() as sim:
         client = anthropic_client(sim)
-        whole = await client.messages.create(model="fast", max_tokens=64, messages=[{"role": "user", "content": "same"}])
+        whole = await client.messages.create(model="fast", max_tokens=64,
+                                             messages=[{"role": "user", "content": "same"}])
         deltas: list[str] = []
-        async with client.messages.stream(model="sim/fast", max_tokens=64, messages=[{"role": "user", "content": "same"}]) as stream:
+        async with client.messages.stream(model="sim/fast", max_tokens=64,
+                                          messages=[{"role": "user", "content": "same"}]) as stream:
             async for text in stream.text_stream:
                 deltas.append(text)
             final = await stream.get_final_message()
@@ -48,7 +54,8 @@ async def test_anthropic_stream_matches_non_streaming_reply() -> None:
 
 async def test_anthropic_max_tokens_caps_the_reply() -> None:
     async with running() as sim:
-        message = await anthropic_client(sim).messages.create(model="fast", max_tokens=5, messages=[{"role": "user", "content": "x"}])
+        message = await anthropic_client(sim).messages.create(model="fast", max_tokens=5,
+                                                              messages=[{"role": "user", "content": "x"}])
     assert message.stop_reason == "max_tokens" and message.usage.output_tokens == 5
 
 
@@ -56,14 +63,18 @@ async def test_anthropic_cache_write_then_read_on_repeated_prefix() -> None:
     system = [{"type": "text", "text": LONG_SYSTEM, "cache_control": {"type": "ephemeral"}}]
     async with running() as sim:
         client = anthropic_client(sim)
-        first = await client.messages.create(model="fast", max_tokens=8, system=system, messages=[{"role": "user", "content": "one"}])
-        async with client.messages.stream(model="fast", max_tokens=8, system=system, messages=[{"role": "user", "content": "two!"}]) as stream:
+        first = await client.messages.create(model="fast", max_tokens=8, system=system,
+                                             messages=[{"role": "user", "content": "one"}])
+        async with client.messages.stream(model="fast", max_tokens=8, system=system,
+                                          messages=[{"role": "user", "content": "two!"}]) as stream:
             second = await stream.get_final_message()
         stats = sim.stats
     prefix = math.ceil(len(LONG_SYSTEM) / 4)
-    assert (first.usage.cache_creation_input_tokens, first.usage.cache_read_input_tokens, first.usage.input_tokens) == (prefix, 0, 1)
+    assert (first.usage.cache_creation_input_tokens, first.usage.cache_read_input_tokens,
+            first.usage.input_tokens) == (prefix, 0, 1)
     assert first.usage.cache_creation.ephemeral_5m_input_tokens == prefix
-    assert (second.usage.cache_creation_input_tokens, second.usage.cache_read_input_tokens, second.usage.input_tokens) == (0, prefix, 1)
+    assert (second.usage.cache_creation_input_tokens, second.usage.cache_read_input_tokens,
+            second.usage.input_tokens) == (0, prefix, 1)
     assert stats.cache_hits == 1 and stats.cache_read_tokens == prefix
 
 
@@ -72,9 +83,11 @@ async def test_anthropic_one_hour_breakpoint_and_disjoint_parts() -> None:
     turn = [{"type": "text", "text": "q" * 4400, "cache_control": {"type": "ephemeral"}}]
     async with running() as sim:
         client = anthropic_client(sim)
-        await client.messages.create(model="fast", max_tokens=8, system=system, messages=[{"role": "user", "content": "warm"}])
+        await client.messages.create(model="fast", max_tokens=8, system=system,
+                                     messages=[{"role": "user", "content": "warm"}])
         usage = (await client.messages.create(
-            model="fast", max_tokens=8, system=system, messages=[{"role": "user", "content": [*turn, {"type": "text", "text": "tail"}]}]
+            model="fast", max_tokens=8, system=system,
+            messages=[{"role": "user", "content": [*turn, {"type": "text", "text": "tail"}]}],
         )).usage
     prefix, turn_tokens = math.ceil(len(LONG_SYSTEM) / 4), 1100
     assert usage.cache_read_input_tokens == prefix
@@ -87,10 +100,13 @@ async def test_cache_entries_expire_after_the_ttl() -> None:
     system = [{"type": "text", "text": LONG_SYSTEM, "cache_control": {"type": "ephemeral"}}]
     async with running(sim_config(cache={"defaultTtl": "150ms"})) as sim:
         client = anthropic_client(sim)
-        await client.messages.create(model="fast", max_tokens=4, system=system, messages=[{"role": "user", "content": "a"}])
-        hit = await client.messages.create(model="fast", max_tokens=4, system=system, messages=[{"role": "user", "content": "a"}])
+        await client.messages.create(model="fast", max_tokens=4, system=system,
+                                     messages=[{"role": "user", "content": "a"}])
+        hit = await client.messages.create(model="fast", max_tokens=4, system=system,
+                                           messages=[{"role": "user", "content": "a"}])
         await asyncio.sleep(0.3)
-        miss = await client.messages.create(model="fast", max_tokens=4, system=system, messages=[{"role": "user", "content": "a"}])
+        miss = await client.messages.create(model="fast", max_tokens=4, system=system,
+                                            messages=[{"role": "user", "content": "a"}])
     assert hit.usage.cache_read_input_tokens > 0
     assert miss.usage.cache_read_input_tokens == 0 and miss.usage.cache_creation_input_tokens > 0
 
@@ -100,7 +116,8 @@ async def test_prefix_below_the_minimum_is_not_cached() -> None:
     async with running() as sim:
         client = anthropic_client(sim)
         for _ in range(2):
-            usage = (await client.messages.create(model="fast", max_tokens=4, system=system, messages=[{"role": "user", "content": "a"}])).usage
+            usage = (await client.messages.create(model="fast", max_tokens=4, system=system,
+                                                  messages=[{"role": "user", "content": "a"}])).usage
             assert (usage.cache_creation_input_tokens, usage.cache_read_input_tokens) == (0, 0)
 
 
@@ -108,8 +125,10 @@ async def test_anthropic_tool_trigger_then_text_after_tool_result() -> None:
     prompt = 'Check it: [[tool:get_weather {"city": "Paris"}]]'
     async with running() as sim:
         client = anthropic_client(sim)
-        call = await client.messages.create(model="fast", max_tokens=64, tools=[WEATHER_TOOL_A], messages=[{"role": "user", "content": prompt}])
-        async with client.messages.stream(model="fast", max_tokens=64, tools=[WEATHER_TOOL_A], messages=[{"role": "user", "content": prompt}]) as stream:
+        call = await client.messages.create(model="fast", max_tokens=64, tools=[WEATHER_TOOL_A],
+                                            messages=[{"role": "user", "content": prompt}])
+        async with client.messages.stream(model="fast", max_tokens=64, tools=[WEATHER_TOOL_A],
+                                          messages=[{"role": "user", "content": prompt}]) as stream:
             streamed = await stream.get_final_message()
         block = call.content[0]
         after = await client.messages.create(
@@ -122,7 +141,8 @@ async def test_anthropic_tool_trigger_then_text_after_tool_result() -> None:
                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": block.id, "content": "sunny"}]},
             ],
         )
-        untooled = await client.messages.create(model="fast", max_tokens=64, messages=[{"role": "user", "content": prompt}])
+        untooled = await client.messages.create(model="fast", max_tokens=64,
+                                                messages=[{"role": "user", "content": prompt}])
     assert call.stop_reason == "tool_use" and block.type == "tool_use"
     assert (block.name, block.input) == ("get_weather", {"city": "Paris"}) and block.id.startswith("toolu_")
     assert streamed.stop_reason == "tool_use" and streamed.content[0].input == {"city": "Paris"}
@@ -135,7 +155,8 @@ async def test_anthropic_tool_trigger_then_text_after_tool_result() -> None:
 
 async def test_openai_create_returns_completion_with_usage() -> None:
     async with running() as sim:
-        completion = await openai_client(sim).chat.completions.create(model="fast", messages=[{"role": "user", "content": "hello there"}])
+        completion = await openai_client(sim).chat.completions.create(
+            model="fast", messages=[{"role": "user", "content": "hello there"}])
     choice = completion.choices[0]
     assert completion.object == "chat.completion" and completion.id.startswith("chatcmpl-")
     assert choice.finish_reason == "stop" and choice.message.role == "assistant" and choice.message.content
@@ -150,7 +171,8 @@ async def test_openai_stream_with_include_usage_ends_with_usage_chunk() -> None:
         client = openai_client(sim)
         whole = await client.chat.completions.create(model="fast", messages=[{"role": "user", "content": "same"}])
         stream = await client.chat.completions.create(
-            model="fast", messages=[{"role": "user", "content": "same"}], stream=True, stream_options={"include_usage": True}
+            model="fast", messages=[{"role": "user", "content": "same"}], stream=True,
+            stream_options={"include_usage": True},
         )
         chunks = [chunk async for chunk in stream]
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -165,7 +187,8 @@ async def test_openai_stream_with_include_usage_ends_with_usage_chunk() -> None:
 
 async def test_openai_stream_without_include_usage_has_no_usage_chunk() -> None:
     async with running() as sim:
-        stream = await openai_client(sim).chat.completions.create(model="fast", messages=[{"role": "user", "content": "x"}], stream=True, max_tokens=3)
+        stream = await openai_client(sim).chat.completions.create(
+            model="fast", messages=[{"role": "user", "content": "x"}], stream=True, max_tokens=3)
         chunks = [chunk async for chunk in stream]
     assert all(c.choices for c in chunks) and chunks[-1].choices[0].finish_reason == "length"
 
@@ -174,8 +197,10 @@ async def test_openai_automatic_prefix_cache_counts_inside_prompt_tokens() -> No
     messages = [{"role": "system", "content": LONG_SYSTEM}]
     async with running() as sim:
         client = openai_client(sim)
-        first = await client.chat.completions.create(model="fast", messages=[*messages, {"role": "user", "content": "one"}])
-        second = await client.chat.completions.create(model="fast", messages=[*messages, {"role": "user", "content": "two!"}])
+        first = await client.chat.completions.create(model="fast",
+                                                     messages=[*messages, {"role": "user", "content": "one"}])
+        second = await client.chat.completions.create(model="fast",
+                                                      messages=[*messages, {"role": "user", "content": "two!"}])
     assert first.usage is not None and second.usage is not None
     assert first.usage.prompt_tokens_details.cached_tokens == 0  # type: ignore[union-attr]
     cached = second.usage.prompt_tokens_details.cached_tokens  # type: ignore[union-attr]
@@ -187,8 +212,10 @@ async def test_openai_tool_trigger_streaming_and_not() -> None:
     prompt = 'go [[tool:get_weather {"city": "Oslo"}]] and [[tool:get_weather]]'
     async with running() as sim:
         client = openai_client(sim)
-        whole = await client.chat.completions.create(model="fast", tools=[WEATHER_TOOL_O], messages=[{"role": "user", "content": prompt}])
-        stream = await client.chat.completions.create(model="fast", tools=[WEATHER_TOOL_O], messages=[{"role": "user", "content": prompt}], stream=True)
+        whole = await client.chat.completions.create(model="fast", tools=[WEATHER_TOOL_O],
+                                                     messages=[{"role": "user", "content": prompt}])
+        stream = await client.chat.completions.create(model="fast", tools=[WEATHER_TOOL_O],
+                                                      messages=[{"role": "user", "content": prompt}], stream=True)
         chunks = [chunk async for chunk in stream]
         calls = whole.choices[0].message.tool_calls or []
         after = await client.chat.completions.create(
@@ -201,7 +228,8 @@ async def test_openai_tool_trigger_streaming_and_not() -> None:
             ],
         )
     assert whole.choices[0].finish_reason == "tool_calls" and whole.choices[0].message.content is None
-    assert [(c.function.name, json.loads(c.function.arguments)) for c in calls] == [("get_weather", {"city": "Oslo"}), ("get_weather", {})]
+    assert [(c.function.name, json.loads(c.function.arguments)) for c in calls] == [
+        ("get_weather", {"city": "Oslo"}), ("get_weather", {})]
     assert all(c.id.startswith("call_") for c in calls)
     args: dict[int, str] = {}
     for chunk in chunks:
@@ -216,7 +244,8 @@ async def test_openai_tool_trigger_streaming_and_not() -> None:
 
 
 async def _reply(sim: SimulatorServer, text: str) -> str:
-    message = await anthropic_client(sim).messages.create(model="fast", max_tokens=64, messages=[{"role": "user", "content": text}])
+    message = await anthropic_client(sim).messages.create(model="fast", max_tokens=64,
+                                                          messages=[{"role": "user", "content": text}])
     return message.content[0].text  # type: ignore[union-attr]
 
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from telemetry_support import open_attached, record_events
 
 from clawtop.commands.events_cmd import (
     CSV_HEADER,
@@ -26,7 +27,6 @@ from clawtop.commands.events_cmd import (
 from core.events import Event, LogMessage
 from core.events.kinds import ConfigReloaded, GatewayStarted
 from core.telemetry import StoredEvent
-from telemetry_support import open_attached, record_events
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = time.time()
@@ -100,7 +100,7 @@ def test_export_since_filters_by_wall_time(db: Path) -> None:
     assert exported("150m") == ["log", "config.reloaded", "log"]
     assert exported("1d") == ["gateway.started", "log", "config.reloaded", "log"]
     assert exported("1m") == ["log"]
-    iso = dt.datetime.fromtimestamp(NOW - 2.5 * HOUR, tz=dt.timezone.utc).isoformat()
+    iso = dt.datetime.fromtimestamp(NOW - 2.5 * HOUR, tz=dt.UTC).isoformat()
     assert exported(iso) == ["log", "config.reloaded", "log"]
 
 
@@ -110,7 +110,7 @@ def test_parse_since_forms() -> None:
     assert parse_since("2d", now=200_000.0) == 200_000.0 - 172_800.0
     assert parse_since("1.5s", now=10.0) == 8.5
     assert parse_since("2025-01-02T03:04:05Z") == dt.datetime(
-        2025, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc
+        2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC
     ).timestamp()
     naive = dt.datetime(2025, 1, 2, 3, 4, 5)
     assert parse_since("2025-01-02T03:04:05") == naive.timestamp()  # local time

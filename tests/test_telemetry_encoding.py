@@ -32,7 +32,7 @@ class EncAllTypes(Event):
     f: float = 1.5
     b: bool = False
     maybe_s: str | None = None
-    maybe_f: Optional[float] = None  # noqa: UP007 - the typing spelling must work too
+    maybe_f: Optional[float] = None  # noqa: UP045 - the typing spelling must work too
     many: tuple[str, ...] = ()
     nums: list[int] = dataclasses.field(default_factory=list)
 

@@ -6,9 +6,10 @@ import asyncio
 import time
 from pathlib import Path
 
+from telemetry_support import open_attached, record_events
+
 from core.events import LogMessage
 from core.telemetry import EventStore
-from telemetry_support import open_attached, record_events
 
 DAY = 86_400.0
 

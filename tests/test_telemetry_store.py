@@ -12,10 +12,10 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
+from telemetry_support import open_attached
 
 from core.events import ConfigReloaded, Event, EventBus, LogMessage, register_kind
 from core.telemetry import EventStore, StoredEvent
-from telemetry_support import open_attached
 
 
 @register_kind
