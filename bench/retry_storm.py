@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.providers.errors import ProviderHTTPError
+from core.provider_errors import ProviderHTTPError
 from core.retry import AttemptContext, RetryEngine, RetryFailed, RetryPolicy
 from core.retry.jitter import JitterMode
 

@@ -22,7 +22,7 @@ from core.providers.call import (
     run_streamed,
     stream_once,
 )
-from core.providers.errors import ProviderHTTPError
+from core.provider_errors import ProviderHTTPError
 from core.providers.types import (
     ChatMessage,
     ModelRequest,

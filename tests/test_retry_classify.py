@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import pytest
 
-from core.providers.errors import (
+from core.provider_errors import (
     ProviderConnectionError,
     ProviderHTTPError,
     ProviderProtocolError,

@@ -9,7 +9,7 @@ import pytest
 
 from core.config.schema.root import ClawtopConfig
 from core.events.base import Event
-from core.providers.errors import ProviderConnectionError, ProviderError, ProviderHTTPError, ProviderTimeoutError
+from core.provider_errors import ProviderConnectionError, ProviderError, ProviderHTTPError, ProviderTimeoutError
 from core.retry import (
     AttemptContext,
     BudgetSettings,

@@ -8,7 +8,7 @@ import pytest
 
 from core.config.schema.agents import AgentModelConfig
 from core.events.base import Event
-from core.providers.errors import ProviderConnectionError, ProviderHTTPError
+from core.provider_errors import ProviderConnectionError, ProviderHTTPError
 from core.retry import (
     AttemptContext,
     CooldownTracker,

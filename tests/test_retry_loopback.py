@@ -2,7 +2,7 @@
 
 The built-in simulator (``core.sim``) was not ready when these were written, so the file carries
 its own scripted server (a few lines of asyncio) and a minimal httpx client that raises the
-provider error contract (``core.providers.errors``) exactly as the real clients do.
+provider error contract (``core.provider_errors``) exactly as the real clients do.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from core.events.base import Event
-from core.providers.errors import ProviderConnectionError, ProviderHTTPError, ProviderTimeoutError
+from core.provider_errors import ProviderConnectionError, ProviderHTTPError, ProviderTimeoutError
 from core.retry import AttemptContext, ErrorClass, NonRetryable, RetryEngine, RetryFailed, RetryPolicy
 
 

@@ -16,17 +16,17 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
+from core.config.loader import load_config
+from core.gateway import Gateway
+from tui.app import ClawtopApp
+from tui.panes import EventsPane
+
 SIZE = (120, 40)
 DEFAULT_OUTPUT = Path("docs/dashboard.svg")
 
 
 def render_dashboard_svg(home: Path, size: tuple[int, int] = SIZE) -> str:
     """Run the dashboard headless against a gateway on defaults under ``home``; return SVG."""
-    from core.config.loader import load_config
-    from core.gateway import Gateway
-    from tui.app import ClawtopApp
-    from tui.panes import EventsPane
-
     env = {"HOME": str(home)}
     loaded = load_config(None, env=env, dotenv=False)
     app = ClawtopApp(Gateway(loaded, env=env, watch_config=False))

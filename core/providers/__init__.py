@@ -1,13 +1,13 @@
 """Model provider clients (Anthropic Messages, OpenAI-compatible Chat Completions) over httpx.
 
 Clients never retry: the retry engine (``core.retry``) is the single retry owner. A client
-raises a :class:`~core.providers.errors.ProviderError` carrying everything the engine needs to
+raises a :class:`~core.provider_errors.ProviderError` carrying everything the engine needs to
 classify the failure (status, headers, Retry-After, whether the request reached the server).
 """
 
 from core.providers.anthropic import AnthropicClient
 from core.providers.base import ProviderClient, collect
-from core.providers.errors import (
+from core.provider_errors import (
     ProviderConnectionError,
     ProviderError,
     ProviderHTTPError,

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.providers.base import ProviderClient, StreamDecoder, json_object
-from core.providers.errors import ProviderHTTPError
+from core.provider_errors import ProviderHTTPError
 from core.providers.sse import SSEEvent
 from core.providers.types import (
     ChatMessage,

@@ -24,7 +24,7 @@ import httpx
 
 from core.deadline import scope_deadline
 from core.events.base import Event
-from core.providers.errors import ProviderError, ProviderProtocolError
+from core.provider_errors import ProviderError, ProviderProtocolError
 from core.providers.events import CallStatus, ProviderCallFinished, ProviderRateLimits
 from core.providers.ratelimits import RateLimitSnapshot, parse_rate_limits
 from core.providers.sse import SSEError, SSEEvent, SSEParser

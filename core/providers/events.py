@@ -58,7 +58,7 @@ class ProviderCallFinished(Event):
     ``retry.attempt`` events around these).
 
     ``status`` is ``ok``, ``error`` or ``cancelled`` (the consumer stopped reading or the task
-    was cancelled). ``error`` names the :class:`~core.providers.errors.ProviderError` subclass;
+    was cancelled). ``error`` names the :class:`~core.provider_errors.ProviderError` subclass;
     ``error_type`` is the provider's own code. ``fallback`` is ``stream_options`` when the
     request was resent without ``stream_options`` (a protocol fallback, not a retry).
     """

@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from core.providers.base import ProviderClient, StreamDecoder, json_object
-from core.providers.errors import ProviderError, ProviderHTTPError
+from core.provider_errors import ProviderError, ProviderHTTPError
 from core.providers.sse import SSEEvent
 from core.providers.types import (
     ChatMessage,

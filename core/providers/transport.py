@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from core.providers.errors import (
+from core.provider_errors import (
     ProviderConnectionError,
     ProviderError,
     ProviderHTTPError,

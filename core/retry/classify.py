@@ -16,7 +16,7 @@ import re
 import socket
 from dataclasses import dataclass
 
-from core.providers.errors import (
+from core.provider_errors import (
     ProviderConnectionError,
     ProviderError,
     ProviderProtocolError,

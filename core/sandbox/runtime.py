@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 from core.config.reload_plan import rule_for
 from core.config.schema.reload import Reload
 from core.events import Event
+from core.sandbox.api import ContainerInfo, SandboxManager
+from core.sandbox.stats import StatsSampler
+from core.sandbox.tuning import apply_live_limits_async
 
 if TYPE_CHECKING:
     from core.config.loader import LoadedConfig
-    from core.sandbox.api import ContainerInfo, SandboxManager
-    from core.sandbox.stats import StatsSampler
 
 __all__ = ["PROCESS_STATS_S", "SANDBOX_RESYNC", "STOP_GRACE_S", "SandboxRuntime"]
 
@@ -59,9 +60,6 @@ class SandboxRuntime:
         loaded = self._loaded()
         if loaded.config.agents.defaults.sandbox.mode == "off":
             return
-        from core.sandbox.api import SandboxManager
-        from core.sandbox.stats import StatsSampler
-
         self._loop = asyncio.get_running_loop()
         self.manager = SandboxManager(loaded.config, publish=self.publish, state_dir=loaded.state_dir)
         self.stats = StatsSampler(self._publish)
@@ -166,8 +164,6 @@ class SandboxRuntime:
             backend.config = new_sb  # the backend hashes its own copy: drift must see the new one
         if not any(rule_for(p).reload is Reload.DOCKER_UPDATE for p in paths):
             return
-        from core.sandbox.tuning import apply_live_limits_async
-
         try:
             backend = await manager.backend()
             if not backend.isolated:
