@@ -7,8 +7,8 @@ result (30 MB of results), then user/assistant text pairs up to 2,000. Three var
 results (the target), every 10th result CJK (the regex path of the CJK weighting), and per-message
 estimates passed in by the caller (what the agent loop does with ``core.context.HistoryEstimator``).
 What is timed: ``core.pruning.prune`` with the TTL expired, default settings (``mode: cache-ttl``)
-and a 200,000-token window — so the full §1.7 algorithm runs: char estimate of every message, soft
-trim of every prunable result, hard clear oldest first, decision and cost estimate. Building the
+and a 200,000-token window — so the full docs/design/pruning.md#the-pruning-algorithm algorithm runs: char estimate of
+every message, soft trim of every prunable result, hard clear oldest first, decision and cost estimate. Building the
 session is not timed. Target: median ≤ 50 ms.
 
 If ``core.context`` exists, also: re-estimating the context after appending one message to a

@@ -1,5 +1,5 @@
 """Retry storm: 100 clients hit a rate-limited server at once; how many calls and how long
-until all are served, per jitter mode (retry spec §14.4, §16.5).
+until all are served, per jitter mode (docs/design/retry.md#why-jitter, docs/design/retry.md#jitter-modes).
 
 The server (loopback HTTP/1.1, in this file) admits ``--capacity`` requests per ``--window-ms``
 fixed window and answers the rest with a bare 429 (no Retry-After, so the backoff — not a

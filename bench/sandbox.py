@@ -1,4 +1,4 @@
-"""Sandbox benchmarks (sandbox spec §13.5).
+"""Sandbox benchmarks (docs/design/sandbox.md#stats-sampling-cost).
 
 Run: ``.venv/bin/python bench/sandbox.py [--containers 1,10] [--seconds 20] [--json]``
 
@@ -109,7 +109,7 @@ async def _sample(containers: list[Any], seconds: float) -> dict[str, Any]:
 
 
 def section_stats_sampling(counts: list[int], seconds: float) -> list[dict[str, Any]]:
-    """CPU cost of stats sampling per container count (§13.5)."""
+    """CPU cost of stats sampling per container count (docs/design/sandbox.md#stats-sampling-cost)."""
     import docker
 
     client = docker.from_env(timeout=60)

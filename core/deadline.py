@@ -33,8 +33,8 @@ def current_scope() -> DeadlineScope | None:
 
 
 def scope_deadline() -> float | None:
-    """The running scope's deadline as absolute ``time.monotonic()`` seconds, or None (retry
-    spec §16.4: inner layers clamp their timeouts to the owner's ``remaining()``)."""
+    """The running scope's deadline as absolute ``time.monotonic()`` seconds, or None
+    (docs/design/retry.md#one-retry-owner: inner layers clamp their timeouts to the owner's ``remaining()``)."""
     scope = scope_var.get()
     left = scope.remaining() if scope is not None else None
     return None if left is None else time.monotonic() + left

@@ -163,7 +163,8 @@ class Gateway:
 
     @property
     def calibration(self) -> Calibrator:
-        """Per-model chars-per-token calibration (pruning spec §11.4), persisted in the state dir."""
+        """Per-model chars-per-token calibration (docs/design/context.md#chars-per-token-calibration), persisted in the
+        state dir."""
         return self.context.calibrator
 
     def _make_store(self) -> EventStore:

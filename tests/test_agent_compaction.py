@@ -1,5 +1,6 @@
-"""Compaction wired into the agent turn, against the built-in simulator: the §3.7 memory flush
-before a threshold compaction (once per compaction cycle) and the §3.2.2 context-overflow loop.
+"""Compaction wired into the agent turn, against the built-in simulator: the docs/design/compaction.md#memory-flush
+memory flush before a threshold compaction (once per compaction cycle) and the docs/design/compaction.md#overflow-errors
+context-overflow loop.
 
 The overflow is the simulator's own ``400:context-overflow`` fault (the real APIs' "prompt is too
 long" 400), scripted after the turns that fill the session, so the whole path is real: the

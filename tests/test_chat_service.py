@@ -51,7 +51,7 @@ async def test_turn_streams_records_and_keeps_history(tmp_path: Path) -> None:
     assert len(started) == len(finished) == 2
     assert finished[0].outcome == "ok" and finished[0].op_id == result.record.op_id
     assert finished[0].output_tokens == 20 and finished[0].attempts == 1
-    # No event carries message text (retry spec §16.7).
+    # No event carries message text (docs/design/retry.md#retry-events).
     for event in events:
         assert "hello" not in json.dumps(event.payload()) and result.reply not in json.dumps(event.payload())
     assert gateway.simulator is None and gateway.providers is None

@@ -1,4 +1,4 @@
-"""Bootstrap (Project Context) injection, byte-exact against pruning spec §5."""
+"""Bootstrap (Project Context) injection, byte-exact against docs/design/context.md#bootstrap-files."""
 
 from __future__ import annotations
 

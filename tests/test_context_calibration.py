@@ -1,4 +1,5 @@
-"""Per-model chars-per-token calibration (pruning spec §11.4) and ``clawtop context``."""
+"""Per-model chars-per-token calibration (docs/design/context.md#chars-per-token-calibration) and ``clawtop
+context``."""
 
 from __future__ import annotations
 

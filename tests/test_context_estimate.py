@@ -1,4 +1,5 @@
-"""Token estimation (pruning spec §1.8, §7) and the incremental history estimate."""
+"""Token estimation (docs/design/pruning.md#character-estimate, docs/design/context.md#token-estimates) and the
+incremental history estimate."""
 
 from __future__ import annotations
 

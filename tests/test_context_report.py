@@ -1,4 +1,5 @@
-"""The contributors report and its ``/context list|detail|json`` layouts (pruning spec §4, §11.5)."""
+"""The contributors report and its ``/context list|detail|json`` layouts (docs/design/context.md#the-context-report,
+docs/design/context.md#distance-to-every-threshold)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Context-window resolution order and the guard (pruning spec §6)."""
+"""Context-window resolution order and the guard (docs/design/context.md#context-window-resolution)."""
 
 from __future__ import annotations
 

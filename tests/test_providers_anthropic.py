@@ -107,8 +107,8 @@ async def test_stream_text_usage_and_request_shape(server: CannedServer) -> None
     assert sent.headers["anthropic-version"] == "2023-06-01"
     assert sent.headers["content-type"] == "application/json"
     payload = sent.json()
-    # cacheRetention defaults to "short" for Anthropic (pruning spec §1.12): the system prompt
-    # and the last message carry the cache breakpoints.
+    # cacheRetention defaults to "short" for Anthropic (docs/design/pruning.md#provider-prompt-caching): the system
+    # prompt and the last message carry the cache breakpoints.
     ephemeral = {"type": "ephemeral"}
     assert payload["stream"] is True and payload["max_tokens"] == 99
     assert payload["system"] == [{"type": "text", "text": "be brief", "cache_control": ephemeral}]
@@ -262,7 +262,7 @@ async def test_base_url_rule(server: CannedServer, base: str, path: str) -> None
 
 
 def test_cache_retention_markers() -> None:
-    """``none`` sends no breakpoint, ``long`` asks for the 1 h TTL (pruning spec §1.12)."""
+    """``none`` sends no breakpoint, ``long`` asks for the 1 h TTL (docs/design/pruning.md#provider-prompt-caching)."""
     from core.providers.anthropic import _add_cache_breakpoints
 
     body = {"system": "sys", "messages": [{"role": "user", "content": "hi"}]}

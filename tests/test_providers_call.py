@@ -11,6 +11,7 @@ import pytest
 
 from core.config.schema import ClawtopConfig
 from core.events import Event
+from core.provider_errors import ProviderHTTPError
 from core.providers.call import (
     DEFAULT_MAX_TOKENS,
     OPERATION,
@@ -22,7 +23,6 @@ from core.providers.call import (
     run_streamed,
     stream_once,
 )
-from core.provider_errors import ProviderHTTPError
 from core.providers.types import (
     ChatMessage,
     ModelRequest,

@@ -1,4 +1,5 @@
-"""Rate-limit header parsing (retry spec §13) and the ``provider.ratelimits`` event, end to end."""
+"""Rate-limit header parsing (docs/design/retry.md#rate-limit-headers) and the ``provider.ratelimits`` event, end to
+end."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The pruner's pieces and its §1.7 algorithm: byte-exact formats, gates, order, protection."""
+"""The pruner's pieces and its docs/design/pruning.md#the-pruning-algorithm algorithm: byte-exact formats, gates, order,
+protection."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def run(msgs, settings=ON, window=100_000, **kw):
     return prune(msgs, settings=settings, context_window_tokens=window, now_ms=NOW, **kw)
 
 
-# ---- formats (§1.9, §1.10) ---------------------------------------------------------------------
+# ---- formats (docs/design/pruning.md#soft-trim, docs/design/pruning.md#hard-clear)
+# ---------------------------------------------------------------------
 
 def test_soft_trim_is_byte_exact() -> None:
     text = "H" * 2000 + "M" * 1000 + "T" * 2000
@@ -66,7 +68,8 @@ def test_hard_clear_placeholder_is_byte_exact() -> None:
     assert cleared["isError"] is True and cleared["toolCallId"] == "c"
 
 
-# ---- estimate (§1.8) and globs (§1.11) ---------------------------------------------------------
+# ---- estimate (docs/design/pruning.md#character-estimate) and globs (docs/design/pruning.md#tool-allow-and-deny-lists)
+# ---------------------------------------------------------
 
 def test_char_estimate_rules() -> None:
     assert estimate_text_chars("abc") == 3
@@ -91,7 +94,8 @@ def test_tool_globs_deny_wins_and_anchor() -> None:
     assert not glob_matches("a.c", "abc")  # '.' is literal
 
 
-# ---- gates (§1.6, §1.7) ------------------------------------------------------------------------
+# ---- gates (docs/design/pruning.md#the-ttl-clock, docs/design/pruning.md#the-pruning-algorithm)
+# ------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("kw", "settings", "reason"), [
     ({"last_cache_touch_ms": None}, ON, "no_cache_touch"),

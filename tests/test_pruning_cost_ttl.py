@@ -1,4 +1,6 @@
-"""Prompt-cache cost math (§2.1, §11.2), the TTL clock entry (§1.6), settings and eligibility."""
+"""Prompt-cache cost math (docs/design/pruning.md#prompt-cache-facts,
+docs/design/pruning.md#prompt-cache-cost-of-a-prune), the TTL clock entry (docs/design/pruning.md#the-ttl-clock),
+settings and eligibility."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Classification (retry spec §8, §16.3) and Retry-After parsing (§3, §16.1)."""
+"""Classification (docs/design/retry.md#error-classification, docs/design/retry.md#call-site-safety) and Retry-After
+parsing (docs/design/retry.md#reading-retry-after, docs/design/retry.md#retry-after-as-a-hard-floor)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def http(status: int, message: str = "error", provider: str = "openai", headers:
     [
         ("2", 2000.0),
         ("0", 0.0),
-        ("1.5", 1500.0),  # decimals accepted, unlike OpenClaw (§16.1.1)
+        ("1.5", 1500.0),  # decimals accepted, unlike OpenClaw (docs/design/retry.md#retry-after-as-a-hard-floor)
         (" 16 ", 16000.0),
         ("Sun, 01 Mar 2026 12:00:30 GMT", 30000.0),
         ("Sunday, 01-Mar-26 12:00:30 GMT", 30000.0),
@@ -140,7 +141,7 @@ def test_anthropic_429_without_retry_after_is_the_spend_cap() -> None:
     with_hint = classify(http(429, "rate limited", provider="anthropic", headers={"retry-after": "16"}))
     assert (with_hint.error_class, with_hint.retryable, with_hint.retry_after_ms) == (
         ErrorClass.RATE_LIMIT, True, 16000.0)
-    # Not Anthropic: a bare 429 is retried with backoff (§16.2).
+    # Not Anthropic: a bare 429 is retried with backoff (docs/design/retry.md#no-silent-long-waits).
     assert classify(http(429, "too many requests", provider="openai")).retryable is True
     spend = classify(http(429, "limit", provider="openai",
                           body='{"error":{"details":{"error_code":"enforced_spend_limit_reached"}}}'))

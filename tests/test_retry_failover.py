@@ -1,4 +1,4 @@
-"""Fallback chain (retry spec §10.4) on top of the engine and the cooldown tracker."""
+"""Fallback chain (docs/design/retry.md#model-fallback-chain) on top of the engine and the cooldown tracker."""
 
 from __future__ import annotations
 

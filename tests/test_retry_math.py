@@ -1,4 +1,5 @@
-"""Delay math (retry spec §1.2, §16.5), the retry budget (§16.6) and cooldown ladders (§10.1)."""
+"""Delay math (docs/design/retry.md#delay-algorithm, docs/design/retry.md#jitter-modes), the retry budget
+(docs/design/retry.md#retry-budget) and cooldown ladders (docs/design/retry.md#auth-profile-cooldowns)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def test_exp_delay() -> None:
 
 
 def test_proportional_is_openclaws_symmetric_ratio_clamped() -> None:
-    # Telegram 400 ms ±10 %: retry 1 waits 400–440, retry 2 waits 720–880 (spec §1.2).
+    # Telegram 400 ms ±10 %: retry 1 waits 400–440, retry 2 waits 720–880 (docs/design/retry.md#delay-algorithm).
     kw = dict(mode="proportional", min_delay_ms=400, max_delay_ms=30000, jitter=0.1, retry_after_jitter=0.1,
               hint_ms=None)
     assert plan_delay(retry_n=1, random=fixed(0.0), **kw).delay_ms == 400
@@ -125,7 +126,7 @@ def test_regular_cooldown_and_immutable_window() -> None:
     assert not t.is_available("anthropic")
     now[0] = 1031.0
     assert t.is_available("anthropic")
-    # The previous window expired → counters reset before the increment (spec §10.1).
+    # The previous window expired → counters reset before the increment (docs/design/retry.md#auth-profile-cooldowns).
     st = t.mark_failure("anthropic", "overloaded")
     assert st.error_count == 1 and st.cooldown_until == 1061.0
     assert all(isinstance(e, CooldownChanged) for e in events) and events[0].until_wall == 1030.0

@@ -1,4 +1,4 @@
-"""Process fallback backend (sandbox spec §13.4): host subprocesses with rlimits, NOT ISOLATED."""
+"""Process fallback backend (docs/design/sandbox.md#process-fallback): host subprocesses with rlimits, NOT ISOLATED."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Live stats (sandbox spec §11.2, §13.3, §13.5) and live tuning (§13.2).
+"""Live stats (docs/design/sandbox.md#resource-statistics, docs/design/sandbox.md#limit-hit-detection,
+docs/design/sandbox.md#stats-sampling-cost) and live tuning (docs/design/sandbox.md#live-limit-tuning).
 
 Formula tests run on recorded stats frames (cgroup v1 from Docker 20.10 here, v2 shape from the
 Engine API docs); the ``docker`` tests run a real container from the busybox test image.

@@ -3,7 +3,7 @@
 The behaviour checks of the issue: against a 429 with ``retry-after: 2`` the send succeeds and
 its second attempt starts ≥ 2.0 s after the first response ended (from the recorded wall
 timestamps); against ``reset`` (the connection cut after output was delivered: the turn is no
-longer replayable, retry spec §16.3) nothing is retried and the error is clear. Both the gateway's
+longer replayable, docs/design/retry.md#call-site-safety) nothing is retried and the error is clear. Both the gateway's
 own simulator and a separately started one (configured as an ordinary provider) are exercised.
 """
 

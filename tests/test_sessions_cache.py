@@ -1,4 +1,5 @@
-"""Session caches (§8): TTL, mtime/size validation, env overrides, 0 disables, events."""
+"""Session caches (docs/design/sessions.md#session-caches): TTL, mtime/size validation, env overrides, 0 disables,
+events."""
 
 from __future__ import annotations
 

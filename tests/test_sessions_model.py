@@ -1,4 +1,5 @@
-"""Session model: OpenClaw-format lines round-trip unchanged; branch and context per §3.6."""
+"""Session model: OpenClaw-format lines round-trip unchanged; branch and context per
+docs/design/compaction.md#persistence-in-the-transcript."""
 
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ from core.sessions.model import (
 )
 from core.sessions.transcript import dump_line, read_transcript
 
-# Hand-written from pruning spec §9.2/§3.6/§1.6 and pi's message shapes, in OpenClaw's
-# JSON.stringify formatting (compact, non-ASCII unescaped). Includes a fork (e5 branches off e2)
-# and entry types clawtop does not model.
+# Hand-written from docs/design/sessions.md#transcript-entries, docs/design/compaction.md#persistence-in-the-transcript,
+# docs/design/pruning.md#the-ttl-clock and pi's message shapes, in OpenClaw's JSON.stringify formatting (compact,
+# non-ASCII unescaped). Includes a fork (e5 branches off e2) and entry types clawtop does not model.
 OPENCLAW_TRANSCRIPT = "\n".join([
     '{"type":"session","version":2,"id":"oc-7f3a","timestamp":"2026-04-13T10:00:00.000Z","cwd":"/home/me/proj"}',
     '{"type":"model_change","id":"e0","parentId":null,"timestamp":"2026-04-13T10:00:00.001Z","provider":"anthropic",'

@@ -22,14 +22,13 @@ from core.config.errors import ConfigError, ConfigIssue
 from core.config.loader import load_config
 from core.events import ConfigInvalid, ConfigReloaded, LogMessage
 from core.gateway import Gateway, GatewayState
+from tests import tui_support
+from tests.tui_support import gateway_with_config as make_gateway, palette_options
 from tui import actions
 from tui.app import ClawtopApp
 from tui.messages import EventsArrived
 from tui.panes import PANES, ChatPane, EventsPane
 from tui.screens.help import KeysScreen, PaneHelpScreen
-from tests import tui_support
-from tests.tui_support import gateway_with_config as make_gateway
-from tests.tui_support import palette_options
 
 SIZE = (120, 40)
 

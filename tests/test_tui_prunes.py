@@ -1,6 +1,6 @@
 """Prunes pane: a chat that reads a large file, then (after the TTL) a prune shows up newest
 first; Enter opens the decision's explanation and each touched result's before/after — the
-soft-trim output in the spec's format; esc goes back."""
+soft-trim output in docs/design/pruning.md#soft-trim's format; esc goes back."""
 
 from __future__ import annotations
 

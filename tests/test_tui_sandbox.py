@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, Static
 
-from core.sandbox.events import SandboxContainerCreated, SandboxExec, SandboxLimitHit, SandboxStats
+from core.sandbox.events import SandboxContainerCreated, SandboxLimitHit, SandboxStats
 from tests import tui_support
 from tests.sandbox_support import busybox_image, docker_client, sandbox_prefix  # noqa: F401
 from tests.tui_support import gateway_with_config as make_gateway
@@ -98,8 +98,8 @@ async def test_process_exec_shows_not_isolated_row_stats_and_detail(tmp_path: Pa
 
 
 @pytest.mark.docker
-async def test_container_exec_shows_live_stats(tmp_path: Path, docker_client: Any, busybox_image: str,  # noqa: F811
-                                               sandbox_prefix: str) -> None:  # noqa: F811
+async def test_container_exec_shows_live_stats(tmp_path: Path, docker_client: Any, busybox_image: str,
+                                               sandbox_prefix: str) -> None:
     gateway = make_gateway(tmp_path, f'{{ {FAST} agents: {{ defaults: {{ sandbox: {{ mode: "all", docker: {{ '
                                      f'image: "{busybox_image}", containerPrefix: "{sandbox_prefix}" }} }} }} }} }}')
     app = ClawtopApp(gateway)

@@ -13,8 +13,7 @@ from textual.notifications import Notify
 from core.config.loader import load_config
 from core.gateway import Gateway
 from tests import tui_support
-from tests.tui_support import gateway_with_config as make_gateway
-from tests.tui_support import palette_options
+from tests.tui_support import gateway_with_config as make_gateway, palette_options
 from tui.app import ClawtopApp
 from tui.themes import THEMES_DIR, ThemeFileError, load_theme_file, load_themes
 

@@ -4,8 +4,8 @@ until the app reaches a state (panes update from the gateway's bus, asynchronous
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from textual.pilot import Pilot
 

@@ -1,5 +1,5 @@
 """``clawtop prune --transcript FILE --dry-run [--json]``: run the cache-TTL pruner over a stored
-transcript and print its decision and the messages it would send (pruning spec §11.3).
+transcript and print its decision and the messages it would send (docs/design/pruning.md#dry-run-over-a-transcript).
 
 Nothing is written. The TTL is taken as expired unless ``--respect-ttl`` (then the transcript's
 ``openclaw.cache-ttl`` markers and the current time decide), and the pruner runs as if ``mode``

@@ -1,5 +1,5 @@
-"""The agent's compact step (pruning spec §3.2, §3.7): compacting a session through
-core.compaction, the threshold check after a turn, the pre-compaction memory flush and the
+"""The agent's compact step (docs/design/compaction.md#triggers, docs/design/compaction.md#memory-flush): compacting a
+session through core.compaction, the threshold check after a turn, the pre-compaction memory flush and the
 context-overflow retry budget.
 
 Why the flush and the overflow budget live here and not in core.compaction: both span *turns* —
@@ -53,7 +53,7 @@ CONTEXT_OVERFLOW = "context_overflow"
 it back as ``NonRetryable`` instead of retrying: compaction is the caller's job)."""
 
 FLUSH_TRIGGER = "memory"
-"""Trigger of the flush turn (§3.7): it never flushes or threshold-compacts itself."""
+"""Trigger of the flush turn (docs/design/compaction.md#memory-flush): it never flushes or threshold-compacts itself."""
 
 RunFlushTurn = Callable[[str, str], Awaitable[TurnResult]]
 """Runs the flush turn: ``(system, user)`` → its result (raises :class:`TurnFailed`)."""
@@ -110,7 +110,8 @@ class CompactStep:
         return result
 
     def needs_compaction(self, ref: str, usage: Usage) -> bool:
-        """§3.2 trigger 1, after a completed turn: the turn's context tokens exceed window − reserve."""
+        """docs/design/compaction.md#triggers, after a completed turn: the turn's context tokens exceed window −
+        reserve."""
         config = self._config()
         window = resolve_context_window(config, ref).tokens
         cfg = config.agents.defaults.compaction
@@ -128,8 +129,8 @@ class CompactStep:
 
     async def flush_if_due(self, key: str, ref: str, *, new_prompt_chars: int, run_turn: RunFlushTurn,
                            usage: Usage | None = None) -> bool:
-        """Run the §3.7 memory flush for session ``key`` when its gate says so. Reads and writes
-        the row's ``memoryFlushAt``, ``memoryFlushCompactionCount`` and
+        """Run the docs/design/compaction.md#memory-flush memory flush for session ``key`` when its gate says so. Reads
+        and writes the row's ``memoryFlushAt``, ``memoryFlushCompactionCount`` and
         ``memoryFlushContextHash``; publishes ``MemoryFlush``. Returns True when a flush turn ran.
         A failed flush turn is logged, not raised: the user's turn (or compaction) must go on,
         and the cycle still counts as flushed so a broken flush cannot cost a model call on
@@ -185,7 +186,8 @@ class CompactStep:
 
 def _prompt_tokens(row: SessionEntry | None, session: Session) -> tuple[int, int]:
     """(prompt tokens, last output tokens): the max of the session row's fresh figure and the
-    last assistant usage in the transcript (§3.7 — the row alone can be stale, #5457)."""
+    last assistant usage in the transcript (docs/design/compaction.md#memory-flush — the row alone can be stale,
+    #5457)."""
     row_prompt = (row.total_tokens or 0) if row is not None and row.total_tokens_fresh is not False else 0
     row_output = (row.output_tokens or 0) if row is not None else 0
     usage: dict[str, Any] | None = None
@@ -205,8 +207,8 @@ class Compacts(Protocol):
 
 
 class OverflowBudget:
-    """§3.2.2: at most ``MAX_OVERFLOW_COMPACTION_ATTEMPTS`` overflow compactions per run, so a
-    compaction that does not shrink the context enough cannot loop forever."""
+    """docs/design/compaction.md#overflow-errors: at most ``MAX_OVERFLOW_COMPACTION_ATTEMPTS`` overflow compactions per
+    run, so a compaction that does not shrink the context enough cannot loop forever."""
 
     def __init__(self, limit: int | None = None) -> None:
         self.limit = MAX_OVERFLOW_COMPACTION_ATTEMPTS if limit is None else limit

@@ -1,6 +1,7 @@
 """The agent turn: the one implementation behind the dashboard's chat and ``clawtop send``.
 
-Per turn (pruning spec §1.5, §1.6, §3.2):
+Per turn (docs/design/pruning.md#when-the-hook-runs, docs/design/pruning.md#the-ttl-clock,
+docs/design/compaction.md#triggers):
 
 1. wait for the session's turn (:class:`~core.agent.scheduler.TurnScheduler`);
 2. open the session transcript, build the system prompt (core.context) and the context
@@ -119,8 +120,9 @@ class AgentRunner:
         return Workspace(root)
 
     def sandbox_for(self, session_key: str) -> SandboxManager | None:
-        """The sandbox manager when ``session_key`` runs its tools sandboxed (spec §2), else
-        None — which also decides whether ``exec`` is offered."""
+        """The sandbox manager when ``session_key`` runs its tools sandboxed
+        (docs/design/sandbox.md#which-sessions-are-sandboxed), else None — which also decides whether ``exec`` is
+        offered."""
         manager = self._sandbox()
         if manager is None or not manager.is_sandboxed(session_key, main_key=DEFAULT_SESSION_KEY):
             return None
@@ -202,8 +204,8 @@ class AgentRunner:
                                                 clock=self._clock, system=system, tools=specs, on_delta=on_delta)
                         break
                     except ModelCallFailed as failure:
-                        # §3.2.2: the failed request left nothing in the transcript; compact it
-                        # and resend the same step (the turn's unsaved user message stays pending).
+                        # docs/design/compaction.md#overflow-errors: the failed request left nothing in the transcript;
+                        # compact it and resend the same step (the turn's unsaved user message stays pending).
                         if not OverflowBudget.is_overflow(failure):
                             raise TurnFailed.of(failure) from failure.__cause__
                         await overflow.recover(failure, self._compaction, session_key, ref)  # raises when spent
@@ -268,9 +270,10 @@ class AgentRunner:
 
     async def _maybe_compact(self, key: str, refs: list[str], model_ref: str | None, ref: str,
                              usage: Usage) -> CompactionResult | None:
-        """§3.2.1 after a turn, preceded by the §3.7 flush (once per compaction cycle) so durable
-        notes are written before the history they come from is summarised away. The flush is
-        skipped when the compaction would abort anyway (nothing to cut): no history is lost."""
+        """The threshold compaction after a turn (docs/design/compaction.md#threshold-after-a-turn), preceded
+        by the memory flush (docs/design/compaction.md#memory-flush; once per compaction cycle) so durable notes are
+        written before the history they come from is summarised away. The flush is skipped when the compaction would abort anyway (nothing
+        to cut): no history is lost."""
         compaction = self._compaction
         if not compaction.needs_compaction(ref, usage):
             return None
@@ -285,8 +288,8 @@ class AgentRunner:
         ``memory``) through the same model path, with the flush instructions appended to the
         session's own system prompt (its tools and workspace rules still apply).
 
-        Only called before a threshold compaction that will cut history: §3.7's "before each
-        user turn" gate would flush on every fresh cycle of small-window sessions whose
+        Only called before a threshold compaction that will cut history: the "before each user turn" gate of
+        docs/design/compaction.md#memory-flush would flush on every fresh cycle of small-window sessions whose
         compaction cannot cut anything yet (it is not wired; see the module docstring)."""
         async def run_flush(system: str, user: str) -> TurnResult:
             session = await self._transcripts.open(key)

@@ -1,8 +1,9 @@
 """The agent's prune step: cache-TTL pruning before every model call, the TTL clock it runs on
-and the cache-touch marker after each run attempt (§1.5, §1.6).
+and the cache-touch marker after each run attempt (docs/design/pruning.md#when-the-hook-runs,
+docs/design/pruning.md#the-ttl-clock).
 
-The transcript keeps the original content (§1.1): the pruner returns new dicts for what it
-trims, the transcript's own dicts for the rest, and the step only changes what is *sent*. The
+The transcript keeps the original content (docs/design/pruning.md#sticky-decisions): the pruner returns new dicts for
+what it trims, the transcript's own dicts for the rest, and the step only changes what is *sent*. The
 before/after text of what a decision touched is kept in memory (events never carry content) for
 the dashboard's prune detail, bounded to the most recent decisions.
 """
@@ -54,14 +55,15 @@ def _api(config: ClawtopConfig, provider: str) -> str | None:
 
 
 def cache_ttl_eligible(config: ClawtopConfig, ref: str) -> bool:
-    """Whether ``provider/model`` caches prompts so that TTL pruning applies (§1.4 gate 2)."""
+    """Whether ``provider/model`` caches prompts so that TTL pruning applies (docs/design/pruning.md#eligible-providers
+    gate 2)."""
     provider, _, model_id = ref.partition("/")
     return is_cache_ttl_eligible(provider, model_id, api=_api(config, provider))
 
 
 def _message(raw: Mapping[str, Any]) -> AgentMessage:
     # The pruner never mutates: unchanged messages are the transcript's own dicts, replaced ones
-    # are new dicts (the stored transcript keeps the original content, §1.1).
+    # are new dicts (the stored transcript keeps the original content, docs/design/pruning.md#sticky-decisions).
     return AgentMessage(raw if isinstance(raw, dict) else dict(raw))
 
 
@@ -81,8 +83,8 @@ class PruneStep:
         self._details: dict[tuple[float, str | None], list[TouchedText]] = {}
 
     def begin_run(self, session: Session, ref: str) -> TouchClock:
-        """Run start (§1.6): ``lastCacheTouchAt`` and the sticky decisions from the latest
-        marker of this provider/model in the transcript."""
+        """Run start (docs/design/pruning.md#the-ttl-clock): ``lastCacheTouchAt`` and the sticky decisions from the
+        latest marker of this provider/model in the transcript."""
         provider, _, model_id = ref.partition("/")
         touch = read_last_cache_touch(session.entries, provider, model_id)
         clock = TouchClock(ref, touch.timestamp_ms, dict(touch.sticky))
@@ -133,8 +135,8 @@ class PruneStep:
         return self._details.get(_decision_key(decision))
 
     async def after_attempt(self, session: Session, ref: str, *, compacted: bool = False) -> None:
-        """Append the cache-touch marker after a run attempt (§1.6), with the sticky decisions,
-        unless a compaction happened during it."""
+        """Append the cache-touch marker after a run attempt (docs/design/pruning.md#the-ttl-clock), with the sticky
+        decisions, unless a compaction happened during it."""
         provider, _, model_id = ref.partition("/")
         config = self._config()
         mode = config.agents.defaults.context_pruning.mode

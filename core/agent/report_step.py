@@ -1,9 +1,9 @@
 """The agent's report step: the system prompt a turn is sent with, the calibration fed by each
 response, and the context report (``ContextReportUpdated``, ``/context``) after each turn.
 
-Why these belong together: the report attributes every char of a request to its part (§4.2),
-so it needs the exact prompt the turn was sent with, and calibration compares that same request
-with the tokens the provider counted (§11.4).
+Why these belong together: the report attributes every char of a request to its part
+(docs/design/context.md#report-data), so it needs the exact prompt the turn was sent with, and calibration compares that
+same request with the tokens the provider counted (docs/design/context.md#chars-per-token-calibration).
 """
 
 from __future__ import annotations
@@ -45,15 +45,16 @@ class ReportStep:
         self._reports: dict[str, ContextReport] = {}
 
     async def system_prompt(self, session: Session, key: str, tools: Sequence[ToolSpec]) -> str:
-        """The system prompt with the workspace bootstrap files (core.context, spec §5); its
-        parts are kept for calibration and the report."""
+        """The system prompt with the workspace bootstrap files (core.context, docs/design/context.md#bootstrap-files);
+        its parts are kept for calibration and the report."""
         prompt = await asyncio.to_thread(lambda: self._context.system_prompt(key, tools=tools))
         self._states[session.id].prompt = prompt
         return prompt.text
 
     def observe_usage(self, session: Session, ref: str, sent: Sequence[AgentMessage], usage: Usage) -> None:
-        """Feed the response's real token count to calibration (§11.4): chars of the whole
-        request (history §1.8 + system prompt + tool schemas) against the actual prompt tokens."""
+        """Feed the response's real token count to calibration (docs/design/context.md#chars-per-token-calibration):
+        chars of the whole request (history docs/design/pruning.md#character-estimate + system prompt + tool schemas)
+        against the actual prompt tokens."""
         state = self._states.get(session.id)
         if state is None or state.prompt is None:
             return

@@ -2,8 +2,8 @@
 
 Why in memory and per session id: the transcript is the durable record, but three things are
 needed between calls that either are not on disk yet or are costly to rebuild — the TTL clock
-of cache-TTL pruning (§1.6: the in-memory ``lastCacheTouchAt`` and the sticky decisions, seeded
-from the transcript's cache-touch marker at run start), the system prompt last built (its parts
+of cache-TTL pruning (docs/design/pruning.md#the-ttl-clock: the in-memory ``lastCacheTouchAt`` and the sticky decisions,
+seeded from the transcript's cache-touch marker at run start), the system prompt last built (its parts
 feed calibration and the ``/context`` report), and, for a gateway without a session store, the
 memory-flush fields the store's row would otherwise hold.
 """

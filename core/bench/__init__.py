@@ -1,4 +1,4 @@
-"""Model benchmarks (bench-config spec §7.1): the runner, its statistics, storage, comparison
+"""Model benchmarks (docs/design/bench.md#clawtop-bench): the runner, its statistics, storage, comparison
 and export. No UI imports: ``clawtop bench`` and the dashboard's Bench pane both drive it."""
 
 from core.bench.events import BenchRunFinished, BenchRunProgress, BenchRunStarted

@@ -7,7 +7,7 @@ regression, and the config dot-paths that differ between the two runs.
 Noise: a change is *outside the noise* when neither median falls inside the other run's min–max
 range — with 10 runs the spread is what run-to-run variation looks like, so a shift smaller than
 it is not evidence of anything. A *regression* is a median that got worse by more than the
-threshold (bench-config spec §7.1); both are reported, the reader decides.
+threshold (docs/design/bench.md#clawtop-bench); both are reported, the reader decides.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Bench event kinds: a run started, progressed, finished.
 
-No event carries prompt or reply text (retry spec §16.7); results themselves go to the bench
+No event carries prompt or reply text (docs/design/retry.md#retry-events); results themselves go to the bench
 tables (:mod:`core.bench.store`), the events only let the dashboard follow a run live.
 """
 

@@ -28,7 +28,7 @@ _CSV_KEYS = ("i", "warmup", "ok", "errorClass", "latencyMs", "ttftMs", "outputTo
 
 
 def csv_text(doc: dict[str, Any]) -> str:
-    """One row per run (warm-ups included, flagged), header as spec §7.1."""
+    """One row per run (warm-ups included, flagged), header as docs/design/bench.md#clawtop-bench."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_HEADER)

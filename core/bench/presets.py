@@ -1,9 +1,9 @@
 """Named workloads for ``clawtop bench --preset``.
 
 Why these four: ``openclaw`` reproduces ``bench-model.ts`` so numbers compare with it; the
-``1k-in-1k-out`` and ``10k-in`` shapes are Artificial Analysis' standard workloads (bench-config
-spec §2) — decode-bound and prefill-bound; ``cache`` sends one long prefix twice so the second
-run's TTFT and ``cacheReadTokens`` show what the provider's prompt cache saves.
+``1k-in-1k-out`` and ``10k-in`` shapes are Artificial Analysis' standard workloads (docs/design/bench.md#peer-metrics) —
+decode-bound and prefill-bound; ``cache`` sends one long prefix twice so the second run's TTFT and ``cacheReadTokens``
+show what the provider's prompt cache saves.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Why through the gateway and not a bare HTTP loop: the figures must be what clawt
 (same clients, same usage parsing, same error classes). The harness cost of that is measured by
 ``bench/bench_overhead.py`` (≤ 5 % over a raw httpx request).
 
-Timing (bench-config spec §7.1): ``latencyMs`` = request sent → stream end; ``ttftMs`` = request
+Timing (docs/design/bench.md#clawtop-bench): ``latencyMs`` = request sent → stream end; ``ttftMs`` = request
 sent → first output delta of any kind; tokens/s and TPOT use the interval after the first token.
 With ``--retries`` > 0 the clock starts before the first attempt, so backoff shows in the latency
 (that is why the default is 0); the first-token time is the one of the attempt that succeeded.
@@ -70,7 +70,7 @@ def iso(wall: float) -> str:
 
 
 _DEFAULTS = BenchConfig()
-"""A spec's values when neither the config, a preset nor the command line names one: the
+"""A BenchSpec's values when neither the config, a preset nor the command line names one: the
 ``bench`` section's defaults."""
 
 
@@ -122,7 +122,7 @@ class BenchSpec:
 
 class BenchRunner:
     """Runs one :class:`BenchSpec` on a running gateway; :meth:`run` returns the export document
-    (spec §7.1 JSON shape). ``on_result(model, result)`` sees every run as it finishes."""
+    (docs/design/bench.md#clawtop-bench JSON shape). ``on_result(model, result)`` sees every run as it finishes."""
 
     def __init__(self, gateway: BenchHost, spec: BenchSpec, *, on_result: OnResult | None = None,
                  clock: Callable[[], float] = time.perf_counter) -> None:
@@ -227,7 +227,7 @@ class BenchRunner:
             cls = exc.error_class.value if exc.error_class is not None else "unknown"
             return {**result, **_attempts(exc.record), "errorClass": cls, "error": exc.message,
                     "latencyMs": _ms(clock() - t0)}
-        except Exception as exc:  # noqa: BLE001 - one failure never aborts the batch (spec §7.1)
+        except Exception as exc:  # noqa: BLE001 — one failure never aborts the batch (docs/design/bench.md#clawtop-bench)
             return {**result, "errorClass": "unknown", "error": f"{type(exc).__name__}: {exc}",
                     "latencyMs": _ms(clock() - t0)}
         streamed = outcome.value

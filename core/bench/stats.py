@@ -1,8 +1,8 @@
 """Statistics of a bench: OpenClaw's median, nearest-rank p95, min, max, mean and the spread.
 
 Why OpenClaw's median (rounded mean of the two middle values for an even count) and not
-``statistics.median``: bench-config spec §1/§7.1 — figures printed by ``clawtop bench`` must be
-comparable with ``bench-model.ts`` output byte for byte on the same latencies.
+``statistics.median``: docs/design/bench.md#baseline, docs/design/bench.md#clawtop-bench — figures printed by ``clawtop
+bench`` must be comparable with ``bench-model.ts`` output byte for byte on the same latencies.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 __all__ = ["METRICS", "Summary", "median", "p95", "round_half_up", "summarize", "usage_totals"]
 
 METRICS: tuple[str, ...] = ("latencyMs", "ttftMs", "outputTokensPerSec", "tpotMs")
-"""The per-run measures that get a :class:`Summary` (JSON names, spec §7.1)."""
+"""The per-run measures that get a :class:`Summary` (JSON names, docs/design/bench.md#clawtop-bench)."""
 
 HIGHER_IS_BETTER: frozenset[str] = frozenset({"outputTokensPerSec"})
 """Metrics where a drop (not a rise) is a regression."""
@@ -92,8 +92,8 @@ USAGE_KEYS = ("inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteToken
 
 
 def summarize(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """The spec §7.1 ``summary`` of one model's results (JSON-shaped dicts): statistics over the
-    successful, non-warm-up runs; ``ok``/``failed`` count every measured run, and ``errors``
+    """The docs/design/bench.md#clawtop-bench ``summary`` of one model's results (JSON-shaped dicts): statistics over
+    the successful, non-warm-up runs; ``ok``/``failed`` count every measured run, and ``errors``
     counts failures by class so none is dropped silently."""
     measured = [r for r in results if not r.get("warmup")]
     ok = [r for r in measured if r.get("ok")]

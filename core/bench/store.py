@@ -37,7 +37,7 @@ class RunRow:
     config_hash: str
     interrupted: bool
     summaries: dict[str, dict[str, Any]]
-    """Model ref → its summary (spec §7.1 shape)."""
+    """Model ref → its summary (docs/design/bench.md#clawtop-bench shape)."""
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 Deltas are deliberately *not* events: a reply of 1,000 tokens would be 1,000 rows in the store
 and 1,000 lines in the Events pane. Streaming text goes to the caller's ``on_delta`` callback
-instead; the store keeps one summary per turn. No event carries message text (retry spec §16.7).
+instead; the store keeps one summary per turn. No event carries message text (docs/design/retry.md#retry-events).
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
-"""Compaction: summarising old history when the context window fills (pruning spec §3).
+"""Compaction: summarising old history when the context window fills (docs/design/compaction.md#compaction).
 
-- :func:`check_threshold` / :func:`is_context_overflow_error` / :func:`precheck` — when (§3.2);
-- :func:`find_cut_point` — where (§3.3);
+- :func:`check_threshold` / :func:`is_context_overflow_error` / :func:`precheck` — when
+  (docs/design/compaction.md#triggers);
+- :func:`find_cut_point` — where (docs/design/compaction.md#cut-point);
 - :func:`compact` — cut, summarise through a :data:`Summarize` callable, append the
-  ``compaction`` entry (§3.6) or abort with a :class:`CompactionAborted` event;
-- :func:`maybe_flush` — the pre-compaction memory flush (§3.7).
+  ``compaction`` entry (docs/design/compaction.md#persistence-in-the-transcript) or abort with a
+  :class:`CompactionAborted` event;
+- :func:`maybe_flush` — the pre-compaction memory flush (docs/design/compaction.md#memory-flush).
 """
 
 from core.compaction.compactor import CompactionResult, compact, parse_compact_command

@@ -1,8 +1,9 @@
-"""One compaction of a session (pruning spec §3.3–§3.6): cut, summarise, append a ``compaction``
-entry — or abort with a :class:`CompactionAborted` event and leave the transcript untouched.
+"""One compaction of a session (docs/design/compaction.md#cut-point,
+docs/design/compaction.md#persistence-in-the-transcript): cut, summarise, append a ``compaction`` entry — or abort with
+a :class:`CompactionAborted` event and leave the transcript untouched.
 
-Aborting instead of writing a useless entry is the loop guard of §10.8: a compaction that does
-not shrink the context would re-trigger at once and burn the overflow-retry budget.
+Aborting instead of writing a useless entry is the loop guard of docs/design/compaction.md#loop-guards: a compaction
+that does not shrink the context would re-trigger at once and burn the overflow-retry budget.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Where compaction cuts the history (pruning spec §3.3, pi ``findCutPoint``).
+"""Where compaction cuts the history (docs/design/compaction.md#cut-point, pi ``findCutPoint``).
 
 Everything before the cut is summarised; the ``keepRecentTokens`` tail stays verbatim. The cut
 never lands on a ``toolResult`` (that would orphan it from its tool call, #10700); a cut inside a
@@ -42,7 +42,7 @@ def _text_of(content: Any) -> int:
 
 
 def message_tokens(message: Mapping[str, Any]) -> int:
-    """ceil(chars / 4) with pi's per-role char rules (§3.3 step 2)."""
+    """ceil(chars / 4) with pi's per-role char rules (docs/design/compaction.md#cut-point)."""
     role = message.get("role")
     content = message.get("content")
     if role == "assistant" and not isinstance(content, str):
@@ -117,7 +117,7 @@ class CutPoint:
 
 def find_cut_point(path: Sequence[Entry], keep_recent_tokens: int, start: int | None = None) -> CutPoint:
     """Walk back from the leaf summing tokens; at the first entry where the sum reaches
-    ``keep_recent_tokens`` take the first valid cut point at or after it (§3.3 steps 3–6).
+    ``keep_recent_tokens`` take the first valid cut point at or after it (docs/design/compaction.md#cut-point).
     If the tail never reaches the budget, nothing is cut (``first_kept == start``)."""
     begin = start_after_compaction(path) if start is None else start
     total = 0

@@ -1,5 +1,6 @@
-"""Compaction and memory-flush events (pruning spec §3, §10.8): every compaction is either
-finished or aborted with a reason, so a loop of no-op compactions is visible and never silent."""
+"""Compaction and memory-flush events (docs/design/compaction.md#compaction, docs/design/compaction.md#loop-guards):
+every compaction is either finished or aborted with a reason, so a loop of no-op compactions is visible and never
+silent."""
 
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ class CompactionAborted(Event):
 @register_kind
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class MemoryFlush(Event):
-    """The pre-compaction memory-flush check (§3.7): ``ran`` | ``skipped`` with a ``reason``."""
+    """The pre-compaction memory-flush check (docs/design/compaction.md#memory-flush): ``ran`` | ``skipped`` with a
+    ``reason``."""
 
     kind = "compaction.memory_flush"
     session_id: str

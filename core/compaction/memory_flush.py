@@ -1,4 +1,4 @@
-"""Pre-compaction memory flush (pruning spec §3.7): a silent agent turn that writes durable notes
+"""Pre-compaction memory flush (docs/design/compaction.md#memory-flush): a silent agent turn that writes durable notes
 to ``memory/<today>.md`` before old history is summarised away.
 
 This module decides *whether* to flush and builds the code-owned prompts; the turn itself is run
@@ -27,7 +27,8 @@ NO_REPLY = "NO_REPLY"
 
 @dataclass(frozen=True, slots=True)
 class FlushState:
-    """Session-row fields (§9.3) the gate reads and :func:`maybe_flush` returns updated."""
+    """Session-row fields (docs/design/sessions.md#session-row-fields) the gate reads and :func:`maybe_flush` returns
+    updated."""
 
     compaction_count: int = 0
     memory_flush_compaction_count: int | None = None

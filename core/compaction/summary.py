@@ -1,5 +1,5 @@
-"""The compaction summary: serialised conversation, prompts and final assembly (pruning spec
-§3.4, §3.5).
+"""The compaction summary: serialised conversation, prompts and final assembly
+(docs/design/compaction.md#summary-in-default-mode, docs/design/compaction.md#summary-in-safeguard-mode).
 
 The conversation is flattened to tagged plain text so the summariser reads it as data and does
 not continue it. The text itself comes from a model call through a :data:`Summarize` callable,
@@ -104,7 +104,8 @@ def serialize_conversation(messages: Sequence[Message]) -> str:
 
 
 def has_real_conversation(messages: Sequence[Message]) -> bool:
-    """A user or assistant message with text: anything else is bookkeeping (§3.5 step 1)."""
+    """A user or assistant message with text: anything else is bookkeeping
+    (docs/design/compaction.md#summary-in-safeguard-mode)."""
     return any(m.get("role") in ("user", "assistant") and _text(m.get("content")).strip() for m in messages)
 
 

@@ -1,6 +1,6 @@
-"""When to compact (pruning spec §3.2): the threshold after a turn, provider overflow errors and
+"""When to compact (docs/design/compaction.md#triggers): the threshold after a turn, provider overflow errors and
 the pre-prompt precheck. Pure functions over numbers, so the dashboard's thresholds block
-(§11.5) and the agent loop share one definition."""
+(docs/design/context.md#distance-to-every-threshold) and the agent loop share one definition."""
 
 from __future__ import annotations
 
@@ -68,7 +68,8 @@ class ThresholdCheck:
 
 
 def check_threshold(context_tokens: int, context_window: int, cfg: CompactionConfig) -> ThresholdCheck:
-    """§3.2.1; ``compaction.enabled: false`` disables only this proactive path."""
+    """docs/design/compaction.md#threshold-after-a-turn; ``compaction.enabled: false`` disables only this proactive
+    path."""
     reserve = reserve_tokens(cfg)
     limit = context_window - reserve
     return ThresholdCheck(context_tokens, limit, reserve,
@@ -76,14 +77,14 @@ def check_threshold(context_tokens: int, context_window: int, cfg: CompactionCon
 
 
 def is_context_overflow_error(message: str) -> bool:
-    """True when a provider error text says the prompt did not fit (§3.2.2)."""
+    """True when a provider error text says the prompt did not fit (docs/design/compaction.md#overflow-errors)."""
     return bool(_OVERFLOW.search(message or ""))
 
 
 @dataclass(frozen=True, slots=True)
 class PrecheckResult:
-    """§3.2.3 route: ``fits`` | ``compact_only`` | ``truncate_tool_results_only`` |
-    ``compact_then_truncate``."""
+    """docs/design/compaction.md#pre-prompt-precheck route: ``fits`` | ``compact_only`` | ``truncate_tool_results_only``
+    | ``compact_then_truncate``."""
 
     estimate: int
     budget: int

@@ -1,4 +1,4 @@
-"""Which dot-paths differ between two config documents (bench-config spec §3.6 step 4).
+"""Which dot-paths differ between two config documents (docs/design/config.md#hot-reload).
 
 Objects are compared key by key; arrays are compared structurally as a whole (one changed item
 reports the array's path, as OpenClaw does) because the reload plan keys on sections, not items.

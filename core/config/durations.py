@@ -1,8 +1,8 @@
 """Durations as OpenClaw writes them: ``"500ms"``, ``"30s"``, ``"5m"``, ``"1h"``, ``"2d"``, composites
 like ``"1h30m"``, or a bare integer of milliseconds (of minutes for ``contextPruning.ttl``).
 
-OpenClaw's parser (``src/cli/parse-duration.ts``, pruning spec §1.3) accepts the units ``ms``,
-``s``, ``m``, ``h``, ``d`` and composites. A bare number is milliseconds, except where OpenClaw
+OpenClaw's parser (``src/cli/parse-duration.ts``, docs/design/pruning.md#settings-and-defaults) accepts the units
+``ms``, ``s``, ``m``, ``h``, ``d`` and composites. A bare number is milliseconds, except where OpenClaw
 reads it in another unit: ``contextPruning.ttl`` takes bare numbers as *minutes*, as OpenClaw does,
 so an OpenClaw config keeps its meaning (``ttl: 5`` is five minutes; ``"0"`` disables pruning).
 Such fields declare it with ``duration_type(default_unit="m")`` and convert with the same unit.

@@ -1,4 +1,5 @@
-"""``${VAR}`` substitution and ``.env`` files (bench-config spec §3.3, §7.2).
+"""``${VAR}`` substitution and ``.env`` files (docs/design/config.md#environment-variables,
+docs/design/config.md#clawtop-goes-further).
 
 clawtop is stricter than OpenClaw: an unset (or empty) variable is an error naming the variable
 and the key path, because a silently missing API key surfaces much later as a confusing 401.
@@ -98,8 +99,8 @@ def substitute(
 def config_env_vars(data: Any) -> dict[str, str]:
     """Variables the config itself defines (``env.vars`` and string keys directly under ``env``).
 
-    Values that are themselves templates and host-critical names are skipped (OpenClaw §3.1 step
-    5), so a config cannot redirect ``PATH`` or smuggle a reference loop.
+    Values that are themselves templates and host-critical names are skipped (OpenClaw
+    docs/design/config.md#load-pipeline), so a config cannot redirect ``PATH`` or smuggle a reference loop.
     """
     section = data.get("env") if isinstance(data, dict) else None
     if not isinstance(section, dict):

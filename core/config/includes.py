@@ -1,4 +1,4 @@
-"""``$include`` resolution (bench-config spec §3.2).
+"""``$include`` resolution (docs/design/config.md#includes).
 
 ``"$include": "file"`` replaces the containing object with that file's content; a list of files
 is deep-merged in order; sibling keys are deep-merged on top. Deep merge: arrays concatenate,

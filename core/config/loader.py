@@ -1,8 +1,9 @@
 """Load the config: find it, parse JSON5, resolve ``$include`` and ``${VAR}``, validate strictly.
 
-The pipeline follows bench-config spec §3.1 with clawtop's names (§7.2). It fails closed: any
-issue raises :class:`ConfigError` (exit 78 at the CLI) and there is never a silent fallback to
-defaults, except that the *default* location may be absent (no file at all = built-in defaults).
+The pipeline follows docs/design/config.md#load-pipeline with clawtop's names
+(docs/design/config.md#clawtop-goes-further). It fails closed: any issue raises :class:`ConfigError` (exit 78 at the
+CLI) and there is never a silent fallback to defaults, except that the *default* location may be absent (no file at all
+= built-in defaults).
 """
 
 from __future__ import annotations

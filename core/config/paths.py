@@ -1,4 +1,4 @@
-"""Where the config file and the state directory live (bench-config spec §7.2).
+"""Where the config file and the state directory live (docs/design/config.md#clawtop-goes-further).
 
 Everything takes the environment as a mapping instead of reading ``os.environ`` so tests and the
 gateway can resolve paths for an environment other than the current process's.

@@ -1,4 +1,4 @@
-"""Where each resolved config value came from (bench-config spec §7.2 "Provenance").
+"""Where each resolved config value came from (docs/design/config.md#clawtop-goes-further "Provenance").
 
 The resolved document is built from several files ($include) and environment variables; error
 messages need the file and line of the offending value, and ``clawtop config show`` prints

@@ -1,9 +1,10 @@
-"""What a config change needs: apply live (hot), restart the core, or nothing (spec §7.2 table).
+"""What a config change needs: apply live (hot), restart the core, or nothing
+(docs/design/config.md#clawtop-goes-further).
 
 The answer for a key is declared once, on the schema field that owns it
 (:mod:`core.config.schema.reload`): the nearest declaration on the key's path wins, and a key
 under none restarts the core (the safe default for a key nobody declared hot). ``gateway.reload``
-is declared ``none`` (OpenClaw's plan, §3.6) inside the ``restart`` ``gateway`` section: the
+is declared ``none`` (OpenClaw's plan, docs/design/config.md#hot-reload) inside the ``restart`` ``gateway`` section: the
 watcher re-reads its own settings, and restarting the core because the debounce changed would be
 absurd.
 """
@@ -132,7 +133,7 @@ class ReloadDecision:
 
 
 def decide(plan: ReloadPlan, mode: ReloadMode) -> ReloadDecision:
-    """Spec §3.6 step 6: ``off`` ignores, ``restart`` always restarts, ``hot`` never restarts
+    """Spec docs/design/config.md#hot-reload: ``off`` ignores, ``restart`` always restarts, ``hot`` never restarts
     (it warns instead), ``hybrid`` applies hot changes live and restarts only when needed."""
     if not plan.changed:
         return ReloadDecision(False, False, False, "no changes")

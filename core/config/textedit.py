@@ -1,8 +1,8 @@
 """Format-preserving JSON5 edits: turn "old document → new document" into minimal text patches.
 
 Only the bytes of values that actually change are rewritten; comments, key order, quoting,
-blank lines and indentation everywhere else survive byte for byte (spec §7.2 "comment-preserving
-write-back"). New keys are inserted after the last sibling, indented like the siblings, in the
+blank lines and indentation everywhere else survive byte for byte (docs/design/config.md#clawtop-goes-further
+"comment-preserving write-back"). New keys are inserted after the last sibling, indented like the siblings, in the
 file's own style (quote character, quoted or bare keys, trailing commas). Deleted keys take their
 whole line with them when they sit on a line of their own.
 """

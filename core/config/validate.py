@@ -1,4 +1,4 @@
-"""Turn pydantic validation errors into issues a human can act on (bench-config spec §7.2).
+"""Turn pydantic validation errors into issues a human can act on (docs/design/config.md#clawtop-goes-further).
 
 Each pydantic error becomes one :class:`ConfigIssue` with the full dotted path, the file, line and
 column where the value (or the unknown key) is written, what was expected, what was found and,

@@ -1,4 +1,5 @@
-"""Watch the config file (and its includes) and reload it when it changes (spec §3.6, §7.2).
+"""Watch the config file (and its includes) and reload it when it changes (docs/design/config.md#hot-reload,
+docs/design/config.md#clawtop-goes-further).
 
 Polling instead of inotify: it works the same on every OS, on network and bind-mounted files and
 with editors that replace files by rename. A stat (``mtime_ns``, size, inode) every 100 ms is

@@ -1,11 +1,11 @@
 """Write config changes back to the user's file: validated, atomic, comment-preserving.
 
-Every write is a merge-patch against a ``baseHash`` (bench-config spec §3.7, §7.2): if the file on
-disk no longer hashes to what the caller read, nothing is written (:class:`ConfigConflictError`).
-The would-be file is resolved and validated exactly like a load before it replaces the old one,
-so an invalid write leaves the file untouched. Values that came from ``${VAR}`` stay references
+Every write is a merge-patch against a ``baseHash`` (docs/design/config.md#merge-patch-with-a-base-hash,
+docs/design/config.md#clawtop-goes-further): if the file on disk no longer hashes to what the caller read, nothing is
+written (:class:`ConfigConflictError`). The would-be file is resolved and validated exactly like a load before it
+replaces the old one, so an invalid write leaves the file untouched. Values that came from ``${VAR}`` stay references
 when the caller writes back their resolved (or redacted) form, so secrets never land in the file.
-Five rotating backups are kept (``.bak``, ``.bak.1`` … ``.bak.4``, spec §3.5).
+Five rotating backups are kept (``.bak``, ``.bak.1`` … ``.bak.4``, docs/design/config.md#backups-and-write-safety).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Context-window accounting: token estimates, window resolution and guard, bootstrap-file
 injection, the system prompt's parts, chars-per-token calibration and the ``/context`` report
-(pruning spec §4–§7, §11.4, §11.5).
+(docs/design/context.md#the-context-report, docs/design/context.md#token-estimates,
+docs/design/context.md#chars-per-token-calibration, docs/design/context.md#distance-to-every-threshold).
 
 Entry point for the agent loop, chat and dashboard: :class:`ContextAccountant`.
 """

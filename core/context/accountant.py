@@ -69,8 +69,8 @@ class ContextAccountant:
         return guard_context_window(resolve_context_window(self.config, model_ref, **runtime), self._publish)
 
     def bootstrap(self, session_key: str, *, reload: bool = False) -> BootstrapResult | None:
-        """The session's workspace files, loaded once per session key (§5: cached until the
-        session rolls over — call :meth:`forget` then)."""
+        """The session's workspace files, loaded once per session key (docs/design/context.md#bootstrap-files: cached
+        until the session rolls over — call :meth:`forget` then)."""
         workspace = default_workspace(self.config, self.state_dir)
         if workspace is None:
             return None
@@ -112,7 +112,8 @@ class ContextAccountant:
             self._warned.discard(session_key)
 
     def request_chars(self, prompt: SystemPrompt, totals: HistoryTotals) -> int:
-        """Estimated chars of a whole request (§11.4 step 2): pruner history + prompt + schemas."""
+        """Estimated chars of a whole request (docs/design/context.md#chars-per-token-calibration): pruner history +
+        prompt + schemas."""
         return totals.chars + prompt.chars + prompt.schema_chars
 
     # -- after a response -----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Workspace bootstrap files injected as "Project Context" (pruning spec §5).
+"""Workspace bootstrap files injected as "Project Context" (docs/design/context.md#bootstrap-files).
 
 Byte-for-byte OpenClaw (``pi-embedded-helpers/bootstrap.ts``): each file is trimmed of trailing
 whitespace; over the per-file cap it keeps the first 70 % and last 20 % of the cap joined by two

@@ -1,4 +1,4 @@
-"""Per-model chars-per-token calibration learned from real usage (pruning spec §11.4).
+"""Per-model chars-per-token calibration learned from real usage (docs/design/context.md#chars-per-token-calibration).
 
 Why: a fixed chars/4 is ~15 % off for older Claude models (≈ 3.5 chars/token) and ~40 % off for
 the newer tokenizer (≈ 2.5), which moves every pruning ratio and compaction projection. Each
@@ -42,7 +42,7 @@ STATE_FILE = "context-calibration.json"
 
 def actual_prompt_tokens(usage: Any) -> int:
     """Prompt tokens of one request from a :class:`core.providers.types.Usage` (disjoint parts:
-    input + cache read + cache write, §11.4 step 1) or a pi usage dict
+    input + cache read + cache write, docs/design/context.md#chars-per-token-calibration) or a pi usage dict
     (``input``/``cacheRead``/``cacheWrite``)."""
     if isinstance(usage, dict):
         return int(usage.get("input", 0)) + int(usage.get("cacheRead", 0)) + int(usage.get("cacheWrite", 0))
@@ -113,9 +113,9 @@ class Calibrator:
         has_images: bool = False,
         estimated_tokens: int | None = None,
     ) -> ModelCalibration | None:
-        """Feed one request: its estimated chars (history + system prompt + tool schemas, §1.8)
-        and the provider's prompt tokens. Returns the updated state, or None when the sample is
-        skipped (images, < 1000 tokens, nonsense). ``estimated_tokens`` is the figure shown
+        """Feed one request: its estimated chars (history + system prompt + tool schemas,
+        docs/design/pruning.md#character-estimate) and the provider's prompt tokens. Returns the updated state, or None
+        when the sample is skipped (images, < 1000 tokens, nonsense). ``estimated_tokens`` is the figure shown
         before the response (default: chars at the ratio in force), for the error column."""
         if has_images or actual_input_tokens < MIN_SAMPLE_TOKENS or estimated_chars <= 0:
             return None

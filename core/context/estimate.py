@@ -1,8 +1,10 @@
-"""Characters → tokens, and per-message character estimates by category (pruning spec §1.8, §7).
+"""Characters → tokens, and per-message character estimates by category (docs/design/pruning.md#character-estimate,
+docs/design/context.md#token-estimates).
 
 Why characters and not a tokenizer: OpenClaw estimates everything as ``chars / 4`` with a CJK
 weighting, and the pruner's ratios are defined in those units; clawtop keeps the same unit and
-only replaces the divisor with a per-model learned ratio (§11.4, ``calibration.py``).
+only replaces the divisor with a per-model learned ratio (docs/design/context.md#chars-per-token-calibration,
+``calibration.py``).
 
 Messages may be plain dicts (JSONL / OpenClaw wire shape) or objects with the same attribute
 names (``core.sessions.model``); :func:`field` reads either.
@@ -40,7 +42,7 @@ CHARS_PER_TOKEN_ESTIMATE = 4
 """OpenClaw's ``CHARS_PER_TOKEN_ESTIMATE`` (``src/utils/cjk-chars.ts``)."""
 
 IMAGE_CHARS = 8000
-"""Estimated chars of one image block (§1.8)."""
+"""Estimated chars of one image block (docs/design/pruning.md#character-estimate)."""
 
 OTHER_ROLE_CHARS = 256
 """Flat estimate for any role the pruner does not look into (custom, compactionSummary, …)."""
@@ -67,7 +69,7 @@ def field(obj: Any, name: str, default: Any = None) -> Any:
 def estimate_text_chars(text: str) -> int:
     """Code-point length plus 3 per CJK/Hangul/Kana char, so ``chars / 4`` ≈ 1 token per CJK char.
 
-    Python strings are code points, so an Ext-B character counts once as the spec requires.
+    Python strings are code points, so an Ext-B character counts once, as docs/design/context.md#token-estimates requires.
     ASCII text (the common case) skips the regex.
     """
     if text.isascii():
@@ -87,8 +89,8 @@ def tokens_from_chars(chars: int | float, chars_per_token: float = CHARS_PER_TOK
 class MessageEstimate:
     """Estimated chars of one context message, split by report category.
 
-    ``chars`` is the pruner's figure (§1.8); ``tool_name`` is set for tool results so the
-    report can group them per tool.
+    ``chars`` is the pruner's figure (docs/design/pruning.md#character-estimate); ``tool_name`` is set for tool results
+    so the report can group them per tool.
     """
 
     chars: int = 0
@@ -160,7 +162,8 @@ def _assistant(content: Any, est: MessageEstimate) -> None:
 
 
 def estimate_message(message: Any) -> MessageEstimate:
-    """Estimate one context message as the pruner does (§1.8), keeping the categories.
+    """Estimate one context message as the pruner does (docs/design/pruning.md#character-estimate), keeping the
+    categories.
 
     ``chars`` is exactly the pruner's figure — flat 256 for summaries and custom messages — so
     ratio distances match its decisions. The categories hold what is really sent (a summary's

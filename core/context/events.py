@@ -1,6 +1,6 @@
 """Event kinds of context accounting: report totals, window-guard hits, calibration updates.
 
-No event carries message or prompt text — only sizes (retry spec §16.7), so the store stays small
+No event carries message or prompt text — only sizes (docs/design/retry.md#retry-events), so the store stays small
 and nothing private leaks into telemetry.
 """
 
@@ -48,8 +48,8 @@ class ContextReportUpdated(Event):
 @register_kind
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ContextWindowGuard(Event):
-    """The effective window is below the warn (32000) or block (16000) level (pruning spec §6);
-    ``level`` is ``warn`` or ``block`` (the run was refused)."""
+    """The effective window is below the warn (32000) or block (16000) level
+    (docs/design/context.md#context-window-resolution); ``level`` is ``warn`` or ``block`` (the run was refused)."""
 
     kind = "context.window_guard"
     model: str
@@ -63,7 +63,7 @@ class ContextWindowGuard(Event):
 @register_kind
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ContextCalibrated(Event):
-    """A usage sample updated a model's chars-per-token average (pruning spec §11.4).
+    """A usage sample updated a model's chars-per-token average (docs/design/context.md#chars-per-token-calibration).
 
     ``ratio`` is the new moving average, ``sample_ratio`` this request's chars/tokens,
     ``active`` whether the average is now in use (≥ 5 samples), ``error_pct`` how far the

@@ -26,7 +26,8 @@ class HistoryTotals:
     """Sum of message estimates: chars per category, tool-result chars per tool, image count."""
 
     chars: int = 0
-    """Pruner-exact chars (§1.8): the numerator of the soft-trim / hard-clear ratio."""
+    """Pruner-exact chars (docs/design/pruning.md#character-estimate): the numerator of the soft-trim / hard-clear
+    ratio."""
     content_chars: int = 0
     """Chars of what is really sent (sum of ``by_category``)."""
     messages: int = 0

@@ -1,8 +1,9 @@
-"""``/context list|detail|json`` text, in the layout of pruning spec §4.4/§4.5 plus clawtop's
-history, calibration and thresholds blocks (§11.4, §11.5).
+"""``/context list|detail|json`` text, in the layout of docs/design/context.md#list-layout,
+docs/design/context.md#detail-and-json plus clawtop's history, calibration and thresholds blocks
+(docs/design/context.md#chars-per-token-calibration, docs/design/context.md#distance-to-every-threshold).
 
-Every size prints as ``N chars (~T tok)`` with en-US thousands separators (§4.3); ``T`` uses the
-report's chars-per-token ratio (4 until calibrated).
+Every size prints as ``N chars (~T tok)`` with en-US thousands separators (docs/design/context.md#number-format); ``T``
+uses the report's chars-per-token ratio (4 until calibrated).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _names(names: list[str], limit: int) -> str:
 
 
 def _header_lines(report: ContextReport, title: str) -> list[str]:
-    """Items 1–8 of §4.4 (shared by list and detail)."""
+    """Items 1–8 of docs/design/context.md#list-layout (shared by list and detail)."""
     prompt = report.prompt
     lines = [
         title,
@@ -106,7 +107,8 @@ def _session_line(report: ContextReport) -> str:
 
 
 def _clawtop_lines(report: ContextReport) -> list[str]:
-    """Window, ratio, history by category, reserve, free space, thresholds (§11.4, §11.5)."""
+    """Window, ratio, history by category, reserve, free space, thresholds
+    (docs/design/context.md#chars-per-token-calibration, docs/design/context.md#distance-to-every-threshold)."""
     window, ratio, hist = report.window, report.ratio, report.history
     cal = report.calibration
     if ratio.calibrated:
@@ -160,7 +162,7 @@ def _clawtop_lines(report: ContextReport) -> list[str]:
 
 
 def render_list(report: ContextReport) -> str:
-    """§4.4, items 1–14, with clawtop's blocks before the closing note."""
+    """docs/design/context.md#list-layout, items 1–14, with clawtop's blocks before the closing note."""
     prompt = report.prompt
     skill_names = [name for name, _ in prompt.skills]
     tool_names = [t.name for t in prompt.tools]
@@ -185,7 +187,7 @@ def _top(items: Iterable[tuple[str, int]], limit: int = 30) -> list[tuple[str, i
 
 
 def render_detail(report: ContextReport) -> str:
-    """§4.5 ``detail``."""
+    """docs/design/context.md#detail-and-json ``detail``."""
     prompt = report.prompt
     lines = _header_lines(report, "🧠 Context breakdown (detailed)")
     lines += ["", _skills_line(report)]
@@ -281,8 +283,8 @@ def render_json(report: ContextReport) -> str:
 
 
 def render(report: ContextReport | None, mode: str | None) -> str:
-    """Dispatch ``/context [mode]`` (§4.1). ``map`` is not implemented: it answers like an
-    unknown mode so the user gets the usage line."""
+    """Dispatch ``/context [mode]`` (docs/design/context.md#sub-commands). ``map`` is not implemented: it answers like
+    an unknown mode so the user gets the usage line."""
     mode = (mode or "").strip().lower()
     if mode in ("", "help"):
         return CONTEXT_HELP

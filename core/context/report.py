@@ -1,5 +1,6 @@
 """``ContextReport``: every contributor to a session's context, and the distance to each
-threshold (pruning spec §4.2, §11.4, §11.5).
+threshold (docs/design/context.md#report-data, docs/design/context.md#chars-per-token-calibration,
+docs/design/context.md#distance-to-every-threshold).
 
 Pure: it takes the pieces (prompt, history estimate, window, ratio, last usage) and computes
 figures, so the CLI (stored session), ``/context`` in chat and the dashboard share one source.
@@ -31,7 +32,8 @@ REAL_CONVERSATION_ROLES = frozenset({"user", "assistant", "toolResult"})
 
 @dataclass(frozen=True, slots=True)
 class SessionUsage:
-    """Provider-reported figures of the session's last request (SessionEntry fields, §9.3).
+    """Provider-reported figures of the session's last request (SessionEntry fields,
+    docs/design/sessions.md#session-row-fields).
 
     ``total_tokens`` is OpenClaw's row field: the size of the last prompt; when not given it is
     input + cache read + cache write.
@@ -71,14 +73,15 @@ class SessionUsage:
     @property
     def turn_tokens(self) -> int | None:
         """pi's ``contextTokens`` of the last turn, compared with the compaction threshold
-        (§3.2): prompt + output."""
+        (docs/design/compaction.md#triggers): prompt + output."""
         prompt = self.prompt_tokens
         return None if prompt is None else prompt + (self.output_tokens or 0)
 
 
 @dataclass(frozen=True, slots=True)
 class PruneClock:
-    """TTL state of the prune gate (§1.6): ``ms_since_touch`` None = no cache touch yet."""
+    """TTL state of the prune gate (docs/design/pruning.md#the-ttl-clock): ``ms_since_touch`` None = no cache touch
+    yet."""
 
     mode: str
     ttl_ms: int
@@ -111,7 +114,7 @@ def _threshold(name: str, current: int, limit: int, note: str = "") -> Threshold
 
 def prunable_tool_chars(estimates: Sequence[MessageEstimate], keep_last_assistants: int) -> int:
     """Chars of the tool results the pruner may touch: after the first user message, before the
-    ``keepLastAssistants``-th assistant from the end (§1.7 steps 3–4)."""
+    ``keepLastAssistants``-th assistant from the end (docs/design/pruning.md#the-pruning-algorithm)."""
     start = next((i for i, e in enumerate(estimates) if e.role == "user"), None)
     if start is None:
         return 0
@@ -130,7 +133,7 @@ def prunable_tool_chars(estimates: Sequence[MessageEstimate], keep_last_assistan
 
 
 def format_duration(ms: float) -> str:
-    """``3m 12s`` style (§11.5)."""
+    """``3m 12s`` style (docs/design/context.md#distance-to-every-threshold)."""
     seconds = max(0, int(ms // 1000))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
@@ -304,7 +307,8 @@ def _ratio(chars: int, window_tokens: int, cpt: float) -> str:
 
 
 def _prune_gate(clock: PruneClock) -> tuple[str, Threshold]:
-    """Human status + threshold of the TTL gate (§1.6, §11.5)."""
+    """Human status + threshold of the TTL gate (docs/design/pruning.md#the-ttl-clock,
+    docs/design/context.md#distance-to-every-threshold)."""
     since = clock.ms_since_touch
     if clock.mode != "cache-ttl":
         status = f"off (mode={clock.mode})"

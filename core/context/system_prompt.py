@@ -1,7 +1,7 @@
 """The system prompt: base text + tool list + skills + Project Context + silent-reply rules.
 
 Returns the text *and* its parts, because the ``/context`` report must attribute every char
-(pruning spec §4.2) and recomputing the parts from the text later would be guesswork. The
+(docs/design/context.md#report-data) and recomputing the parts from the text later would be guesswork. The
 section headings mirror OpenClaw's so the report can cut Project Context exactly as it does:
 from ``\\n# Project Context\\n`` to ``\\n## Silent Replies\\n``.
 """
@@ -43,7 +43,8 @@ TRUNCATION_NOTICE = (
     "Note: some project context files were truncated to fit the configured limits; read the "
     "file itself when you need the omitted part."
 )
-"""Fixed, non-configurable notice (§5) added when any bootstrap file was truncated."""
+"""Fixed, non-configurable notice (docs/design/context.md#bootstrap-files) added when any bootstrap file was
+truncated."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +57,8 @@ class SkillSpec:
 
 @dataclass(frozen=True, slots=True)
 class ToolEntry:
-    """Report figures of one tool (§4.2): description chars, serialised schema chars, count of
-    top-level properties."""
+    """Report figures of one tool (docs/design/context.md#report-data): description chars, serialised schema chars,
+    count of top-level properties."""
 
     name: str
     summary_chars: int
@@ -80,7 +81,7 @@ class SystemPrompt:
 
     @property
     def chars(self) -> int:
-        """Trimmed prompt length (§4.2)."""
+        """Trimmed prompt length (docs/design/context.md#report-data)."""
         return len(self.text.strip())
 
     @property

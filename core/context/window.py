@@ -1,4 +1,4 @@
-"""Context-window resolution and the window guard (pruning spec §6).
+"""Context-window resolution and the window guard (docs/design/context.md#context-window-resolution).
 
 Order, first hit wins: the configured provider's model entry (``contextTokens``, else
 ``contextWindow``; source ``modelsConfig``), else the runtime model (the simulator's model here;
@@ -82,7 +82,8 @@ def resolve_context_window(
     runtime_context_tokens: int | None = None,
     runtime_context_window: int | None = None,
 ) -> ContextWindow:
-    """Resolve the effective window of ``provider/model`` exactly as §6 orders it.
+    """Resolve the effective window of ``provider/model`` exactly as docs/design/context.md#context-window-resolution
+    orders it.
 
     ``runtime_context_*`` are what a provider reported about the model at run time (step 2);
     the built-in simulator's configured ``contextWindow`` is used for ``sim/...`` refs.

@@ -5,8 +5,6 @@ raises a :class:`~core.provider_errors.ProviderError` carrying everything the en
 classify the failure (status, headers, Retry-After, whether the request reached the server).
 """
 
-from core.providers.anthropic import AnthropicClient
-from core.providers.base import ProviderClient, collect
 from core.provider_errors import (
     ProviderConnectionError,
     ProviderError,
@@ -14,6 +12,8 @@ from core.provider_errors import (
     ProviderProtocolError,
     ProviderTimeoutError,
 )
+from core.providers.anthropic import AnthropicClient
+from core.providers.base import ProviderClient, collect
 from core.providers.events import ProviderCallFinished, ProviderRateLimits
 from core.providers.openai_compat import OpenAICompatClient
 from core.providers.ratelimits import RateLimitSnapshot, parse_rate_limits

@@ -1,4 +1,5 @@
-"""Anthropic Messages API client (``POST /v1/messages``), streaming and not (bench spec §2.2).
+"""Anthropic Messages API client (``POST /v1/messages``), streaming and not
+(docs/design/bench.md#reading-usage-from-streams).
 
 Base URL rule: the configured base is the API root (``https://api.anthropic.com``,
 ``http://127.0.0.1:8080`` for llama.cpp's compatibility endpoint); ``/v1/messages`` is appended.
@@ -19,7 +20,8 @@ Stream rules, and what counts as malformed (→ :class:`ProviderProtocolError`):
 * ``event: error`` after HTTP 200 (e.g. the streaming ``overloaded_error``) raises
   :class:`ProviderHTTPError` with ``status=None`` (no HTTP status describes it; the 200 already
   went by), ``error_type`` from the payload and the 200's headers — the retry engine classifies
-  it by ``error_type`` (retry spec §8.4, §16.3: stream ``event: error`` is ambiguous).
+  it by ``error_type`` (docs/design/retry.md#anthropic-error-types, docs/design/retry.md#call-site-safety: stream
+  ``event: error`` is ambiguous).
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from core.providers.base import ProviderClient, StreamDecoder, json_object
 from core.provider_errors import ProviderHTTPError
+from core.providers.base import ProviderClient, StreamDecoder, json_object
 from core.providers.sse import SSEEvent
 from core.providers.types import (
     ChatMessage,
@@ -128,8 +130,8 @@ def _message(message: ChatMessage) -> dict[str, Any]:
 def _add_cache_breakpoints(body: dict[str, Any], retention: str) -> None:
     """Mark the system prompt and the last message as prompt-cache breakpoints.
 
-    OpenClaw's ``cacheRetention`` (pruning spec §1.12): ``short`` → ``{"type": "ephemeral"}``
-    (5 min), ``long`` adds ``"ttl": "1h"``; ``none`` sends no marker. Two breakpoints (of the
+    OpenClaw's ``cacheRetention`` (docs/design/pruning.md#provider-prompt-caching): ``short`` → ``{"type":
+    "ephemeral"}`` (5 min), ``long`` adds ``"ttl": "1h"``; ``none`` sends no marker. Two breakpoints (of the
     API's four) cache the stable prefix and, turn after turn, the whole conversation so far.
     """
     if retention == "none":

@@ -6,12 +6,12 @@ uses the single-candidate steps directly, with its own retry override and deadli
 them in one module is what makes "the bench measures what users get" and "retries, send safety
 and failover are the same everywhere" true by construction rather than by copy.
 
-Safety (retry spec §16.3): "a model request counts as idempotent until the first output byte has
+Safety (docs/design/retry.md#call-site-safety): "a model request counts as idempotent until the first output byte has
 been delivered onward; after that the turn is not replayable". So a call runs with
 ``idempotent=True`` and the provider marks every failure that follows delivered output
 (``after_first_token``): the engine never replays those, while a 5xx or 529 before any output is
-retried like any transient error. Model choice: an explicit ``model_ref`` is strict (spec §10.4);
-otherwise ``agents.defaults.model.primary`` then its ``fallbacks``.
+retried like any transient error. Model choice: an explicit ``model_ref`` is strict
+(docs/design/retry.md#model-fallback-chain); otherwise ``agents.defaults.model.primary`` then its ``fallbacks``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Events the provider clients publish: rate-limit gauges and one summary per call.
 
 Payloads hold ids, counts and timings only — never an API key, a base URL (it may carry
-credentials) or message text (retry spec §16.7: "No event carries an API key or message text").
+credentials) or message text (docs/design/retry.md#retry-events: "No event carries an API key or message text").
 """
 
 from __future__ import annotations

@@ -32,8 +32,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from core.providers.base import ProviderClient, StreamDecoder, json_object
 from core.provider_errors import ProviderError, ProviderHTTPError
+from core.providers.base import ProviderClient, StreamDecoder, json_object
 from core.providers.sse import SSEEvent
 from core.providers.types import (
     ChatMessage,

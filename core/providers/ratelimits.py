@@ -1,4 +1,5 @@
-"""Rate-limit and retry headers → one provider-neutral snapshot (retry spec §13, §16.1).
+"""Rate-limit and retry headers → one provider-neutral snapshot (docs/design/retry.md#rate-limit-headers,
+docs/design/retry.md#retry-after-as-a-hard-floor).
 
 Read on every response, success or failure, so the Retries pane can draw "requests left" and
 "tokens left" gauges and count down to the next reset before a 429 ever happens.

@@ -4,7 +4,7 @@ overall deadline, and the mapping of every httpx failure onto the provider error
 Timeouts (``models.providers.<id>``): ``connectTimeoutMs`` bounds the TCP/TLS connect;
 ``timeoutMs`` bounds each read, write and pool wait (httpx's per-operation timeouts, which a
 slowly dripping stream keeps resetting) **and** the whole call, as an overall deadline measured
-from the moment the call starts. A caller (the retry owner, retry spec §16.4) may pass its own
+from the moment the call starts. A caller (the retry owner, docs/design/retry.md#one-retry-owner) may pass its own
 absolute ``deadline`` (``time.monotonic()`` seconds); the earlier of the two wins and every httpx
 timeout is clamped to what remains.
 
@@ -38,7 +38,7 @@ ERROR_BODY_LIMIT = 64 * 1024
 """Bytes of an error response read for its message; the rest is discarded."""
 
 _LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
-"""The official SDKs' pool limits (retry spec §14.1)."""
+"""The official SDKs' pool limits (docs/design/retry.md#official-sdks)."""
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 _REDACTED = "[redacted]"

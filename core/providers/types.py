@@ -102,7 +102,7 @@ class ModelRequest:
     temperature: float | None = None
     stream: bool = True
     cache_retention: CacheRetention | None = None
-    """Prompt caching (pruning spec §1.12): ``none``, ``short`` (5 min) or ``long`` (1 h).
+    """Prompt caching (docs/design/pruning.md#provider-prompt-caching): ``none``, ``short`` (5 min) or ``long`` (1 h).
     None means the provider's default: ``short`` for the Anthropic Messages API, as OpenClaw;
     OpenAI-compatible servers cache prefixes automatically and ignore it."""
 

@@ -1,4 +1,6 @@
-"""Cache-TTL pruning of old tool results (pruning spec §1, §2, §11.1–11.3).
+"""Cache-TTL pruning of old tool results (docs/design/pruning.md#cache-ttl-pruning,
+docs/design/pruning.md#prompt-cache-facts, docs/design/pruning.md#every-decision-is-explained,
+docs/design/pruning.md#dry-run-over-a-transcript).
 
 Entry point: :func:`prune` — a pure function over OpenClaw-shaped message dicts (``role``
 ``user`` / ``assistant`` / ``toolResult``, content blocks ``text`` / ``thinking`` / ``toolCall`` /

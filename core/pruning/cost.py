@@ -1,4 +1,5 @@
-"""Prompt-cache cost of one pruning round (pruning spec §2.1, §11.2).
+"""Prompt-cache cost of one pruning round (docs/design/pruning.md#prompt-cache-facts,
+docs/design/pruning.md#prompt-cache-cost-of-a-prune).
 
 A prune rewrites the cache from the first changed message on. Whether that pays depends on
 whether the provider cache is still warm: on a cold cache the whole prompt is re-written anyway,
@@ -25,16 +26,17 @@ __all__ = [
 ]
 
 WRITE_MULTIPLIER = {"short": 1.25, "long": 2.0}
-"""Cache-write price multiplier: 5-minute retention 1.25×, 1-hour 2× (§2.1)."""
+"""Cache-write price multiplier: 5-minute retention 1.25×, 1-hour 2× (docs/design/pruning.md#prompt-cache-facts)."""
 READ_MULTIPLIER = 0.1
-"""Cache-read ("hits & refreshes") multiplier (§2.1); some newer models use less."""
+"""Cache-read ("hits & refreshes") multiplier (docs/design/pruning.md#prompt-cache-facts); some newer models use
+less."""
 CACHE_TTL_MS = {"short": 300_000, "long": 3_600_000}
 DEFAULT_MIN_CACHEABLE_TOKENS = 1024
 
 
 @dataclass(frozen=True, slots=True)
 class CacheCost:
-    """The §11.2 report for one round."""
+    """The docs/design/pruning.md#prompt-cache-cost-of-a-prune report for one round."""
 
     warm: bool
     retention: str

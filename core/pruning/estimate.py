@@ -1,4 +1,4 @@
-"""The pruner's character estimate (pruning spec §1.8), shared with ``core.context``.
+"""The pruner's character estimate (docs/design/pruning.md#character-estimate), shared with ``core.context``.
 
 The ratios are defined over this exact measure (OpenClaw's ``estimateMessageChars``), and the
 ``/context`` report must show the same distances to them, so both use

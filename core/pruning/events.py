@@ -1,5 +1,5 @@
 """The ``prune.decision`` event: one per evaluation of the pruning hook, skips included
-(pruning spec §11.1), so a user can always see why a prompt was or was not pruned."""
+(docs/design/pruning.md#every-decision-is-explained), so a user can always see why a prompt was or was not pruned."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class PruneDecision(Event):
 
     ``skipped`` is True when the sent context equals the input apart from replayed sticky
     decisions; ``reason`` is then the gate that stopped the round (:data:`SKIP_REASONS`), else
-    ``pruned``. ``outcome`` is the spec's gate outcome (``ran`` once the ratio gate passed).
+    ``pruned``. ``outcome`` is the gate outcome (``ran`` once the ratio gate passed).
     ``touched`` holds one dict per changed tool result: ``index``, ``tool``, ``toolCallId``,
     ``action`` (``soft_trim`` | ``hard_clear`` | ``images_stripped`` | ``replayed``),
     ``charsBefore``, ``charsAfter``, ``imagesRemoved``. ``kept`` counts untouched results by

@@ -1,4 +1,4 @@
-"""Tool allow/deny matching for pruning (pruning spec §1.11).
+"""Tool allow/deny matching for pruning (docs/design/pruning.md#tool-allow-and-deny-lists).
 
 Compiled once per settings object: the predicate runs for every tool result on every model call,
 so patterns become one anchored regex per list instead of being re-parsed per name.

@@ -1,9 +1,11 @@
-"""Cache-TTL pruning as a pure function over the message list (pruning spec §1.6, §1.7, §11.1).
+"""Cache-TTL pruning as a pure function over the message list (docs/design/pruning.md#the-ttl-clock,
+docs/design/pruning.md#the-pruning-algorithm, docs/design/pruning.md#every-decision-is-explained).
 
 Pruning changes what is *sent*, never the stored transcript: :func:`prune` returns a new list
 (sharing every untouched message with the input) plus a :class:`PruneDecision`, and the record of
 which results it pruned (``sticky``) so the caller can store it in the TTL marker and every later
-request replays the same bytes (§1.1) — the prompt cache then re-forms on the pruned prefix.
+request replays the same bytes (docs/design/pruning.md#sticky-decisions) — the prompt cache then re-forms on the pruned
+prefix.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ class PruneResult:
 
     ``sticky`` maps ``toolCallId`` → ``soft`` | ``hard`` for every pruned result (replayed ones
     included): store it in the next ``openclaw.cache-ttl`` marker. ``touch_clock`` is True when a
-    new round changed the list, so the in-memory ``lastCacheTouchAt`` becomes ``now`` (§1.6).
+    new round changed the list, so the in-memory ``lastCacheTouchAt`` becomes ``now``
+    (docs/design/pruning.md#the-ttl-clock).
     """
 
     messages: Sequence[Message]
@@ -172,10 +175,11 @@ def prune(messages: Sequence[Message], *, settings: PruneSettings, context_windo
           estimates: Sequence[int] | None = None, session_id: str | None = None, provider: str | None = None,
           model: str | None = None) -> PruneResult:
     """Run the pruning hook for one model call: replay sticky decisions, apply the TTL gate, then
-    the §1.7 algorithm in its exact order. Never mutates ``messages`` or its dicts.
+    the docs/design/pruning.md#the-pruning-algorithm algorithm in its exact order. Never mutates ``messages`` or its
+    dicts.
 
-    ``estimates`` — optional per-message char estimates of ``messages`` (§1.8, thinking already
-    dropped if ``drop_thinking``), e.g. kept up to date by ``core.context.HistoryEstimator``: the
+    ``estimates`` — optional per-message char estimates of ``messages`` (docs/design/pruning.md#character-estimate,
+    thinking already dropped if ``drop_thinking``), e.g. kept up to date by ``core.context.HistoryEstimator``: the
     estimate pass is the only part that scans every character, so a caller that maintains them
     makes a pass proportional to what changes. Ignored when sticky decisions were replayed."""
     s = settings

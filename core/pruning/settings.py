@@ -1,8 +1,9 @@
-"""Effective pruning settings and the activation gates (pruning spec §1.3, §1.4).
+"""Effective pruning settings and the activation gates (docs/design/pruning.md#settings-and-defaults,
+docs/design/pruning.md#eligible-providers).
 
 The config schema already validates bounds (clawtop rejects bad values instead of silently
-normalising them, §11.6), so this module only turns the config into the numbers and the compiled
-tool predicate the hot path needs, once per config, and answers "is this model eligible".
+normalising them, docs/design/pruning.md#where-clawtop-differs-from-openclaw), so this module only turns the config into
+the numbers and the compiled tool predicate the hot path needs, once per config, and answers "is this model eligible".
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class PruneSettings:
 
     @property
     def enabled(self) -> bool:
-        """Any mode other than ``cache-ttl`` means the hook is not installed (§1.2)."""
+        """Any mode other than ``cache-ttl`` means the hook is not installed (docs/design/pruning.md#modes)."""
         return self.mode == "cache-ttl"
 
 
@@ -74,7 +75,7 @@ def settings_from_config(cfg: ContextPruningConfig) -> PruneSettings:
 
 def is_cache_ttl_eligible(provider: str, model_id: str, *, api: str | None = None,
                           official_openai: bool = False, supports_prompt_cache_key: bool = False) -> bool:
-    """OpenClaw's ``cache-ttl.ts`` eligibility (§1.4 gate 2).
+    """OpenClaw's ``cache-ttl.ts`` eligibility (docs/design/pruning.md#eligible-providers gate 2).
 
     ``api`` is the provider's wire API (``anthropic-messages`` makes any model eligible, which is
     how the simulator's Anthropic dialect qualifies); ``official_openai`` marks an official

@@ -1,4 +1,4 @@
-"""Soft trim and hard clear of one tool result (pruning spec §1.9, §1.10).
+"""Soft trim and hard clear of one tool result (docs/design/pruning.md#soft-trim, docs/design/pruning.md#hard-clear).
 
 The output strings are byte-identical to OpenClaw's, because a replayed decision must produce the
 same prompt prefix on every later request or the provider cache never re-forms.

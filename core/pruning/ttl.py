@@ -1,8 +1,8 @@
-"""The TTL clock: ``custom`` transcript entries of type ``openclaw.cache-ttl`` (pruning spec §1.6).
+"""The TTL clock: ``custom`` transcript entries of type ``openclaw.cache-ttl`` (docs/design/pruning.md#the-ttl-clock).
 
 The marker carries ``{timestamp, provider, modelId}`` plus the sticky decisions (``pruned``:
-``toolCallId`` → ``soft`` | ``hard``, §1.1). Entries may be JSONL dicts (``customType``/``data``)
-or objects with ``custom_type``/``data`` attributes (the sessions model), so both are read.
+``toolCallId`` → ``soft`` | ``hard``, docs/design/pruning.md#sticky-decisions). Entries may be JSONL dicts
+(``customType``/``data``) or objects with ``custom_type``/``data`` attributes (the sessions model), so both are read.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Dry-run of the pruner over a stored transcript (pruning spec §11.3): the same pure function
-the agent loop runs, never writing anything — how a user tunes settings before saving them."""
+"""Dry-run of the pruner over a stored transcript (docs/design/pruning.md#dry-run-over-a-transcript): the same pure
+function the agent loop runs, never writing anything — how a user tunes settings before saving them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The retry engine: one owner for every provider and channel call (retry spec, §16 in particular).
+"""The retry engine: one owner for every provider and channel call (docs/design/retry.md,
+docs/design/retry.md#clawtop-goes-further in particular).
 
 Public API:
 
@@ -6,11 +7,14 @@ Public API:
   idempotent=…)`` returns the value; ``run_outcome`` returns ``Outcome(value, record)``; failures
   raise :class:`RetryFailed` subclasses carrying ``.record`` (an :class:`OperationRecord`).
 * :class:`RetryPolicy` — ``for_provider`` / ``for_channel`` / ``from_config`` builders.
-* :func:`classify` / :class:`ErrorClass` / :class:`Classification` — failure classes (§8, §16.3).
-* :func:`plan_delay` — jitter modes with Retry-After as a hard floor (§16.1, §16.5).
-* :class:`RetryBudgets` / :class:`TokenBucket` — per-provider retry budget (§16.6).
-* :class:`CooldownTracker` — auth-profile cooldown ladders (§10.1–10.3).
-* :class:`FallbackChain` — model fallback chain (§10.4).
+* :func:`classify` / :class:`ErrorClass` / :class:`Classification` — failure classes
+  (docs/design/retry.md#error-classification, docs/design/retry.md#call-site-safety).
+* :func:`plan_delay` — jitter modes with Retry-After as a hard floor (docs/design/retry.md#retry-after-as-a-hard-floor,
+  docs/design/retry.md#jitter-modes).
+* :class:`RetryBudgets` / :class:`TokenBucket` — per-provider retry budget (docs/design/retry.md#retry-budget).
+* :class:`CooldownTracker` — auth-profile cooldown ladders (docs/design/retry.md#auth-profile-cooldowns,
+  docs/design/retry.md#profile-order).
+* :class:`FallbackChain` — model fallback chain (docs/design/retry.md#model-fallback-chain).
 * Events in :mod:`core.retry.events`.
 """
 

@@ -1,7 +1,7 @@
 """Per-provider retry budget: a token bucket shared by every operation on that provider (or
-channel account), retry spec §16.6.
+channel account), docs/design/retry.md#retry-budget.
 
-Why: retries are "selfish" (AWS Builders' Library, spec §14.4) — when a provider is down, every
+Why: retries are "selfish" (AWS Builders' Library, docs/design/retry.md#why-jitter) — when a provider is down, every
 operation retrying N times multiplies the load on it by N. With a bucket, first attempts are
 free, each retry costs one token, and the bucket only refills slowly over time and through
 first-attempt successes, so a sick provider sees roughly its normal traffic plus ``burst``.

@@ -1,10 +1,11 @@
-"""Every failure gets one class (retry spec §8, §9, §16.3) — the only input the engine, the
-cooldown ladders and the fallback chain decide on.
+"""Every failure gets one class (docs/design/retry.md#error-classification, docs/design/retry.md#same-model-retry,
+docs/design/retry.md#call-site-safety) — the only input the engine, the cooldown ladders and the fallback chain decide
+on.
 
 Typed evidence first (status, provider error type, ``request_sent``, exception type), message
 regexes only as a fallback. ``Classification.retryable`` answers "would an *idempotent*
-operation retry this?"; the engine then applies the call site's safety (§16.3) on top.
-``x-should-retry`` overrides the status rules either way (§16.1.5).
+operation retry this?"; the engine then applies the call site's safety (docs/design/retry.md#call-site-safety) on top.
+``x-should-retry`` overrides the status rules either way (docs/design/retry.md#x-should-retry).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class ErrorClass(enum.StrEnum):
     """429 with a short window (rpm/tpm, bare 429): retry after the hint or backoff."""
     QUOTA = "quota"
     """Long-window limit (daily/monthly quota, subscription, balance wording): no same-model
-    retry, straight to rotation/failover (§9)."""
+    retry, straight to rotation/failover (docs/design/retry.md#same-model-retry)."""
     OVERLOADED = "overloaded"
     """529 / ``overloaded_error`` / 503 that says overloaded: load across all users."""
     SERVER = "server"
@@ -140,7 +141,8 @@ def _is_anthropic(exc: ProviderError) -> bool:
 
 
 def _by_text(text: str) -> tuple[ErrorClass, str] | None:
-    """Message → class, in the order of spec §8.3 (a subset: the provider-independent rules)."""
+    """Message → class, in the order of docs/design/retry.md#message-to-class (a subset: the provider-independent
+    rules)."""
     if _CONTEXT_OVERFLOW.search(text):
         return ErrorClass.CONTEXT_OVERFLOW, "context_overflow"
     if _MODEL_NOT_FOUND.search(text):
@@ -169,7 +171,8 @@ def _by_text(text: str) -> tuple[ErrorClass, str] | None:
 
 
 def _by_status(status: int, text: str, anthropic: bool, has_hint: bool) -> tuple[ErrorClass, str]:
-    """HTTP status → class (spec §8.2, §8.4, §16.3), refined by the message where the spec says so."""
+    """HTTP status → class (docs/design/retry.md#status-to-class, docs/design/retry.md#anthropic-error-types,
+    docs/design/retry.md#call-site-safety), refined by the message where those rules say so."""
     by_text = _by_text(text)
     if status == 429:
         if by_text and by_text[0] is ErrorClass.BILLING:
@@ -310,12 +313,13 @@ _FAILOVER_CLASSES = frozenset({ErrorClass.RATE_LIMIT, ErrorClass.QUOTA, ErrorCla
 
 
 def is_failover_worthy(c: Classification) -> bool:
-    """Should the next model in the fallback chain take over (spec §10.4)?
+    """Should the next model in the fallback chain take over (docs/design/retry.md#model-fallback-chain)?
 
     Yes for auth, rate limits, quota, overload, server errors, timeouts, connection failures,
     billing and unknown errors; also a 404 ``model_not_found`` (the model is missing on this
     provider). Never for context overflow (compaction's job), other bad requests (they would fail
-    on every model), or once output has streamed (the turn is no longer replayable, §16.3).
+    on every model), or once output has streamed (the turn is no longer replayable,
+    docs/design/retry.md#call-site-safety).
     """
     if c.after_first_token:
         return False

@@ -1,4 +1,5 @@
-"""Auth-profile cooldown ladders and profile order (retry spec §10.1–§10.3).
+"""Auth-profile cooldown ladders and profile order (docs/design/retry.md#auth-profile-cooldowns,
+docs/design/retry.md#profile-order).
 
 Why: a profile (API key / subscription) that just hit a rate limit or a billing wall should be
 benched for a while so the next turn goes to another profile or model instead of failing the
@@ -23,7 +24,8 @@ from core.retry.events import CooldownChanged, CooldownLane
 __all__ = ["BYPASS_PROVIDERS", "CooldownTracker", "ProfileState", "cooldown_reason", "regular_cooldown_s"]
 
 BYPASS_PROVIDERS = frozenset({"openrouter", "kilocode"})
-"""Providers that never cool down (they route to many upstreams themselves, spec §10.1)."""
+"""Providers that never cool down (they route to many upstreams themselves,
+docs/design/retry.md#auth-profile-cooldowns)."""
 
 DEFAULT_PROFILE = "default"
 
@@ -34,7 +36,8 @@ def regular_cooldown_s(n: int) -> float:
 
 
 def _disabled_s(n: int, base_s: float, max_s: float) -> float:
-    """``min(max, base × 2^min(n−1, 10))`` with base ≥ 60 s and max ≥ base (spec §10.1)."""
+    """``min(max, base × 2^min(n−1, 10))`` with base ≥ 60 s and max ≥ base
+    (docs/design/retry.md#auth-profile-cooldowns)."""
     base = max(60.0, base_s)
     cap = max(base, max_s)
     return min(cap, base * 2.0 ** min(max(n, 1) - 1, 10))
@@ -78,7 +81,7 @@ class ProfileState:
         """When this profile becomes usable for ``model`` (≤ now = usable now).
 
         A model-scoped rate-limit cooldown does not block other models unless a disable is
-        active (spec §10.1, model-scoped rate limits)."""
+        active (docs/design/retry.md#auth-profile-cooldowns, model-scoped rate limits)."""
         until = max(self.disabled_until, self.blocked_until)
         scoped_away = self.cooldown_model is not None and model is not None and model != self.cooldown_model
         if not scoped_away:
@@ -101,7 +104,8 @@ class CooldownTracker:
 
     def mark_failure(self, provider: str, reason: str, *, profile: str = DEFAULT_PROFILE, model: str | None = None,
                      retry_after_ms: float | None = None) -> ProfileState:
-        """Record a failure with an OpenClaw reason and apply its ladder (spec §10.1)."""
+        """Record a failure with an OpenClaw reason and apply its ladder
+        (docs/design/retry.md#auth-profile-cooldowns)."""
         if provider in BYPASS_PROVIDERS or reason == "timeout":
             return self.state(provider, profile)
         now, cfg, st = self.clock(), self.config, self.state(provider, profile)
@@ -130,7 +134,7 @@ class CooldownTracker:
                 st.cooldown_until = now + regular_cooldown_s(st.error_count)
                 st.cooldown_model = model if reason == "rate_limit" else None
             elif reason != "rate_limit" or model is None or (st.cooldown_model and st.cooldown_model != model):
-                st.cooldown_model = None  # widen the scope to every model (spec §10.1)
+                st.cooldown_model = None  # widen the scope to every model (docs/design/retry.md#auth-profile-cooldowns)
             st.cooldown_reason = reason
             until = st.cooldown_until
         if retry_after_ms is not None and retry_after_ms > 0:
@@ -172,7 +176,7 @@ class CooldownTracker:
         return self.available_at(provider, profile=profile, model=model) <= self.clock()
 
     def order_profiles(self, provider: str, profiles: Sequence[str], *, model: str | None = None) -> list[str]:
-        """Round-robin order (spec §10.3): usable profiles by ``last_used`` (oldest first), then
+        """Round-robin order (docs/design/retry.md#profile-order): usable profiles by ``last_used`` (oldest first), then
         the cooling ones by soonest expiry."""
         now = self.clock()
 

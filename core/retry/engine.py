@@ -1,17 +1,20 @@
-"""The retry engine: one owner for every provider and channel call (retry spec §16.4), built on
+"""The retry engine: one owner for every provider and channel call (docs/design/retry.md#one-retry-owner), built on
 tenacity's ``AsyncRetrying`` with our own hooks.
 
 How the tenacity hooks split the decision (tenacity calls them in this order after a failure):
 
-* ``retry=`` — *may this failure be repeated here?* class (§8), ``x-should-retry``, and the call
-  site's safety (§16.3: a non-idempotent operation only on ``connection_before_send`` and 429);
-* ``wait=`` — *how long?* the jitter mode's delay with Retry-After as a hard floor (§16.1, §16.5);
-* ``stop=`` — *can we afford it?* attempts, a Retry-After above ``maxRetryAfterMs`` (§16.2), the
-  caller's deadline and the policy's window (§16.4), then the retry budget (§16.6) — the token is
-  only taken when everything else allowed the retry;
+* ``retry=`` — *may this failure be repeated here?* class (docs/design/retry.md#error-classification),
+  ``x-should-retry``, and the call site's safety (docs/design/retry.md#call-site-safety: a non-idempotent operation only
+  on ``connection_before_send`` and 429);
+* ``wait=`` — *how long?* the jitter mode's delay with Retry-After as a hard floor
+  (docs/design/retry.md#retry-after-as-a-hard-floor, docs/design/retry.md#jitter-modes);
+* ``stop=`` — *can we afford it?* attempts, a Retry-After above ``maxRetryAfterMs``
+  (docs/design/retry.md#no-silent-long-waits), the caller's deadline and the policy's window
+  (docs/design/retry.md#one-retry-owner), then the retry budget (docs/design/retry.md#retry-budget) — the token is only
+  taken when everything else allowed the retry;
 * ``before_sleep=`` publishes the attempt's :class:`RetryAttempt`; the ``sleep=`` hook sleeps
-  until ``response end + planned delay`` (time spent in between counts, §16.1.2) and the next
-  attempt records the measured gap.
+  until ``response end + planned delay`` (time spent in between counts,
+  docs/design/retry.md#retry-after-as-a-hard-floor) and the next attempt records the measured gap.
 
 The engine owns the deadline: each attempt sees an :class:`AttemptContext` (also readable via
 :func:`current_attempt`) whose ``remaining()`` inner layers clamp their timeouts to, and an
@@ -63,7 +66,7 @@ T = TypeVar("T")
 
 fallback_available: contextvars.ContextVar[bool] = contextvars.ContextVar("clawtop_fallback_available", default=False)
 """Set by the fallback chain while it calls a candidate that has a successor, so the engine
-fails over at once on an over-long Retry-After instead of failing (spec §16.2 a)."""
+fails over at once on an over-long Retry-After instead of failing (docs/design/retry.md#no-silent-long-waits)."""
 
 
 def current_attempt() -> AttemptContext | None:
@@ -196,7 +199,8 @@ class _Operation:
         elif not c.retryable:
             self.decision.reason = "non_transient"
         elif c.after_first_token:
-            self.decision.reason = "unsafe_to_repeat"  # output already delivered onward (§16.3)
+            # output already delivered onward (docs/design/retry.md#call-site-safety)
+            self.decision.reason = "unsafe_to_repeat"
         elif not self.idempotent and not (c.error_class is ErrorClass.CONNECTION_BEFORE_SEND or c.status == 429):
             self.decision.reason = "unsafe_to_repeat"
         else:
@@ -204,7 +208,8 @@ class _Operation:
         return False
 
     def wait(self, rs: RetryCallState) -> float:
-        """``wait=``: the planned delay in seconds (the hint floor and jitter, §16.1/§16.5)."""
+        """``wait=``: the planned delay in seconds (the hint floor and jitter,
+        docs/design/retry.md#retry-after-as-a-hard-floor, docs/design/retry.md#jitter-modes)."""
         c = self.decision.classification
         assert c is not None
         ra = c.retry_after_ms
@@ -344,7 +349,8 @@ class RetryEngine:
                   model: str | None = None, budget_key: str | None = None) -> T:
         """Run ``call`` with retries and return its value; raise a :class:`RetryFailed`
         subclass (with ``.record``) when it fails for good. ``idempotent`` has no default on
-        purpose: every call site must say whether the operation is safe to repeat (§16.3)."""
+        purpose: every call site must say whether the operation is safe to repeat
+        (docs/design/retry.md#call-site-safety)."""
         return (await self.run_outcome(call, policy=policy, operation=operation, provider=provider,
                                        idempotent=idempotent, deadline_ms=deadline_ms, op_id=op_id, model=model,
                                        budget_key=budget_key)).value

@@ -1,4 +1,4 @@
-"""Event kinds of the retry engine (retry spec §16.7), rendered as a timeline per ``op_id`` by
+"""Event kinds of the retry engine (docs/design/retry.md#retry-events), rendered as a timeline per ``op_id`` by
 the Retries pane and persisted by the telemetry store.
 
 Timeline contract:
@@ -9,8 +9,8 @@ Timeline contract:
 * ``planned_delay_ms`` is the sleep planned **after** this attempt (0 unless ``outcome`` is
   ``retry``); ``slept_ms`` is the measured sleep that **preceded** this attempt (0 for the
   first). Planned vs actual for one sleep is therefore ``planned_delay_ms`` of attempt n next to
-  ``slept_ms`` of attempt n+1 — the same convention as spec §16.7's ``plannedDelayMs`` /
-  ``sleptBeforeMs``;
+  ``slept_ms`` of attempt n+1 — the same convention as the ``plannedDelayMs`` /
+  ``sleptBeforeMs`` fields of docs/design/retry.md#retry-events;
 * one :class:`RetryOperationFinished` closes the operation.
 
 No event carries an API key, a URL with credentials or message text. An infinite or
@@ -106,7 +106,7 @@ class RetryOperationFinished(Event):
 @register_kind
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class CooldownChanged(Event):
-    """An auth profile's availability changed (retry spec §10.1).
+    """An auth profile's availability changed (docs/design/retry.md#auth-profile-cooldowns).
 
     ``lane``: ``cooldown`` (regular ladder), ``disabled`` (billing / auth_permanent ladders),
     ``blocked`` (provider-reported reset), ``cleared`` (success or expiry). ``until_wall`` is the
@@ -153,7 +153,7 @@ class RetryBudgetExhausted(Event):
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class RetryNestedSuppressed(Event):
     """A runner found an active retry scope for the same operation and ran one attempt only, so
-    retries do not stack (retry spec §16.4)."""
+    retries do not stack (docs/design/retry.md#one-retry-owner)."""
 
     kind = "retry.nested_suppressed"
     op_id: str

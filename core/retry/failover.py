@@ -1,4 +1,5 @@
-"""The model fallback chain: ``agents.defaults.model.primary`` then ``fallbacks`` (retry spec §10.4).
+"""The model fallback chain: ``agents.defaults.model.primary`` then ``fallbacks``
+(docs/design/retry.md#model-fallback-chain).
 
 Why here and not in the agent loop: failing over is a retry decision like any other — it needs
 the same classification, it must respect the same replay safety, and the dashboard shows it on
@@ -9,7 +10,7 @@ re-raised at once (compaction's job), as is anything after output streamed; cand
 provider is cooling down are skipped (``Failover`` with reason ``cooldown``) unless every one is,
 in which case the one that frees up first is probed, at most once per provider per 30 s. While a
 candidate with a successor runs, the engine knows a fallback exists (``fallback_available``) and
-fails over at once on a Retry-After above its cap instead of failing (§16.2 a).
+fails over at once on a Retry-After above its cap instead of failing (docs/design/retry.md#no-silent-long-waits).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ __all__ = ["CandidateFailure", "FallbackChain", "FallbackExhausted", "PROBE_THRO
 T = TypeVar("T")
 
 PROBE_THROTTLE_S = 30.0
-"""OpenClaw's probe throttle per provider while all candidates cool down (spec §10.4)."""
+"""OpenClaw's probe throttle per provider while all candidates cool down (docs/design/retry.md#model-fallback-chain)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
-"""Backoff delay for one retry: the four jitter modes and the Retry-After hard floor (retry spec
-§1.2, §16.1, §16.5).
+"""Backoff delay for one retry: the four jitter modes and the Retry-After hard floor
+(docs/design/retry.md#delay-algorithm, docs/design/retry.md#retry-after-as-a-hard-floor,
+docs/design/retry.md#jitter-modes).
 
 Why jitter at all: clients that failed together and retry on the same schedule fail together
-again (AWS "Exponential Backoff And Jitter", spec §14.4). Why a hard floor: a server that says
+again (AWS "Exponential Backoff And Jitter", docs/design/retry.md#why-jitter). Why a hard floor: a server that says
 "retry after 2 s" rejects an earlier retry, so jitter may only move a hinted wait *later*, and
 ``maxDelayMs`` never clamps it below the hint.
 
@@ -24,7 +25,8 @@ Random = Callable[[], float]
 
 _SYSTEM = _random.SystemRandom()
 secure_random: Random = _SYSTEM.random
-"""Default U source: OpenClaw draws jitter from a secure RNG since #57744 (spec §1.1)."""
+"""Default U source: OpenClaw draws jitter from a secure RNG since #57744
+(docs/design/retry.md#settings-and-normalisation)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,7 @@ class DelayPlan:
 
 
 def exp_delay(retry_n: int, min_delay_ms: int, max_delay_ms: int) -> float:
-    """``exp(n) = min(maxDelayMs, minDelayMs × 2^(n−1))`` for retry ``n`` ≥ 1 (spec §16.5)."""
+    """``exp(n) = min(maxDelayMs, minDelayMs × 2^(n−1))`` for retry ``n`` ≥ 1 (docs/design/retry.md#jitter-modes)."""
     cap = max(max_delay_ms, min_delay_ms)
     # 2**(n-1) overflows float math only for absurd n; min() keeps it bounded anyway.
     return float(min(cap, min_delay_ms * 2 ** min(retry_n - 1, 62)))
@@ -62,19 +64,21 @@ def plan_delay(
 ) -> DelayPlan:
     """Sleep before retry ``retry_n`` (1 = first retry).
 
-    Without a hint (spec §16.5, "No hint" column):
+    Without a hint (docs/design/retry.md#jitter-modes, "No hint" column):
 
     * ``none``: ``exp(n)``;
     * ``proportional``: ``clamp(round(exp(n) × (1 + (2U − 1) × jitter)), min, max)`` — OpenClaw's
-      symmetric ±ratio (§1.2), so ``jitter`` 0.5 is its controller's ``exp × (0.5 + U)``;
+      symmetric ±ratio (docs/design/retry.md#delay-algorithm), so ``jitter`` 0.5 is its controller's ``exp × (0.5 +
+      U)``;
     * ``full``: ``minDelayMs + U × (exp(n) − minDelayMs)``;
     * ``decorrelated``: ``min(max, uniform(min, 3 × d(n−1)))`` with ``d(0) = minDelayMs``
       (``prev_delay_ms`` is ``d(n−1)``).
 
-    With a hint ``ra`` (finite; the caller handles ``inf`` and over-cap hints, §16.2):
-    ``max(ra, minDelayMs) + extra`` with ``extra = 0`` for ``none`` and
-    ``ceil(U × retryAfterJitter × ra)`` otherwise — never below the hint (§16.1.3), and the
-    exponential term is not added on top (§16.1.4).
+    With a hint ``ra`` (finite; the caller handles ``inf`` and over-cap hints,
+    docs/design/retry.md#no-silent-long-waits): ``max(ra, minDelayMs) + extra`` with ``extra = 0`` for ``none`` and
+    ``ceil(U × retryAfterJitter × ra)`` otherwise — never below the hint
+    (docs/design/retry.md#retry-after-as-a-hard-floor), and the exponential term is not added on top
+    (docs/design/retry.md#retry-after-as-a-hard-floor).
     """
     if retry_n < 1:
         raise ValueError("retry_n counts retries from 1")

@@ -2,7 +2,7 @@
 
 Why a separate object: config models are per section and use different counting for history
 reasons; the engine wants one flat, validated set of numbers. In-flight operations keep the
-policy they started with; a config reload only affects the next operation (retry spec §16.8).
+policy they started with; a config reload only affects the next operation (docs/design/retry.md#retry-settings).
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ class RetryPolicy:
 
     @property
     def effective_max_delay_ms(self) -> int:
-        """``maxDelayMs`` raised to at least ``minDelayMs`` (OpenClaw's normalisation, §1.1)."""
+        """``maxDelayMs`` raised to at least ``minDelayMs`` (OpenClaw's normalisation,
+        docs/design/retry.md#settings-and-normalisation)."""
         return max(self.max_delay_ms, self.min_delay_ms)
 
     def max_attempts(self, saw_rate_limit: bool) -> int:

@@ -160,8 +160,9 @@ class RetryExhausted(RetryFailed):
 
 
 class RetryAfterTooLong(RetryExhausted):
-    """The server asked for a wait above ``maxRetryAfterMs``; it was not slept (spec §16.2).
-    ``retry_after_ms`` is the requested wait (may be ``inf``), ``cap_ms`` the limit."""
+    """The server asked for a wait above ``maxRetryAfterMs``; it was not slept
+    (docs/design/retry.md#no-silent-long-waits). ``retry_after_ms`` is the requested wait (may be ``inf``), ``cap_ms``
+    the limit."""
 
     def __init__(self, message: str, *, retry_after_ms: float, cap_ms: int, **kw: Any) -> None:
         super().__init__(message, **kw)

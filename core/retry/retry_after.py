@@ -1,10 +1,12 @@
 """Server-requested waits: ``retry-after`` (delta-seconds or HTTP-date), ``retry-after-ms``,
-``x-ms-retry-after-ms`` and channel body hints (retry spec §3, §16.1).
+``x-ms-retry-after-ms`` and channel body hints (docs/design/retry.md#reading-retry-after,
+docs/design/retry.md#retry-after-as-a-hard-floor).
 
-Why our own parser: the hint is a hard floor (§16.1), so a hint we fail to read would let the
-engine retry before the server allows it. Unlike OpenClaw, decimal delta-seconds are accepted
+Why our own parser: the hint is a hard floor (docs/design/retry.md#retry-after-as-a-hard-floor), so a hint we fail to
+read would let the engine retry before the server allows it. Unlike OpenClaw, decimal delta-seconds are accepted
 (``1.5`` → 1500 ms) as the official SDKs do. When several hints are present the **maximum** wins.
-A value too large to represent is ``math.inf`` (the engine then refuses to sleep, §16.2).
+A value too large to represent is ``math.inf`` (the engine then refuses to sleep,
+docs/design/retry.md#no-silent-long-waits).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, TypeGuard
 
 __all__ = ["RetryAfterHint", "hint_from_exception", "hint_from_headers", "parse_http_date_ms", "parse_retry_after"]
 
-_MAX_SECONDS = (2**53 - 1) / 1000  # MAX_SAFE_INTEGER / 1000, OpenClaw's cap (§3)
+_MAX_SECONDS = (2**53 - 1) / 1000  # MAX_SAFE_INTEGER / 1000, OpenClaw's cap (docs/design/retry.md#reading-retry-after)
 _DECIMAL = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
 _MONTHS = {m: i for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}

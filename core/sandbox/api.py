@@ -9,8 +9,8 @@ Backends:
 
 - ``DockerBackend`` (``core/sandbox/docker_backend.py``): one hardened container per scope key.
 - ``ProcessBackend`` (``core/sandbox/process_backend.py``, the fallback): host subprocesses, NOT
-  ISOLATED (spec §13.4). Constructed as ``ProcessBackend(config, *, publish, state_dir)`` with the
-  same signature as ``DockerBackend`` and must satisfy :class:`SandboxBackend`.
+  ISOLATED (docs/design/sandbox.md#process-fallback). Constructed as ``ProcessBackend(config, *, publish, state_dir)``
+  with the same signature as ``DockerBackend`` and must satisfy :class:`SandboxBackend`.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class SandboxManager:
         return self.config.mode != "off"
 
     def is_sandboxed(self, session_key: str, agent_id: str = "main", *, main_key: str | None = None) -> bool:
-        """Whether a session runs its tools in the sandbox (spec §2)."""
+        """Whether a session runs its tools in the sandbox (docs/design/sandbox.md#which-sessions-are-sandboxed)."""
         if self.config.mode == "off":
             return False
         if self.config.mode == "all":
@@ -93,7 +93,7 @@ class SandboxManager:
         return session_key != (main_key or f"agent:{agent_id}:main")
 
     def scope_key(self, session_key: str, agent_id: str = "main") -> str:
-        """The scope key of a session per ``scope`` (spec §5)."""
+        """The scope key of a session per ``scope`` (docs/design/sandbox.md#names-labels-and-workspaces)."""
         return naming.scope_key(self.config.scope, session_key=session_key, agent_id=agent_id)
 
     async def backend(self) -> SandboxBackend:

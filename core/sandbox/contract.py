@@ -65,7 +65,7 @@ class Limits:
 class ExecResult:
     """Outcome of one command. ``exit_code`` is None only when it could not be read (killed and
     gone). ``oom_killed`` is True only when the exit was 137 and the kernel reported an OOM kill in
-    the sandbox (spec §11.3) — 137 alone may be our own timeout kill."""
+    the sandbox (docs/design/sandbox.md#oom-detection) — 137 alone may be our own timeout kill."""
 
     exit_code: int | None
     stdout: str
@@ -123,7 +123,8 @@ class SandboxBackend(Protocol):
         ...
 
     async def prune(self, *, force: bool = False) -> builtins.list[str]:
-        """Remove idle/old sandboxes (spec §8); ``force`` removes all. Returns removed names."""
+        """Remove idle/old sandboxes (docs/design/sandbox.md#registry-and-pruning); ``force`` removes all. Returns
+        removed names."""
         ...
 
     async def update_limits(self, scope_key: str | None, limits: Limits) -> builtins.list[str]:

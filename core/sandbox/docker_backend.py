@@ -1,4 +1,6 @@
-"""The Docker backend: one hardened, long-lived container per scope key (spec §5, §6, §13).
+"""The Docker backend: one hardened, long-lived container per scope key
+(docs/design/sandbox.md#names-labels-and-workspaces, docs/design/sandbox.md#lifecycle,
+docs/design/sandbox.md#clawtop-goes-further).
 
 Every docker SDK call blocks, so each runs in ``asyncio.to_thread``; a per-name thread lock keeps
 two concurrent ``ensure`` calls for one scope from racing to create the same container.
@@ -51,7 +53,7 @@ def docker_available(timeout: float = 5.0) -> Any | None:
         client = docker.from_env(timeout=int(timeout))
         client.ping()
         return client
-    except Exception:  # noqa: BLE001 — any failure means "no daemon" (§6.2 errors)
+    except Exception:  # noqa: BLE001 — any failure means "no daemon" (errors: docs/design/sandbox.md#image)
         return None
 
 
@@ -188,7 +190,7 @@ class DockerBackend:
         return attrs
 
     def ensure_sync(self, scope_key: str) -> dict[str, Any]:
-        """Blocking ensure (spec §6.1); returns the container's inspect dict."""
+        """Blocking ensure (docs/design/sandbox.md#ensure-and-drift); returns the container's inspect dict."""
         d = self.config.docker
         name = naming.container_name(d.container_prefix, scope_key)
         workspace = naming.workspace_dir(self.workspace_root, scope_key)

@@ -1,7 +1,7 @@
 """Event kinds of the sandbox: container lifecycle, exec outcomes, limit hits and live stats.
 
 Every event carries ``isolated`` so a consumer can never mistake the process fallback (NOT
-ISOLATED, sandbox spec §13.4) for a container. No command text or output is recorded — only
+ISOLATED, docs/design/sandbox.md#process-fallback) for a container. No command text or output is recorded — only
 ``argv0`` — because tool arguments may hold user data.
 """
 
@@ -50,7 +50,8 @@ class SandboxContainerCreated(Event):
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class SandboxContainerReused(Event):
     """An existing container was reused. ``drift_kept``: its config hash is stale but it was used
-    in the last 5 minutes, so it is kept (spec §6.1) and ``note`` tells how to apply the change."""
+    in the last 5 minutes, so it is kept (docs/design/sandbox.md#ensure-and-drift) and ``note`` tells how to apply the
+    change."""
 
     kind = "sandbox.container_reused"
     name: str
@@ -121,7 +122,7 @@ class SandboxLimitHit(Event):
 @register_kind
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class SandboxLimitsUpdated(Event):
-    """Limits of a running container were changed live (``docker update``, spec §13.2).
+    """Limits of a running container were changed live (``docker update``, docs/design/sandbox.md#live-limit-tuning).
     ``applies_on_recreate`` is False: the config hash is unchanged, so a recreate goes back to the
     configured values unless they are written back."""
 
@@ -138,7 +139,8 @@ class SandboxLimitsUpdated(Event):
 @register_kind
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class SandboxStats(Event):
-    """One resource sample of a sandbox (spec §11.2, §13.5). ``stale``: older than 2 s."""
+    """One resource sample of a sandbox (docs/design/sandbox.md#resource-statistics,
+    docs/design/sandbox.md#stats-sampling-cost). ``stale``: older than 2 s."""
 
     kind = "sandbox.stats"
     name: str

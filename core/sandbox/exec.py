@@ -1,5 +1,6 @@
 """Running one command in a container: timeout with a real kill, capped output, OOM/pids
-detection (spec §6.4, §11.3, §13.3).
+detection (docs/design/sandbox.md#running-a-command, docs/design/sandbox.md#oom-detection,
+docs/design/sandbox.md#limit-hit-detection).
 
 Why a wrapper: ``docker exec`` has no timeout and no kill. The command is started as
 ``sh -c 'echo $$ > pidfile; exec "$@"'`` so its in-container pid is known; an exec'd process is
@@ -182,7 +183,8 @@ async def run_exec(
     oom = exit_code == 137 and after.get("oom_kill", 0) > before.get("oom_kill", 0) and not timed_out
     if exit_code == 137 and "oom_kill" not in after and not timed_out:
         state = (await asyncio.to_thread(api.inspect_container, container_id)).get("State") or {}
-        oom = bool(state.get("OOMKilled"))  # no counter visible: fall back to the sticky flag (§11.3)
+        # no counter visible: fall back to the sticky flag (docs/design/sandbox.md#oom-detection)
+        oom = bool(state.get("OOMKilled"))
     stdout = capture.out.decode(errors="replace")
     if capture.truncated:
         stdout += OUTPUT_MARKER.format(limit=limit)

@@ -1,9 +1,10 @@
-"""The exact ``containers.create`` parameters of a sandbox (spec §6.3, §10, §13.1) and a check
-that a created container really carries them.
+"""The exact ``containers.create`` parameters of a sandbox (docs/design/sandbox.md#create-parameters,
+docs/design/sandbox.md#resource-flags, docs/design/sandbox.md#safer-default-limits) and a check that a created container
+really carries them.
 
 Kept as one pure function from config to kwargs so tests can compare it with the inspected
-HostConfig, and so create-time security validation (§7, second pass) sits next to the flags it
-guards.
+HostConfig, and so create-time security validation (docs/design/sandbox.md#security-defaults-and-blocked-settings,
+second pass) sits next to the flags it guards.
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ def _gpus(value: str) -> list[Any]:
 
 
 def validate_binds_at_create(config: SandboxConfig, roots: list[Path]) -> None:
-    """Second validation pass (spec §7): home secrets and symlink-resolved sources, which need
-    the host. Raises :class:`SandboxError` naming the bind."""
+    """Second validation pass (docs/design/sandbox.md#security-defaults-and-blocked-settings): home secrets and
+    symlink-resolved sources, which need the host. Raises :class:`SandboxError` naming the bind."""
     homes = {Path(os.path.expanduser("~")), Path(os.environ.get("HOME", "~")).expanduser()}
     blocked = [h / s for h in homes for s in _HOME_SECRETS]
     blocked += [Path(p) for p in ("/etc", "/proc", "/sys", "/dev", "/root", "/boot", "/run", "/var/run")]
@@ -86,7 +87,7 @@ def validate_binds_at_create(config: SandboxConfig, roots: list[Path]) -> None:
 def create_kwargs(
     config: SandboxConfig, *, name: str, labels: dict[str, str], workspace: Path, user: str | None
 ) -> dict[str, Any]:
-    """``docker.containers.create`` kwargs, in the order of spec §6.3 (dicts keep it)."""
+    """``docker.containers.create`` kwargs, in the order of docs/design/sandbox.md#create-parameters (dicts keep it)."""
     d = config.docker
     limits = limits_of(config)
     mode = "rw" if config.workspace_access == "rw" else "ro"

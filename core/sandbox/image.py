@@ -1,4 +1,5 @@
-"""The sandbox image: checking it exists and building it (spec §6.2, §9, §13.1).
+"""The sandbox image: checking it exists and building it (docs/design/sandbox.md#image,
+docs/design/sandbox.md#safer-default-limits).
 
 A missing image fails fast with the command that fixes it; the default image is never replaced
 by a pulled one (a silent pull would run unreviewed software, and offline hosts cannot pull).

@@ -1,4 +1,5 @@
-"""Scope keys, slugs, container names, labels and the config hash (sandbox spec §5, §6.1, §13.1).
+"""Scope keys, slugs, container names, labels and the config hash (docs/design/sandbox.md#names-labels-and-workspaces,
+docs/design/sandbox.md#ensure-and-drift, docs/design/sandbox.md#safer-default-limits).
 
 The names and hash are a stable identity: a container found by label is ours, its hash label says
 whether it was created from the current config. Labels use the ``clawtop.`` namespace so clawtop
@@ -40,7 +41,8 @@ LABEL_CONFIG_HASH = "clawtop.configHash"
 LABEL_LAST_USED = "clawtop.lastUsedAtMs"  # informational only: labels are immutable after create
 MOUNT_FORMAT_VERSION = 3
 CREATE_ARGS_EPOCH = "2026-07-10-init"
-"""Bumping this makes every existing container drift, so idle ones are recreated (spec §6.1)."""
+"""Bumping this makes every existing container drift, so idle ones are recreated
+(docs/design/sandbox.md#ensure-and-drift)."""
 DOCKER_ENV_POLICY_EPOCH = 1
 _MAX_NAME = 63
 
@@ -75,7 +77,7 @@ def workspace_dir(root: Path, key: str) -> Path:
 
 def resolved_docker(config: SandboxConfig) -> dict[str, Any]:
     """The docker section with clawtop's defaults applied (swap = memory), JSON-ready; this is
-    what enters the hash, so a changed default makes containers drift (spec §13.1)."""
+    what enters the hash, so a changed default makes containers drift (docs/design/sandbox.md#safer-default-limits)."""
     data = config.docker.model_dump(mode="json", by_alias=True, exclude_none=True)
     swap = effective_memory_swap(config.docker)
     if swap is not None:
@@ -92,7 +94,7 @@ def _strip_sort(value: Any) -> Any:
 
 
 def config_hash(config: SandboxConfig, *, workspace: Path) -> str:
-    """SHA-256 hex of the key-sorted, None-stripped identity object (spec §6.1 step 1)."""
+    """SHA-256 hex of the key-sorted, None-stripped identity object (docs/design/sandbox.md#ensure-and-drift)."""
     identity = {
         "docker": resolved_docker(config),
         "workspaceAccess": config.workspace_access,
@@ -106,7 +108,8 @@ def config_hash(config: SandboxConfig, *, workspace: Path) -> str:
 
 
 def labels(key: str, *, created_ms: int, hash_: str) -> dict[str, str]:
-    """The labels every sandbox container carries (spec §5, §13.1)."""
+    """The labels every sandbox container carries (docs/design/sandbox.md#names-labels-and-workspaces,
+    docs/design/sandbox.md#safer-default-limits)."""
     return {
         LABEL_SANDBOX: "1",
         LABEL_SCOPE: key,

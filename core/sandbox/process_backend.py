@@ -1,4 +1,5 @@
-"""Process fallback backend: tool commands as host subprocesses — NOT ISOLATED (sandbox spec §13.4).
+"""Process fallback backend: tool commands as host subprocesses — NOT ISOLATED
+(docs/design/sandbox.md#process-fallback).
 
 Used where no Docker daemon answers (``sandbox.fallback: "process"``) or with ``backend:
 "process"``, so clawtop works out of the box without Docker. It applies only what the OS offers per
@@ -256,7 +257,8 @@ class ProcessBackend:
         return [self._info(k) for k in self._scopes]
 
     async def prune(self, *, force: bool = False) -> builtins.list[str]:
-        """Forget idle scopes (``force``: all idle ones). Workspace directories are kept (§8)."""
+        """Forget idle scopes (``force``: all idle ones). Workspace directories are kept
+        (docs/design/sandbox.md#registry-and-pruning)."""
         now = time.time()
         idle_s = self.config.prune.idle_hours * 3600
         removed = []

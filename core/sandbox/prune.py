@@ -1,4 +1,5 @@
-"""Which sandboxes to remove (spec §3.3, §8) and the small last-used registry it reads.
+"""Which sandboxes to remove (docs/design/sandbox.md#pruning-keys, docs/design/sandbox.md#registry-and-pruning) and the
+small last-used registry it reads.
 
 Labels are immutable after create, so "last used" lives in a JSON file under the state dir
 (``sandbox/containers.json``, written atomically). Removal never deletes the host workspace

@@ -68,7 +68,8 @@ class SandboxRuntime:
         self._task(self._process_stats_loop(), "sandbox-process-stats")
 
     async def stop(self) -> None:
-        """Stop the sampler and the manager's clients; containers stay for reuse (spec §6.1)."""
+        """Stop the sampler and the manager's clients; containers stay for reuse
+        (docs/design/sandbox.md#ensure-and-drift)."""
         tasks, self._tasks = list(self._tasks), set()
         for task in tasks:
             task.cancel()
@@ -146,7 +147,7 @@ class SandboxRuntime:
     async def reconfigure(self, old: Any, new: Any, paths: Sequence[str]) -> None:
         """Sandbox keys on reload: mode on/off starts or stops the manager; the keys the schema
         declares ``docker-update`` (the resource limits) go to running containers in place (one
-        engine update each, events from the tuning module, sandbox spec §13.2); any other key is
+        engine update each, events from the tuning module, docs/design/sandbox.md#live-limit-tuning); any other key is
         config drift, which the manager handles on the next ensure (recreate when idle)."""
         old_sb, new_sb = old.agents.defaults.sandbox, new.agents.defaults.sandbox
         if old_sb == new_sb:

@@ -1,4 +1,5 @@
-"""Live resource stats of sandbox containers (sandbox spec §11.2, §13.3, §13.5).
+"""Live resource stats of sandbox containers (docs/design/sandbox.md#resource-statistics,
+docs/design/sandbox.md#limit-hit-detection, docs/design/sandbox.md#stats-sampling-cost).
 
 One long-lived ``container.stats(stream=True, decode=True)`` subscription per running container,
 read on its own daemon thread — never a ``stream=False`` poll, which costs the daemon two sampling
@@ -6,8 +7,8 @@ cycles per call. The thread hands at most one parsed sample per ``interval`` to 
 with ``call_soon_threadsafe``; everything that touches the bus, the ring buffers and the limit
 detectors runs on the loop thread, so nothing here needs a lock.
 
-The per-sample math is a handful of dict lookups (§13.5: ≤ 1 % of a core per container); each
-watcher measures its own thread CPU time so ``bench/sandbox.py`` can report the real cost.
+The per-sample math is a handful of dict lookups (docs/design/sandbox.md#stats-sampling-cost: ≤ 1 % of a core per
+container); each watcher measures its own thread CPU time so ``bench/sandbox.py`` can report the real cost.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from core.sandbox.events import LimitName, SandboxLimitHit, SandboxStats
 __all__ = ["LimitDetector", "StatsSample", "StatsSampler", "parse_stats"]
 
 STALE_AFTER_S = 2.0
-"""The CLI blanks a row when no sample arrived within 2 s (§11.2); we mark it stale instead."""
+"""The CLI blanks a row when no sample arrived within 2 s (docs/design/sandbox.md#resource-statistics); we mark it stale
+instead."""
 
 THROTTLE_SHARE = 0.2
 THROTTLE_SAMPLES = 3
@@ -54,7 +56,8 @@ class StatsSample:
 
 
 def cpu_percent(raw: Mapping[str, Any]) -> float:
-    """``docker stats`` CPU %: Δtotal_usage / Δsystem_cpu_usage × online_cpus × 100 (§11.2).
+    """``docker stats`` CPU %: Δtotal_usage / Δsystem_cpu_usage × online_cpus × 100
+    (docs/design/sandbox.md#resource-statistics).
 
     ``online_cpus`` missing or 0 (older cgroup v1 daemons) falls back to ``len(percpu_usage)``;
     0 unless both deltas are positive (first frame, or a paused container).
@@ -72,7 +75,8 @@ def cpu_percent(raw: Mapping[str, Any]) -> float:
 
 def memory_used(mem: Mapping[str, Any]) -> int:
     """Usage minus inactive file cache (v2 ``inactive_file``, v1 ``total_inactive_file``), applied
-    only when it lowers the figure — the rule of current Docker, cAdvisor and containerd (§11.2)."""
+    only when it lowers the figure — the rule of current Docker, cAdvisor and containerd
+    (docs/design/sandbox.md#resource-statistics)."""
     usage = int(mem.get("usage") or 0)
     stats = mem.get("stats") or {}
     inactive = stats.get("total_inactive_file", stats.get("inactive_file"))
@@ -127,8 +131,8 @@ def parse_stats(raw: Mapping[str, Any], mono: float) -> StatsSample:
 
 
 class LimitDetector:
-    """§13.3 limit hits from consecutive samples of one container. Each kind fires once per
-    episode and re-arms when the signal clears, so a pinned container does not flood the bus."""
+    """docs/design/sandbox.md#limit-hit-detection limit hits from consecutive samples of one container. Each kind fires
+    once per episode and re-arms when the signal clears, so a pinned container does not flood the bus."""
 
     def __init__(self, name: str, *, isolated: bool = True) -> None:
         self.name = name
@@ -341,7 +345,7 @@ class StatsSampler:
 
     def _stream_ended(self, w: _Watch) -> None:
         # The daemon closes the stream when the container stops: check for a container OOM kill
-        # (§11.3: exit 137 and State.OOMKilled), off the loop since inspect blocks.
+        # (docs/design/sandbox.md#oom-detection: exit 137 and State.OOMKilled), off the loop since inspect blocks.
         w.ended = True
         if self._loop is not None:
             self._loop.create_task(self._check_oom(w))

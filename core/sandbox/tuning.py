@@ -1,4 +1,4 @@
-"""Live resource tuning of running sandbox containers (sandbox spec §13.2).
+"""Live resource tuning of running sandbox containers (docs/design/sandbox.md#live-limit-tuning).
 
 A change to ``cpus``, ``memory``, ``memorySwap`` or ``pidsLimit`` is applied to every running
 clawtop container with one Engine API ``POST /containers/{id}/update`` carrying ``NanoCpus``,
@@ -51,7 +51,8 @@ def _flat(cfg: SandboxConfig) -> dict[str, Any]:
 def changed_keys(old: SandboxConfig, new: SandboxConfig) -> tuple[list[str], list[str]]:
     """(live, recreate): changed live keys (``cpus`` …) and every other changed sandbox path.
 
-    An unset ``memorySwap`` follows ``memory`` (§13.1), so a memory change also changes swap.
+    An unset ``memorySwap`` follows ``memory`` (docs/design/sandbox.md#safer-default-limits), so a memory change also
+    changes swap.
     """
     a, b = _flat(old), _flat(new)
     live: list[str] = []

@@ -2,5 +2,5 @@
 
 ``model`` is the in-memory representation (see its docstring for the API); ``transcript`` reads
 and durably appends files; ``store`` manages the per-agent directory; ``cache`` holds the
-session-manager and session-store caches of pruning spec §8.
+session-manager and session-store caches of docs/design/sessions.md#session-caches.
 """

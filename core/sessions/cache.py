@@ -1,4 +1,4 @@
-"""The session-manager cache and the session-store cache (pruning spec §8).
+"""The session-manager cache and the session-store cache (docs/design/sessions.md#session-caches).
 
 Both are one :class:`FileTtlCache`: entries keyed by file path, valid only while younger than
 the TTL **and** while the file's current mtime and size equal the ones recorded at load (so a
@@ -195,7 +195,8 @@ def _stat(path: str) -> os.stat_result | None:
 
 
 class SessionManagerCache(FileTtlCache[Session]):
-    """Parsed transcripts (§8.1 plus the parsed object, see the module docstring).
+    """Parsed transcripts (docs/design/sessions.md#session-manager-cache plus the parsed object, see the module
+    docstring).
 
     The cached :class:`Session` is shared, not copied (copying would double the memory the
     cache exists to bound): callers treat it as read-only; the store mutates it only by
@@ -253,8 +254,8 @@ class SessionManagerCache(FileTtlCache[Session]):
 
 
 class SessionStoreCache(FileTtlCache[str]):
-    """``sessions.json`` contents (§8.2), cached as the serialised string: every read parses a
-    fresh copy (OpenClaw deep-clones on read so a caller's edits never leak into the cache) and
+    """``sessions.json`` contents (docs/design/sessions.md#session-store-cache), cached as the serialised string: every
+    read parses a fresh copy (OpenClaw deep-clones on read so a caller's edits never leak into the cache) and
     a write whose serialisation is unchanged can be skipped."""
 
     def __init__(self, ttl_ms: int | None = None, *, publish: Publish | None = None,

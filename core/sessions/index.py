@@ -1,4 +1,5 @@
-"""``sessions.json``: the per-agent map sessionKey → :class:`SessionEntry` (pruning spec §9.3, §8.2).
+"""``sessions.json``: the per-agent map sessionKey → :class:`SessionEntry` (docs/design/sessions.md#session-row-fields,
+docs/design/sessions.md#session-store-cache).
 
 Writes follow OpenClaw's discipline so clawtop and a running OpenClaw can share a directory: an
 in-process lock per path plus the lock file ``sessions.json.lock`` (created exclusively; waited

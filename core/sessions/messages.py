@@ -209,8 +209,8 @@ class AgentMessage:
         return bool(self.raw.get("isError", False))
 
     def llm_text(self) -> str | None:
-        """For the synthetic summary roles, the user-message text the model sees (§3.6);
-        ``None`` for ordinary roles."""
+        """For the synthetic summary roles, the user-message text the model sees
+        (docs/design/compaction.md#persistence-in-the-transcript); ``None`` for ordinary roles."""
         role = self.role
         summary: str = self.raw.get("summary", "")
         if role == "compactionSummary":

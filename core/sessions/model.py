@@ -1,4 +1,5 @@
-"""In-memory model of an OpenClaw/pi JSONL session transcript (pruning spec §9.2, §3.6).
+"""In-memory model of an OpenClaw/pi JSONL session transcript (docs/design/sessions.md#transcript-entries,
+docs/design/compaction.md#persistence-in-the-transcript).
 
 This is the shared representation the context accounting, pruning/compaction and agent loop
 code against. Every object wraps the parsed JSON dict of its line (``raw``) and exposes typed,
@@ -35,8 +36,8 @@ Entries (all have ``raw``, ``to_json()``, ``Entry.from_json(dict)`` dispatching 
 
 :class:`Session`: ``header``, ``entries`` (file order), ``by_id``, ``leaf_id`` (last entry, as
 pi), ``branch(leaf_id=None)`` (root → leaf path via ``parentId``), ``messages(leaf_id=None)``
-(model-context messages per §3.6), ``latest_compaction()``, ``add(entry)`` (in memory only;
-persisting is :class:`core.sessions.store.SessionStore`'s job), ``Session.new(...)``.
+(model-context messages per docs/design/compaction.md#persistence-in-the-transcript), ``latest_compaction()``,
+``add(entry)`` (in memory only; persisting is :class:`core.sessions.store.SessionStore`'s job), ``Session.new(...)``.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ class Entry(_Wrapped):
     __slots__ = ()
     TYPE: ClassVar[str] = ""
     IN_CONTEXT: ClassVar[bool] = False
-    """Whether the entry becomes a model-context message (§9.2 table)."""
+    """Whether the entry becomes a model-context message (docs/design/sessions.md#transcript-entries)."""
 
     def _init(self, id: str | None, parent_id: str | None, timestamp: str | None,
               **fields: Any) -> None:
@@ -213,7 +214,8 @@ class MessageEntry(Entry):
 
 
 class CustomEntry(Entry):
-    """State only (never in the context), e.g. the ``openclaw.cache-ttl`` clock (§1.6)."""
+    """State only (never in the context), e.g. the ``openclaw.cache-ttl`` clock
+    (docs/design/pruning.md#the-ttl-clock)."""
 
     __slots__ = ()
     TYPE = "custom"
@@ -254,7 +256,8 @@ class CustomMessageEntry(Entry):
 
 
 class CompactionEntry(Entry):
-    """Summary of everything before ``first_kept_entry_id`` (§3.6). Nothing is deleted."""
+    """Summary of everything before ``first_kept_entry_id`` (docs/design/compaction.md#persistence-in-the-transcript).
+    Nothing is deleted."""
 
     __slots__ = ()
     TYPE = "compaction"
@@ -414,9 +417,10 @@ class Session:
         return None
 
     def messages(self, leaf_id: str | None = None) -> list[AgentMessage]:
-        """Model-context messages of the branch (pi ``buildSessionContext``, spec §3.6): with a
-        compaction on the path, its ``compactionSummary`` first, then the path entries from
-        ``firstKeptEntryId`` up to the compaction, then everything after it."""
+        """Model-context messages of the branch (pi ``buildSessionContext``,
+        docs/design/compaction.md#persistence-in-the-transcript): with a compaction on the path, its
+        ``compactionSummary`` first, then the path entries from ``firstKeptEntryId`` up to the compaction, then
+        everything after it."""
         path = self.branch(leaf_id)
         cut, compaction = -1, None
         for i in range(len(path) - 1, -1, -1):

@@ -1,4 +1,4 @@
-"""``SessionStore``: one agent's session directory (pruning spec §9.1).
+"""``SessionStore``: one agent's session directory (docs/design/sessions.md#directory-layout).
 
 ``<state>/agents/<agentId>/sessions/`` holds ``sessions.json`` (see :mod:`core.sessions.index`)
 and ``<sessionId>.jsonl`` transcripts. Transcripts are read through the session-manager cache

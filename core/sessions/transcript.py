@@ -1,4 +1,4 @@
-"""Reading and durably appending JSONL transcripts (pruning spec §9.2).
+"""Reading and durably appending JSONL transcripts (docs/design/sessions.md#transcript-entries).
 
 Reading never raises on bad content: a line that is not a JSON object is skipped and reported
 as :class:`~core.sessions.events.TornLineSkipped` (``last=True`` for a torn tail — the normal

@@ -3,8 +3,8 @@
 Shapes follow the public API closely enough for the official ``anthropic`` SDK (streaming and
 not): ``message_start`` carries the input usage with the cache fields, content blocks stream as
 ``text_delta`` / ``input_json_delta``, ``message_delta`` carries the stop reason and the
-*cumulative* usage, and a ``ping`` follows the first block start (bench-config spec §2.2).
-Errors are ``{"type":"error","error":{"type","message"},"request_id"}`` (retry spec §8.4).
+*cumulative* usage, and a ``ping`` follows the first block start (docs/design/bench.md#reading-usage-from-streams).
+Errors are ``{"type":"error","error":{"type","message"},"request_id"}`` (docs/design/retry.md#anthropic-error-types).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The simulated prompt cache, following the real APIs' published rules (pruning spec §2.1).
+"""The simulated prompt cache, following the real APIs' published rules (docs/design/pruning.md#prompt-cache-facts).
 
 Entries are exact prompt prefixes, keyed by the hash chain of their blocks (so a change anywhere
 invalidates that point and everything after it) and scoped to one model. An entry lives ``ttl``

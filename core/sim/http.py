@@ -19,7 +19,7 @@ import h11
 __all__ = ["ClientGone", "HttpConnection", "IncomingRequest", "RequestTooLarge"]
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
-"""Largest accepted body: Anthropic's Messages limit (retry spec §8.4)."""
+"""Largest accepted body: Anthropic's Messages limit (docs/design/retry.md#anthropic-error-types)."""
 READ_SIZE = 65_536
 SERVER_HEADER = (b"server", b"clawtop-sim")
 

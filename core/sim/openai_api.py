@@ -3,7 +3,7 @@
 Shapes follow the public API closely enough for the official ``openai`` SDK: ``chat.completion``
 bodies, ``chat.completion.chunk`` SSE chunks (``data: {...}`` only, no event names) ending with
 ``data: [DONE]``; with ``stream_options.include_usage`` every chunk has ``"usage": null`` and one
-extra chunk with ``choices: []`` carries the whole request's usage (bench-config spec §2.2).
+extra chunk with ``choices: []`` carries the whole request's usage (docs/design/bench.md#reading-usage-from-streams).
 ``prompt_tokens`` includes ``prompt_tokens_details.cached_tokens``. An error after the 200 is a
 ``data: {"error": {...}}`` chunk, which the SDK raises as ``APIError``.
 """

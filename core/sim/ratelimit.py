@@ -1,4 +1,4 @@
-"""Simulated rate limits and the headers that report them (retry spec §13).
+"""Simulated rate limits and the headers that report them (docs/design/retry.md#rate-limit-headers).
 
 Each model has up to three continuously refilling token buckets, as Anthropic describes its
 limiter: requests per minute, input tokens per minute (uncached input + cache writes; cache reads

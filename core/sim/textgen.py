@@ -1,6 +1,6 @@
 """Token arithmetic and deterministic reply text.
 
-Input is counted like the rest of clawtop estimates it, ``ceil(chars / 4)`` (pruning spec's char
+Input is counted like the rest of clawtop estimates it, ``ceil(chars / 4)`` (docs/design/pruning.md char
 estimate), so figures from the simulator and from the gateway's own accounting agree. Output is a
 list of *pieces*, one per token: pseudo-word syllables that read like text in the dashboard but
 are obviously synthetic. The pieces come from a generator seeded with the model's seed and a

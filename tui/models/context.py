@@ -13,7 +13,7 @@ __all__ = ["ContextModel", "marker_positions"]
 
 def marker_positions(window: int, config: ClawtopConfig) -> dict[str, int]:
     """Token positions of the thresholds: soft trim and hard clear (ratios of the window, as the
-    pruner uses them) and compaction (window − reserve, spec §3.2)."""
+    pruner uses them) and compaction (window − reserve, docs/design/dashboard.md#attributes-down-messages-up)."""
     defaults = config.agents.defaults
     pruning, compaction = defaults.context_pruning, defaults.compaction
     reserve = max(compaction.reserve_tokens, compaction.reserve_tokens_floor)

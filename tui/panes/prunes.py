@@ -1,4 +1,4 @@
-"""Prunes pane: the log of cache-TTL prune decisions, newest first (pruning spec §11.1).
+"""Prunes pane: the log of cache-TTL prune decisions, newest first (docs/design/pruning.md#every-decision-is-explained).
 
 One row per evaluation of the prune hook — skips included, so "why did nothing get pruned?"
 has an answer — fed by ``prune.decision`` events. On mount, once the gateway runs, the most

@@ -4,7 +4,7 @@ their limits, limit-hit markers and hardening flags; below, the recent exec log.
 Rendering is the Retries pane's keyed diff: each batch of events is first folded into
 per-container state (ring buffers), then only cells whose text changed are rewritten — a flood
 of stats samples costs one pass per batch, not one repaint per sample. The process fallback is
-labelled **NOT ISOLATED** in its row and in every exec line (sandbox spec §13.4).
+labelled **NOT ISOLATED** in its row and in every exec line (docs/design/sandbox.md#process-fallback).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Drill-down of one prune decision: gates, inputs, ratios, cache cost, and for each touched
-tool result its text before and after (the soft-trim output in the spec's format, or the
+tool result its text before and after (the soft-trim output in the format of docs/design/pruning.md#soft-trim, or the
 hard-clear placeholder). ``esc`` goes back."""
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def _preview(text: str) -> str:
 
 
 def explanation_text(d: PruneDecision) -> str:
-    """Every field of the decision a user needs to see why it went this way (spec §11.1)."""
+    """Every field of the decision a user needs to see why it went this way
+    (docs/design/pruning.md#every-decision-is-explained)."""
     lines = [
         f"{decision_outcome(d)} — {d.explanation}",
         "",

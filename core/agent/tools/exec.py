@@ -1,4 +1,5 @@
-"""``exec``: run a shell command in the session's sandbox (sandbox spec §1, §6.4, §13).
+"""``exec``: run a shell command in the session's sandbox (docs/design/sandbox.md#what-runs-in-the-sandbox,
+docs/design/sandbox.md#running-a-command, docs/design/sandbox.md#clawtop-goes-further).
 
 The command runs as ``/bin/sh -lc <command>`` inside the sandbox of the session's scope key —
 a hardened container, or the process fallback, which the result then labels **NOT ISOLATED**

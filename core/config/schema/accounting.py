@@ -1,4 +1,5 @@
-"""``contextAccounting``: how characters are turned into token estimates (pruning spec §11.4).
+"""``contextAccounting``: how characters are turned into token estimates
+(docs/design/context.md#chars-per-token-calibration).
 
 OpenClaw always divides by 4; clawtop learns a chars-per-token ratio per model from the usage the
 provider reports, and this section chooses between that, the fixed OpenClaw rule, or a number.

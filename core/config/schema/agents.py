@@ -21,7 +21,7 @@ __all__ = ["AgentDefaults", "AgentModelConfig", "AgentsConfig"]
 
 class AgentModelConfig(StrictModel):
     """``agents.defaults.model``: which model answers, and what to try when it fails
-    (retry spec §10.4)."""
+    (docs/design/retry.md#model-fallback-chain)."""
 
     primary: ModelRef = "sim/fast"
     """Model ref ``provider/model`` used for every run. Default ``sim/fast`` (the built-in
@@ -34,8 +34,8 @@ class AgentModelConfig(StrictModel):
     @field_validator("fallbacks")
     @classmethod
     def _dedupe(cls, refs: list[str]) -> list[str]:
-        # OpenClaw deduplicates the fallback list (retry spec §10.4); doing it at load keeps the
-        # dashboard's chain identical to the one the runner walks.
+        # OpenClaw deduplicates the fallback list (docs/design/retry.md#model-fallback-chain); doing it at load keeps
+        # the dashboard's chain identical to the one the runner walks.
         return list(dict.fromkeys(refs))
 
 
@@ -51,8 +51,8 @@ class AgentDefaults(StrictModel):
 
     context_tokens: int | None = Field(None, ge=16_000, le=100_000_000)
     """Cap on the context window in tokens, applied only when smaller than the model's own
-    (pruning spec §6). Below 16000 runs are blocked, so smaller values are rejected. Unset = the
-    model's window."""
+    (docs/design/context.md#context-window-resolution). Below 16000 runs are blocked, so smaller values are rejected.
+    Unset = the model's window."""
 
     max_concurrent: int = Field(4, ge=1, le=256)
     """Agent runs that may execute in parallel across sessions (each session stays serialised).
@@ -65,7 +65,7 @@ class AgentDefaults(StrictModel):
 
     bootstrap_max_chars: int = Field(20000, ge=64, le=10_000_000)
     """Per-file cap in characters for injected workspace files (AGENTS.md, SOUL.md …); longer
-    files keep their head and tail with a truncation marker (pruning spec §5). Default 20000."""
+    files keep their head and tail with a truncation marker (docs/design/context.md#bootstrap-files). Default 20000."""
 
     bootstrap_total_max_chars: int = Field(60000, ge=64, le=100_000_000)
     """Total cap in characters across all injected workspace files. Default 60000."""

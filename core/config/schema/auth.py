@@ -1,7 +1,8 @@
-"""``auth``: auth-profile cooldown ladders (retry spec §10.1–§10.2).
+"""``auth``: auth-profile cooldown ladders (docs/design/retry.md#auth-profile-cooldowns,
+docs/design/retry.md#cooldown-settings).
 
 Current OpenClaw documents these numbers as built in; clawtop accepts the keys again with bounds
-(retry spec §16.8). Defaults are OpenClaw's.
+(docs/design/retry.md#retry-settings). Defaults are OpenClaw's.
 """
 
 from __future__ import annotations

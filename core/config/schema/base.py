@@ -1,7 +1,7 @@
 """The strict base model every config section derives from, plus small shared types.
 
 Why strict: a typo in a config key must fail loudly (exit 78) instead of silently using the
-default (bench-config spec §3.4, OpenClaw's strict schema). Keys in the file are camelCase exactly
+default (docs/design/config.md#strict-validation, OpenClaw's strict schema). Keys in the file are camelCase exactly
 as OpenClaw writes them; Python attributes are snake_case and mapped by ``alias_generator``.
 ``populate_by_name`` stays off, so a snake_case key in the file is an unknown key, and validation
 errors carry the file's key names in ``loc`` (the loader turns ``loc`` into dotted paths, line
@@ -36,15 +36,17 @@ REDACTED = "__REDACTED__"
 """What a secret value is replaced with in redacted views (OpenClaw's ``config.get`` redacts too)."""
 
 MAX_TIMER_MS = 2_147_000_000
-"""Upper bound for any millisecond delay: OpenClaw clamps every delay to this (retry spec §1.1)."""
+"""Upper bound for any millisecond delay: OpenClaw clamps every delay to this
+(docs/design/retry.md#settings-and-normalisation)."""
 
 
 class StrictModel(BaseModel):
     """Base for every config model: unknown keys rejected, camelCase keys only, docstrings kept.
 
     Models are frozen: a loaded config is an immutable snapshot. Hot reload swaps the whole object,
-    so an in-flight operation keeps the policy it started with (retry spec §16.8), and a change is
-    always a merge-patch that is validated again (bench-config spec §3.7), never a stray assignment.
+    so an in-flight operation keeps the policy it started with (docs/design/retry.md#retry-settings), and a change is
+    always a merge-patch that is validated again (docs/design/config.md#merge-patch-with-a-base-hash), never a stray
+    assignment.
     """
 
     model_config = ConfigDict(

@@ -1,4 +1,4 @@
-"""``bench``: defaults for ``clawtop bench`` (bench-config spec §7.1). Command-line options
+"""``bench``: defaults for ``clawtop bench`` (docs/design/bench.md#clawtop-bench). Command-line options
 override them per run."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from core.config.schema.base import ModelRef, NonEmptyStr, StrictModel
 __all__ = ["DEFAULT_BENCH_PROMPT", "BenchConfig"]
 
 DEFAULT_BENCH_PROMPT = "Reply with a single word: ok. No punctuation or extra text."
-"""OpenClaw's bench prompt (bench-config spec §1), byte for byte."""
+"""OpenClaw's bench prompt (docs/design/bench.md#baseline), byte for byte."""
 
 
 class BenchConfig(StrictModel):

@@ -1,8 +1,9 @@
 """``channels``: chat-channel settings clawtop uses — the retry policy of each channel's API
-calls and per-account overrides (retry spec §4, §5, §16.8).
+calls and per-account overrides (docs/design/retry.md#telegram, docs/design/retry.md#discord,
+docs/design/retry.md#retry-settings).
 
-OpenClaw made channel retry timings built in (retry spec §4.1); clawtop accepts OpenClaw's older
-keys again and deep-merges account objects over the channel's (§16.8).
+OpenClaw made channel retry timings built in (docs/design/retry.md#telegram); clawtop accepts OpenClaw's older
+keys again and deep-merges account objects over the channel's (docs/design/retry.md#retry-settings).
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """``agents.defaults.compaction``: summarising old history when the context fills up
-(pruning spec §3).
+(docs/design/compaction.md#compaction).
 
 Keys and defaults are OpenClaw's, including the ones its current docs call "built in"
 (``reserveTokens*``, ``keepRecentTokens``, ``maxHistoryShare``): clawtop keeps them settable with
-bounds (pruning spec §3.2, §11.6). Keys of features clawtop does not have (compaction-provider
-plugins registry, context engines) are not accepted.
+bounds (docs/design/compaction.md#triggers, docs/design/pruning.md#where-clawtop-differs-from-openclaw). Keys of
+features clawtop does not have (compaction-provider plugins registry, context engines) are not accepted.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ __all__ = [
 ]
 
 CompactionMode = Literal["default", "safeguard"]
-"""``default`` = pi's built-in summariser (§3.4); ``safeguard`` = OpenClaw's structured,
-quality-checked summary (§3.5)."""
+"""``default`` = pi's built-in summariser (docs/design/compaction.md#summary-in-default-mode); ``safeguard`` =
+OpenClaw's structured, quality-checked summary (docs/design/compaction.md#summary-in-safeguard-mode)."""
 
 IdentifierPolicy = Literal["strict", "off", "custom"]
 """How the summary treats opaque identifiers: ``strict`` keeps UUIDs, hashes, ids, hosts, ports,
 URLs and file names literally; ``off`` gives no instruction; ``custom`` uses
-``identifierInstructions`` (§3.5 step 7)."""
+``identifierInstructions`` (docs/design/compaction.md#summary-in-safeguard-mode)."""
 
 if TYPE_CHECKING:
     # The validator builds an ``Annotated`` type at run time, which mypy cannot read as a type:
@@ -44,7 +44,8 @@ else:
 
 class QualityGuardConfig(StrictModel):
     """Safeguard-mode summary audit: required headings, recent identifiers and the latest ask
-    must survive, else the summary is regenerated with feedback (§3.5 step 8)."""
+    must survive, else the summary is regenerated with feedback
+    (docs/design/compaction.md#summary-in-safeguard-mode)."""
 
     enabled: bool = True
     """Audit each safeguard summary; when retries run out the compaction is cancelled rather
@@ -55,7 +56,8 @@ class QualityGuardConfig(StrictModel):
 
 
 class MidTurnPrecheckConfig(StrictModel):
-    """Re-run the pre-prompt overflow precheck after each tool result inside a tool loop (§3.2)."""
+    """Re-run the pre-prompt overflow precheck after each tool result inside a tool loop
+    (docs/design/compaction.md#triggers)."""
 
     enabled: bool = False
     """Check after every tool result, not only before the prompt, so a long tool loop compacts or
@@ -64,7 +66,7 @@ class MidTurnPrecheckConfig(StrictModel):
 
 class MemoryFlushConfig(StrictModel):
     """Pre-compaction memory flush: a silent turn that stores durable notes in
-    ``memory/<date>.md`` before history is summarised away (§3.7)."""
+    ``memory/<date>.md`` before history is summarised away (docs/design/compaction.md#memory-flush)."""
 
     enabled: bool = True
     """Run the flush when the projected prompt nears the compaction threshold. Default true."""
@@ -81,7 +83,7 @@ class MemoryFlushConfig(StrictModel):
 
 
 class CompactionConfig(StrictModel):
-    """``agents.defaults.compaction`` (pruning spec §3)."""
+    """``agents.defaults.compaction`` (docs/design/compaction.md#compaction)."""
 
     mode: CompactionMode = "safeguard"
     """Summariser: ``safeguard`` (structured sections, identifier preservation, quality audit)
@@ -135,7 +137,8 @@ class CompactionConfig(StrictModel):
 
     post_compaction_sections: list[NonEmptyStr] = Field(default_factory=list, max_length=50)
     """AGENTS.md section headings re-injected after a compaction (``[Post-compaction context
-    refresh]``, §3.6), e.g. ``["Session Startup", "Red Lines"]``. Default [] (opt-in)."""
+    refresh]``, docs/design/compaction.md#persistence-in-the-transcript), e.g. ``["Session Startup", "Red Lines"]``.
+    Default [] (opt-in)."""
 
     memory_flush: MemoryFlushConfig = Field(default_factory=MemoryFlushConfig)
     """Pre-compaction memory flush."""

@@ -1,4 +1,5 @@
-"""``gateway``: the control-plane listener and config hot reload (bench-config spec §3.6, §5, §7.2).
+"""``gateway``: the control-plane listener and config hot reload (docs/design/config.md#hot-reload,
+docs/design/config.md#gateway-listener, docs/design/config.md#clawtop-goes-further).
 
 Port 18789 and loopback binding are OpenClaw's defaults. Reload: clawtop keeps all four modes
 (OpenClaw folded ``hot`` and ``restart`` into ``hybrid``) and makes ``debounceMs`` configurable.

@@ -1,8 +1,8 @@
 """``models``: model providers (OpenClaw's ``models.providers.<id>``) and their model entries.
 
 A provider is one HTTP endpoint speaking one wire API. Model entries carry the facts the gateway
-cannot learn from the wire: the context window (pruning spec §6 resolution order) and prices used
-for cost accounting. The provider id ``sim`` is reserved for the built-in simulator
+cannot learn from the wire: the context window (docs/design/context.md#context-window-resolution resolution order) and
+prices used for cost accounting. The provider id ``sim`` is reserved for the built-in simulator
 (``simulator`` section).
 """
 
@@ -28,19 +28,21 @@ __all__ = [
 ]
 
 DEFAULT_CONTEXT_TOKENS = 200_000
-"""OpenClaw's ``DEFAULT_CONTEXT_TOKENS``: the window assumed when nothing says otherwise (pruning spec §6)."""
+"""OpenClaw's ``DEFAULT_CONTEXT_TOKENS``: the window assumed when nothing says otherwise
+(docs/design/context.md#context-window-resolution)."""
 
 DEFAULT_MODEL_MAX_TOKENS = 8192
 """Output-token limit assumed for a model entry that does not give one (OpenClaw's model default)."""
 
 ProviderApi = Literal["anthropic-messages", "openai-completions"]
 """Wire API of a provider: Anthropic Messages (``POST /v1/messages``) or OpenAI Chat Completions
-(``POST /chat/completions``, also spoken by Ollama, llama.cpp and vLLM, bench spec §2.1)."""
+(``POST /chat/completions``, also spoken by Ollama, llama.cpp and vLLM, docs/design/bench.md#local-servers)."""
 
 
 class ModelCost(StrictModel):
     """Prices in USD per million tokens (OpenClaw's unit), used for the dashboard's cost figures
-    and the prune cost estimate (pruning spec §11.2). All zero = free or unknown (local models)."""
+    and the prune cost estimate (docs/design/pruning.md#prompt-cache-cost-of-a-prune). All zero = free or unknown (local
+    models)."""
 
     input: float = Field(0.0, ge=0, le=10_000)
     """USD per 1M uncached input tokens. Default 0."""
@@ -72,7 +74,7 @@ class ModelDefinition(StrictModel):
 
     context_tokens: int | None = Field(None, ge=1_000, le=100_000_000)
     """Optional runtime budget in tokens below the native window (OpenClaw reads it before
-    ``contextWindow``, pruning spec §6); unset = use ``contextWindow``."""
+    ``contextWindow``, docs/design/context.md#context-window-resolution); unset = use ``contextWindow``."""
 
     max_tokens: int = Field(DEFAULT_MODEL_MAX_TOKENS, ge=1, le=10_000_000)
     """Largest output, in tokens, requested from this model per call. Default 8192."""
@@ -116,7 +118,7 @@ class ProviderConfig(StrictModel):
     retry: ProviderRetryOverride = Field(default_factory=ProviderRetryOverride,
                                          json_schema_extra=reload(Reload.HOT, "retry-policy"))
     """Per-provider override of ``retry.provider``, ``retry.budget`` and the global retry limits;
-    unset keys inherit (retry spec §16.8)."""
+    unset keys inherit (docs/design/retry.md#retry-settings)."""
 
     timeout_ms: int = Field(600_000, ge=1_000, le=3_600_000)
     """Network timeout in ms for each read, write and connection-pool wait of a request (httpx

@@ -1,10 +1,10 @@
-"""``agents.defaults.contextPruning``: cache-TTL pruning of old tool results (pruning spec §1).
+"""``agents.defaults.contextPruning``: cache-TTL pruning of old tool results (docs/design/pruning.md#cache-ttl-pruning).
 
-Keys and defaults are OpenClaw's ``DEFAULT_CONTEXT_PRUNING_SETTINGS`` (§1.3). Two deliberate
-differences: OpenClaw silently normalises bad values (clamps ratios, keeps the default on a parse
+Keys and defaults are OpenClaw's ``DEFAULT_CONTEXT_PRUNING_SETTINGS`` (docs/design/pruning.md#settings-and-defaults).
+Two deliberate differences: OpenClaw silently normalises bad values (clamps ratios, keeps the default on a parse
 error); clawtop rejects them at load with the key path, and keeps the ratios and sizes as
-user-settable keys (§11.6). ``costHorizonRequests`` and ``requireCachePayoff`` are clawtop's
-prompt-cache cost check (§11.2).
+user-settable keys (docs/design/pruning.md#where-clawtop-differs-from-openclaw). ``costHorizonRequests`` and
+``requireCachePayoff`` are clawtop's prompt-cache cost check (docs/design/pruning.md#prompt-cache-cost-of-a-prune).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ __all__ = [
 ]
 
 DEFAULT_HARD_CLEAR_PLACEHOLDER = "[Old tool result content cleared]"
-"""OpenClaw's hard-clear text, byte for byte (pruning spec §1.10)."""
+"""OpenClaw's hard-clear text, byte for byte (docs/design/pruning.md#hard-clear)."""
 
 PruningMode = Literal["off", "cache-ttl"]
-"""``off`` = never prune; ``cache-ttl`` = prune after an idle gap of at least ``ttl`` (§1.2)."""
+"""``off`` = never prune; ``cache-ttl`` = prune after an idle gap of at least ``ttl`` (docs/design/pruning.md#modes)."""
 
 PRUNING_TTL_UNIT = "m"
 """OpenClaw reads a bare number in ``contextPruning.ttl`` as minutes; so does clawtop."""
@@ -43,13 +43,15 @@ else:
 
 
 def _clean_globs(patterns: list[str]) -> list[str]:
-    # OpenClaw trims and lower-cases names and patterns and drops empty ones (§1.11); clawtop
-    # does the same at load so the dashboard shows the patterns as they will be matched.
+    # OpenClaw trims and lower-cases names and patterns and drops empty ones
+    # (docs/design/pruning.md#tool-allow-and-deny-lists); clawtop does the same at load so the dashboard shows the
+    # patterns as they will be matched.
     return [p.strip().lower() for p in patterns if p.strip()]
 
 
 class SoftTrimConfig(StrictModel):
-    """Soft trim: keep the head and tail of a long tool result with a marker in between (§1.9)."""
+    """Soft trim: keep the head and tail of a long tool result with a marker in between
+    (docs/design/pruning.md#soft-trim)."""
 
     max_chars: int = Field(4000, ge=0, le=10_000_000)
     """Results at or below this many characters are never soft-trimmed. Default 4000."""
@@ -63,7 +65,7 @@ class SoftTrimConfig(StrictModel):
 
 
 class HardClearConfig(StrictModel):
-    """Hard clear: replace a whole old tool result with a placeholder (§1.10)."""
+    """Hard clear: replace a whole old tool result with a placeholder (docs/design/pruning.md#hard-clear)."""
 
     enabled: bool = True
     """Allow hard clearing once the history ratio reaches ``hardClearRatio``; false = soft trim
@@ -76,13 +78,13 @@ class HardClearConfig(StrictModel):
     @field_validator("placeholder")
     @classmethod
     def _blank_is_default(cls, value: str) -> str:
-        # OpenClaw: trimmed; empty → default (§1.3).
+        # OpenClaw: trimmed; empty → default (docs/design/pruning.md#settings-and-defaults).
         return value.strip() or DEFAULT_HARD_CLEAR_PLACEHOLDER
 
 
 class PruningToolsConfig(StrictModel):
     """Which tools' results may be pruned: case-insensitive globs, ``*`` the only wildcard,
-    deny wins, empty allow = every non-denied tool (§1.11)."""
+    deny wins, empty allow = every non-denied tool (docs/design/pruning.md#tool-allow-and-deny-lists)."""
 
     allow: list[str] = Field(default_factory=list, max_length=1000)
     """Tool-name globs whose results may be pruned; empty = all tools. Default []."""
@@ -97,7 +99,8 @@ class PruningToolsConfig(StrictModel):
 
 
 class ContextPruningConfig(StrictModel):
-    """``agents.defaults.contextPruning`` (pruning spec §1.3, §11)."""
+    """``agents.defaults.contextPruning`` (docs/design/pruning.md#settings-and-defaults,
+    docs/design/pruning.md#where-clawtop-differs-from-openclaw)."""
 
     mode: PruningMode = "off"
     """``cache-ttl`` enables pruning; ``off`` disables it. Default ``off`` (OpenClaw; its
@@ -140,11 +143,11 @@ class ContextPruningConfig(StrictModel):
 
     cost_horizon_requests: int = Field(10, ge=1, le=10_000)
     """How many later requests a prune may take to pay back its cache rewrite before the cost
-    verdict says ``does_not_pay`` (§11.2). Default 10."""
+    verdict says ``does_not_pay`` (docs/design/pruning.md#prompt-cache-cost-of-a-prune). Default 10."""
 
     require_cache_payoff: bool = False
     """Skip pruning rounds whose cost verdict is ``does_not_pay``; false = the estimate is only
-    reported (§11.2). Default false."""
+    reported (docs/design/pruning.md#prompt-cache-cost-of-a-prune). Default false."""
 
     @model_validator(mode="after")
     def _ratios_ordered(self) -> Self:

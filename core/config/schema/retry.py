@@ -1,13 +1,15 @@
 """Retry policies: the global ``retry`` section, per-provider overrides and channel policies.
 
-Baseline is OpenClaw's retry primitive and its call-site defaults (retry spec §0–§5, §9); the
-clawtop additions are retry spec §16: Retry-After as a hard floor with ``maxRetryAfterMs``
-(§16.2), one owner with ``deadlineMs`` (§16.4), ``jitterMode`` plus ``retryAfterJitter`` (§16.5),
-and a per-provider token-bucket budget (§16.6). The keys and defaults are the table in §16.8.
+Baseline is OpenClaw's retry primitive and its call-site defaults (docs/design/retry.md#defaults-at-a-glance,
+docs/design/retry.md#discord, docs/design/retry.md#same-model-retry); the clawtop additions are
+docs/design/retry.md#clawtop-goes-further: Retry-After as a hard floor with ``maxRetryAfterMs``
+(docs/design/retry.md#no-silent-long-waits), one owner with ``deadlineMs`` (docs/design/retry.md#one-retry-owner),
+``jitterMode`` plus ``retryAfterJitter`` (docs/design/retry.md#jitter-modes), and a per-provider token-bucket budget
+(docs/design/retry.md#retry-budget). The keys and defaults are the table in docs/design/retry.md#retry-settings.
 
 Override objects (``models.providers.<id>.retry``, ``channels.<ch>.accounts.<id>.retry``) leave
 every key unset by default: an unset key inherits from the level above, key by key (clawtop
-deep-merges account retry objects where OpenClaw replaced them wholesale, §16.8). The
+deep-merges account retry objects where OpenClaw replaced them wholesale, docs/design/retry.md#retry-settings). The
 ``merged_over`` helpers do that merge so every consumer resolves the same way.
 """
 
@@ -33,7 +35,7 @@ __all__ = [
 ]
 
 JitterMode = Literal["none", "proportional", "full", "decorrelated"]
-"""How a backoff delay is randomised (retry spec §16.5): ``none`` = the exponential delay as is;
+"""How a backoff delay is randomised (docs/design/retry.md#jitter-modes): ``none`` = the exponential delay as is;
 ``proportional`` = OpenClaw's ±``jitter`` ratio; ``full`` = uniform between ``minDelayMs`` and the
 exponential delay; ``decorrelated`` = AWS "decorrelated jitter" (uniform up to 3× the last delay)."""
 
@@ -77,8 +79,8 @@ class RetryBudget(StrictModel):
     """Per-provider (and per channel account) token bucket that caps retries across operations.
 
     Each retry, a hinted wait included, costs one token; an empty bucket means no retry
-    (decision ``retry_budget_exhausted``) so a failing provider cannot multiply load (retry spec
-    §16.6).
+    (decision ``retry_budget_exhausted``) so a failing provider cannot multiply load
+    (docs/design/retry.md#retry-budget).
     """
 
     burst: int = Field(10, ge=1, le=10_000)
@@ -114,25 +116,26 @@ class RetryBudgetOverride(StrictModel):
 
 
 class ProviderRetryPolicy(StrictModel):
-    """Same-model retry of provider calls (OpenClaw's failover retry controller, retry spec §9),
-    made a file key (§16.8). Used by every provider unless its own ``retry`` overrides a key."""
+    """Same-model retry of provider calls (OpenClaw's failover retry controller, docs/design/retry.md#same-model-retry),
+    made a file key (docs/design/retry.md#retry-settings). Used by every provider unless its own ``retry`` overrides a
+    key."""
 
     attempts: int = Field(4, ge=1, le=21)
     """Attempts including the first try (OpenClaw's counting, as in ``channels.*.retry``): 4 =
     the first call plus OpenClaw's controller default of 3 retries (``retry.provider.maxRetries``
-    3, retry spec §9/§16.8). 1 disables same-model retries so failover happens at once.
-    Default 4."""
+    3, docs/design/retry.md#same-model-retry, docs/design/retry.md#retry-settings). 1 disables same-model retries so
+    failover happens at once. Default 4."""
 
     min_delay_ms: int = Field(1000, ge=0, le=MAX_TIMER_MS)
     """First backoff delay in ms; retry n waits about ``minDelayMs × 2^(n−1)``. Also the floor
     under a server's Retry-After. Default 1000."""
 
     max_delay_ms: int = Field(30000, ge=0, le=MAX_TIMER_MS)
-    """Cap on the exponential backoff in ms (never shortens a Retry-After, §16.1). Must be ≥
-    ``minDelayMs``. Default 30000."""
+    """Cap on the exponential backoff in ms (never shortens a Retry-After,
+    docs/design/retry.md#retry-after-as-a-hard-floor). Must be ≥ ``minDelayMs``. Default 30000."""
 
     jitter_mode: JitterMode = "proportional"
-    """Randomisation of the backoff (§16.5); ``proportional`` with ``jitter`` 0.5 reproduces
+    """Randomisation of the backoff (docs/design/retry.md#jitter-modes); ``proportional`` with ``jitter`` 0.5 reproduces
     OpenClaw's ``exp × (0.5 + U)``. Default ``proportional``."""
 
     jitter: float = Field(0.5, ge=0, le=1)
@@ -164,7 +167,7 @@ class ProviderRetryPolicy(StrictModel):
 
 class ProviderRetryOverride(StrictModel):
     """``models.providers.<id>.retry``: per-provider override of ``retry.provider``,
-    ``retry.budget`` and the global hint/deadline limits (retry spec §16.8). Unset keys inherit."""
+    ``retry.budget`` and the global hint/deadline limits (docs/design/retry.md#retry-settings). Unset keys inherit."""
 
     attempts: int | None = Field(None, ge=1, le=21)
     """Attempts including the first try for this provider; unset = ``retry.provider.attempts``."""
@@ -230,21 +233,23 @@ class ProviderRetryOverride(StrictModel):
 
 
 class RetryConfig(StrictModel):
-    """Root ``retry`` section: limits that apply to every retry owner (retry spec §16)."""
+    """Root ``retry`` section: limits that apply to every retry owner (docs/design/retry.md#clawtop-goes-further)."""
 
     max_retry_after_ms: int = Field(60000, ge=0, le=MAX_TIMER_MS)
     """Longest server-requested wait (Retry-After) that is slept, in ms. A hint equal to it is
     honoured; a longer one is never slept silently: the call fails over, is parked, or fails
-    with a message naming the wait (§16.2). Default 60000 (OpenClaw's SDK bypass cap)."""
+    with a message naming the wait (docs/design/retry.md#no-silent-long-waits). Default 60000 (OpenClaw's SDK bypass
+    cap)."""
 
     retry_after_jitter: float = Field(0.1, ge=0, le=1)
     """Upward-only spread added on top of a Retry-After wait, as a ratio of the wait, so clients
-    told the same time do not all return at once; never shortens the wait (§16.5). Default 0.1."""
+    told the same time do not all return at once; never shortens the wait (docs/design/retry.md#jitter-modes). Default
+    0.1."""
 
     deadline_ms: int = Field(90000, ge=0, le=MAX_TIMER_MS)
     """Retry window per operation in ms, counted from its first failure: no retry is planned
     whose sleep would end after it (decision ``retry_delay_unavailable``), and inner layers clamp
-    their timeouts to what is left (§16.4). Default 90000 (OpenClaw's outage window)."""
+    their timeouts to what is left (docs/design/retry.md#one-retry-owner). Default 90000 (OpenClaw's outage window)."""
 
     provider: ProviderRetryPolicy = Field(default_factory=ProviderRetryPolicy)
     """Same-model retry policy for model-provider calls."""
@@ -275,7 +280,8 @@ class RetryConfig(StrictModel):
 class ChannelRetryPolicy(StrictModel):
     """Channel API retry policy: OpenClaw's old ``RetryConfigSchema`` keys ``{attempts,
     minDelayMs, maxDelayMs, jitter}`` plus clawtop's ``jitterMode``, ``retryAfterJitter`` and
-    ``maxRetryAfterMs`` (retry spec §16.8). Defaults are the channel-API runner's (§2.1)."""
+    ``maxRetryAfterMs`` (docs/design/retry.md#retry-settings). Defaults are the channel-API runner's
+    (docs/design/retry.md#channel-runners)."""
 
     attempts: int = Field(3, ge=1, le=20)
     """Attempts including the first try: 3 means at most 2 retries (OpenClaw's counting).
@@ -293,7 +299,7 @@ class ChannelRetryPolicy(StrictModel):
     ``proportional``. Default 0.1."""
 
     jitter_mode: JitterMode = "proportional"
-    """Backoff randomisation (§16.5). Default ``proportional`` (OpenClaw's behaviour)."""
+    """Backoff randomisation (docs/design/retry.md#jitter-modes). Default ``proportional`` (OpenClaw's behaviour)."""
 
     retry_after_jitter: float = Field(0.1, ge=0, le=1)
     """Upward-only spread on server-requested waits (Telegram ``retry_after``, Discord
@@ -301,7 +307,8 @@ class ChannelRetryPolicy(StrictModel):
 
     max_retry_after_ms: int = Field(60000, ge=0, le=MAX_TIMER_MS)
     """Longest server-requested wait slept in ms; a longer one parks the send in the delivery
-    queue or fails with the wait named (§16.2). Default 60000 (OpenClaw's Telegram outbound cap)."""
+    queue or fails with the wait named (docs/design/retry.md#no-silent-long-waits). Default 60000 (OpenClaw's Telegram
+    outbound cap)."""
 
     @field_validator("jitter", mode="before")
     @classmethod
@@ -315,11 +322,12 @@ class ChannelRetryPolicy(StrictModel):
 
 
 class TelegramRetryPolicy(ChannelRetryPolicy):
-    """``channels.telegram.retry``: Telegram API runner defaults 3 / 400 / 30000 / 0.1 (retry spec §2.1)."""
+    """``channels.telegram.retry``: Telegram API runner defaults 3 / 400 / 30000 / 0.1
+    (docs/design/retry.md#channel-runners)."""
 
 
 class DiscordRetryPolicy(ChannelRetryPolicy):
-    """``channels.discord.retry``: Discord runner defaults 3 / 500 / 30000 / 0.1 (retry spec §5)."""
+    """``channels.discord.retry``: Discord runner defaults 3 / 500 / 30000 / 0.1 (docs/design/retry.md#discord)."""
 
     min_delay_ms: int = Field(500, ge=0, le=MAX_TIMER_MS)
     """First backoff delay in ms; doubles per retry. Also the floor under a Retry-After.
@@ -328,7 +336,7 @@ class DiscordRetryPolicy(ChannelRetryPolicy):
 
 class ChannelRetryOverride(StrictModel):
     """``channels.<ch>.accounts.<id>.retry``: deep-merged field by field over the channel's
-    ``retry`` (OpenClaw replaced it wholesale, retry spec §16.8). Unset keys inherit."""
+    ``retry`` (OpenClaw replaced it wholesale, docs/design/retry.md#retry-settings). Unset keys inherit."""
 
     attempts: int | None = Field(None, ge=1, le=20)
     """Attempts including the first try for this account; unset = the channel's ``attempts``."""

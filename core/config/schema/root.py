@@ -30,7 +30,7 @@ __all__ = ["ClawtopConfig"]
 
 class ClawtopConfig(StrictModel):
     """The whole config file. Every key is optional; an empty file (or none) is all defaults,
-    with the built-in simulator as the model (bench-config spec §7.2)."""
+    with the built-in simulator as the model (docs/design/config.md#clawtop-goes-further)."""
 
     schema_: str | None = Field(None, alias="$schema")
     """URL or path of the JSON Schema, for editor completion only; the one root key that is not

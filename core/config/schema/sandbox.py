@@ -1,13 +1,14 @@
-"""``agents.defaults.sandbox``: where tool commands run and with which limits (sandbox spec).
+"""``agents.defaults.sandbox``: where tool commands run and with which limits (docs/design/sandbox.md).
 
-Key names are OpenClaw's (§3). clawtop's differences (§13): safer resource defaults
-(``pidsLimit`` 256, ``memory`` ``"1g"``, swap = memory, ``cpus`` 1.0) with ``"unlimited"`` as the
-per-key opt-out; its own image, prefix and workspace root so OpenClaw's containers are never
-touched; a ``process`` backend (NOT ISOLATED) used as a fallback when no Docker daemon answers.
+Key names are OpenClaw's (docs/design/sandbox.md#settings). clawtop's differences
+(docs/design/sandbox.md#clawtop-goes-further): safer resource defaults (``pidsLimit`` 256, ``memory`` ``"1g"``, swap =
+memory, ``cpus`` 1.0) with ``"unlimited"`` as the per-key opt-out; its own image, prefix and workspace root so
+OpenClaw's containers are never touched; a ``process`` backend (NOT ISOLATED) used as a fallback when no Docker daemon
+answers.
 
-Validation that needs no filesystem runs here, at load (§7 "validation runs twice"): blocked
-network modes, ``unconfined`` profiles, bind syntax, ``/`` and system directories as bind
-sources, reserved bind targets, memory formats and ``memorySwap ≥ memory``. Checks that need the
+Validation that needs no filesystem runs here, at load (docs/design/sandbox.md#security-defaults-and-blocked-settings
+"validation runs twice"): blocked network modes, ``unconfined`` profiles, bind syntax, ``/`` and system directories as
+bind sources, reserved bind targets, memory formats and ``memorySwap ≥ memory``. Checks that need the
 host (home-directory secrets, realpath of symlinks, sources outside the workspace roots) run again
 when the container is created.
 """
@@ -49,8 +50,9 @@ BLOCKED_BIND_SOURCES: tuple[str, ...] = (
     "/var/run/docker.sock",
     "/run/docker.sock",
 )
-"""Host paths that may not be bind-mounted, nor anything under them (sandbox spec §7). The
-home-directory secrets (``~/.ssh``, ``~/.aws`` …) are checked at create time."""
+"""Host paths that may not be bind-mounted, nor anything under them
+(docs/design/sandbox.md#security-defaults-and-blocked-settings). The home-directory secrets (``~/.ssh``, ``~/.aws`` …)
+are checked at create time."""
 
 RESERVED_CONTAINER_TARGETS: tuple[str, ...] = ("/workspace", "/agent")
 """Container paths managed by clawtop; binds onto them need ``dangerouslyAllowReservedContainerTargets``."""
@@ -65,7 +67,8 @@ def _under(path: str, root: str) -> bool:
 
 
 class SandboxDockerConfig(StrictModel):
-    """``sandbox.docker``: the container and its ``docker create`` flags (sandbox spec §3.2, §13.1)."""
+    """``sandbox.docker``: the container and its ``docker create`` flags (docs/design/sandbox.md#docker-keys,
+    docs/design/sandbox.md#safer-default-limits)."""
 
     image: NonEmptyStr = "clawtop-sandbox:bookworm-slim"
     """Image to run; build the default with ``clawtop sandbox build``. Default
@@ -224,16 +227,16 @@ class SandboxDockerConfig(StrictModel):
 
 
 def effective_memory_swap(docker: SandboxDockerConfig) -> str | int | None:
-    """The ``--memory-swap`` value to apply: unset means "same as memory" (no swap, sandbox spec
-    §13.1); returns None when no flag is emitted (both unlimited/unset memory)."""
+    """The ``--memory-swap`` value to apply: unset means "same as memory" (no swap,
+    docs/design/sandbox.md#safer-default-limits); returns None when no flag is emitted (both unlimited/unset memory)."""
     if docker.memory_swap is not None:
         return docker.memory_swap
     return None if docker.memory == "unlimited" else docker.memory
 
 
 class SandboxPruneConfig(StrictModel):
-    """``sandbox.prune``: lazy removal of idle or old sandbox containers (sandbox spec §3.3, §8).
-    The host workspace directory is kept."""
+    """``sandbox.prune``: lazy removal of idle or old sandbox containers (docs/design/sandbox.md#pruning-keys,
+    docs/design/sandbox.md#registry-and-pruning). The host workspace directory is kept."""
 
     idle_hours: int = Field(24, ge=0, le=100_000)
     """Remove a container unused for longer than this many hours; 0 disables this criterion.
@@ -276,7 +279,8 @@ class SandboxExecConfig(StrictModel):
 
 
 class SandboxConfig(StrictModel):
-    """``agents.defaults.sandbox`` (sandbox spec §2–§3, §13)."""
+    """``agents.defaults.sandbox`` (docs/design/sandbox.md#which-sessions-are-sandboxed,
+    docs/design/sandbox.md#settings, docs/design/sandbox.md#clawtop-goes-further)."""
 
     mode: Literal["off", "non-main", "all"] = Field("off", json_schema_extra=reload(Reload.HOT, "sandbox-drift"))
     """Which sessions run tools in the sandbox: ``off`` none, ``non-main`` every session except

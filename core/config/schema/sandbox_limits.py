@@ -1,5 +1,6 @@
 """Value types of ``sandbox.docker`` resource keys: limits with an ``"unlimited"`` opt-out, the
-setup command and ulimits (sandbox spec §3.2, §10, §13.1).
+setup command and ulimits (docs/design/sandbox.md#docker-keys, docs/design/sandbox.md#resource-flags,
+docs/design/sandbox.md#safer-default-limits).
 
 Each is one plain validator rather than a pydantic union, so a bad value gives a single message
 located at the key itself (no union-member names in the error location, which the loader maps to
@@ -19,7 +20,7 @@ from core.config.schema.sizes import SIZE_PATTERN, byte_size
 __all__ = ["UNLIMITED", "CpuLimit", "MemoryLimit", "PidsLimit", "SetupCommand", "UlimitRange", "UlimitValue"]
 
 UNLIMITED = "unlimited"
-"""Per-key opt-out of clawtop's default limits (sandbox spec §13.1)."""
+"""Per-key opt-out of clawtop's default limits (docs/design/sandbox.md#safer-default-limits)."""
 
 _MIN_MEMORY = 6 * 1024**2  # Docker refuses a memory limit below 6m.
 

@@ -1,4 +1,5 @@
-"""Secret redaction and the config hash (bench-config spec §3.7, §7.1).
+"""Secret redaction and the config hash (docs/design/config.md#merge-patch-with-a-base-hash,
+docs/design/bench.md#clawtop-bench).
 
 A field is secret when its ``json_schema_extra`` carries ``{"secret": True}`` (``apiKey``,
 ``gateway.token``). Redaction walks the model tree rather than matching key names, so a new
@@ -66,7 +67,7 @@ def canonical_json(data: Any) -> str:
 
 
 def config_hash(config: BaseModel) -> str:
-    """SHA-256 hex of the canonical JSON of the redacted resolved config (bench-config §7.1).
+    """SHA-256 hex of the canonical JSON of the redacted resolved config (docs/design/bench.md#clawtop-bench).
 
     Defaults are included (they are part of what ran), secrets are not (changing a key does not
     change what was measured, and the hash must not leak it), and the editor-only ``$schema`` key

@@ -1,4 +1,5 @@
-"""``session``: the session caches (pruning spec §8) and transcript durability (§9).
+"""``session``: the session caches (docs/design/sessions.md#session-caches) and transcript durability
+(docs/design/sessions.md#session-files).
 
 OpenClaw sets both TTLs through environment variables (``OPENCLAW_SESSION_MANAGER_CACHE_TTL_MS``,
 ``OPENCLAW_SESSION_CACHE_TTL_MS``); clawtop makes them file keys with the same defaults and the

@@ -4,7 +4,7 @@ real model or API key.
 It serves the provider id ``sim`` (refs ``sim/fast``, ``sim/slow``) on a local HTTP port with
 streamed replies at a configured speed, and can inject faults so retries, Retry-After handling and
 failover can be watched in the dashboard. "No file at all means built-in defaults (simulator as the
-model)" (bench-config spec §7.2). The specs say nothing about the simulator's knobs; the keys below
+model)" (docs/design/config.md#clawtop-goes-further). OpenClaw has no simulator, so the keys below
 are clawtop's own and are documented one by one.
 """
 
@@ -96,7 +96,7 @@ class SimModel(StrictModel):
 
     context_window: int = Field(DEFAULT_CONTEXT_TOKENS, ge=16_000, le=100_000_000)
     """Context window the simulator reports, in tokens; lower it to watch pruning and compaction
-    trigger early (below 16000 runs are blocked by the window guard, pruning spec §6).
+    trigger early (below 16000 runs are blocked by the window guard, docs/design/context.md#context-window-resolution).
     Default 200000."""
 
 
@@ -136,7 +136,7 @@ class SimFaults(StrictModel):
 
 class SimRateLimits(StrictModel):
     """Per-model rate limits, enforced as continuously refilling token buckets (Anthropic's
-    model, retry spec §13); a request over a limit gets a 429 with Retry-After and the limit
+    model, docs/design/retry.md#rate-limit-headers); a request over a limit gets a 429 with Retry-After and the limit
     headers of both APIs. 0 = unlimited (and that limit's headers are left out)."""
 
     rpm: int = Field(0, ge=0, le=10_000_000)
@@ -156,7 +156,7 @@ class SimCache(StrictModel):
 
     min_cacheable_tokens: int = Field(1024, ge=0, le=1_000_000)
     """Shortest prefix that is cached, in tokens; shorter ones are silently not cached (as on
-    the real APIs, pruning spec §2.1). Default 1024."""
+    the real APIs, docs/design/pruning.md#prompt-cache-facts). Default 1024."""
 
     default_ttl: CacheTtl = "5m"
     """Lifetime of an entry, counted from the start of the request that wrote or last read it,

@@ -1,8 +1,8 @@
 """Byte sizes as written in config files: ``"1g"``, ``"512m"``, ``"20mb"``, or a byte count.
 
-Used for Docker memory limits (sandbox spec §13.1: "a number with optional unit ``b``, ``k``,
+Used for Docker memory limits (docs/design/sandbox.md#safer-default-limits: "a number with optional unit ``b``, ``k``,
 ``m``, ``g`` (case-insensitive) or a byte count") and transcript-size thresholds (OpenClaw's
-``maxActiveTranscriptBytes: "20mb"``, pruning spec §3.2). Units are binary (1k = 1024), as Docker
+``maxActiveTranscriptBytes: "20mb"``, docs/design/compaction.md#triggers). Units are binary (1k = 1024), as Docker
 reads them; the optional ``b`` / ``ib`` suffix is accepted (``"1gb"``, ``"1gib"``) because Docker
 accepts it too. Like durations, the value is kept as written and converted with
 :func:`byte_size`.

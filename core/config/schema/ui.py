@@ -1,4 +1,4 @@
-"""``ui``: the Textual dashboard's saved preferences (tui spec §5.1)."""
+"""``ui``: the Textual dashboard's saved preferences (docs/design/dashboard.md#keys)."""
 
 from __future__ import annotations
 
