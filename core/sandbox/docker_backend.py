@@ -35,8 +35,14 @@ from core.sandbox.events import (
     SandboxLimitsUpdated,
 )
 from core.sandbox.exec import run_exec
-from core.sandbox.hardening import create_kwargs, hardening_summary, limits_of, validate_binds_at_create
-from core.sandbox.image import ensure_image
+from core.sandbox.hardening import (
+    create_kwargs,
+    hardening_summary,
+    limits_of,
+    unexpected_problems,
+    validate_binds_at_create,
+)
+from core.sandbox.image import ensure_image, user_ids
 from core.sandbox.prune import IN_USE_GRACE_S, Registry, prune_reason
 
 __all__ = ["DockerBackend", "docker_available"]
@@ -158,17 +164,23 @@ class DockerBackend:
 
     def _create(self, scope_key: str, name: str, workspace: Path, hash_: str) -> dict[str, Any]:
         d = self.config.docker
-        ensure_image(self.client, d.image)
+        image = ensure_image(self.client, d.image)
         validate_binds_at_create(self.config, [workspace, self.workspace_root])
         created_ms = int(time.time() * 1000)
+        user = self._user_for(workspace)
         kwargs = create_kwargs(
             self.config, name=name, labels=naming.labels(scope_key, created_ms=created_ms, hash_=hash_),
-            workspace=workspace, user=self._user_for(workspace),
+            workspace=workspace, user=user, tmpfs_owner=user_ids(self.client, image, user),
         )
         container = self.client.containers.create(d.image, **kwargs)
         setup_ran = False
         try:
             container.start()
+            container.reload()
+            problems = unexpected_problems(self.config, container.attrs)
+            if problems:
+                raise SandboxError(f"sandbox container {name} is not hardened as configured: {'; '.join(problems)}"
+                                   " (set dangerouslyAllowWeakHardening to accept a weaker sandbox)")
             if d.setup_command:
                 cmd = d.setup_command if isinstance(d.setup_command, str) else "\n".join(d.setup_command)
                 code, out = container.exec_run(["/bin/sh", "-lc", cmd], workdir=d.workdir)
