@@ -34,7 +34,7 @@ from core.sandbox.events import (
     SandboxLimitHit,
     SandboxLimitsUpdated,
 )
-from core.sandbox.exec import run_exec
+from core.sandbox.exec import ExecStartFailed, run_exec
 from core.sandbox.hardening import (
     create_kwargs,
     hardening_summary,
@@ -231,7 +231,14 @@ class DockerBackend:
                 self._publish(SandboxContainerReused(name=name, scope_key=scope_key))
             self._adopted.add(name)
             if not running:
-                self.client.api.start(name)
+                import docker.errors  # deferred: start-up cost, the docker SDK takes ~0.25 s to import
+
+                try:
+                    self.client.api.start(name)
+                except docker.errors.APIError as exc:
+                    log.warning("sandbox container %s does not start (%s): recreating it", name, _first_line(exc))
+                    self._remove(name, scope_key, "unusable")
+                    return self._create(scope_key, name, workspace, hash_)
                 attrs = self._inspect(name) or attrs
             self.registry.touch(name, scope_key)
             return attrs
@@ -256,17 +263,65 @@ class DockerBackend:
         else:
             full_env.pop("PATH", None)
         cwd = d.workdir if not workdir else workdir if workdir.startswith("/") else f"{d.workdir}/{workdir}"
-        result, before, after = await run_exec(
-            self.client.api, attrs["Id"], argv, workdir=cwd, env=full_env,
-            timeout_ms=timeout_ms, max_output_bytes=max_output_bytes,
-        )
+        recovered = ""
+        try:
+            result, before, after = await run_exec(
+                self.client.api, attrs["Id"], argv, workdir=cwd, env=full_env,
+                timeout_ms=timeout_ms, max_output_bytes=max_output_bytes,
+            )
+        except ExecStartFailed as exc:
+            # The command never started: recreate the container and run it there, once.
+            recovered = f"the engine could not start the command ({_first_line(exc)})"
+            attrs = await asyncio.to_thread(self._recover_sync, scope_key, name, recovered)
+            result, before, after = await run_exec(
+                self.client.api, attrs["Id"], argv, workdir=cwd, env=full_env,
+                timeout_ms=timeout_ms, max_output_bytes=max_output_bytes,
+            )
+        else:
+            if result.oom_killed or result.exit_code in (None, 126, 137):
+                broken = await asyncio.to_thread(self._unusable_sync, attrs["Id"])
+                if broken:
+                    recovered = broken
+                    await asyncio.to_thread(self._recover_sync, scope_key, name, broken)
         result = self._report_limits(name, scope_key, argv[0], attrs, result, before, after)
+        if recovered:
+            result = dataclasses.replace(result, stderr=result.stderr + (
+                f"\n[sandbox: container {name} was unusable: {recovered}; "
+                "it was recreated (files in its /tmp and its background processes are gone)]"))
         await asyncio.to_thread(self.registry.touch, name, scope_key)
         self._publish(SandboxExec(
             name=name, scope=scope_key, argv0=argv[0], exit_code=result.exit_code, duration_ms=result.duration_ms,
             timed_out=result.timed_out, truncated=result.truncated, oom_killed=result.oom_killed,
         ))
         return result
+
+    def _unusable_sync(self, container_id: str) -> str:
+        """Why the container cannot run a trivial command (empty when it can). Called after a
+        command ended in a way that may mean the container itself is broken (OOM, 126, 137)."""
+        import docker.errors  # deferred: start-up cost, the docker SDK takes ~0.25 s to import
+
+        api = self.client.api
+        try:
+            state = api.inspect_container(container_id).get("State") or {}
+            if not state.get("Running"):
+                how = "OOM-killed" if state.get("OOMKilled") else f"exit {state.get('ExitCode')}"
+                return f"it stopped ({how})"
+            probe = api.exec_create(container_id, ["/bin/sh", "-c", ":"])["Id"]
+            api.exec_start(probe)
+            code = api.exec_inspect(probe).get("ExitCode")
+        except docker.errors.NotFound:
+            return "it is gone"
+        except docker.errors.APIError as exc:
+            return f"a trivial command could not start ({_first_line(exc)})"
+        return "" if code == 0 else f"a trivial command failed with exit {code}"
+
+    def _recover_sync(self, scope_key: str, name: str, reason: str) -> dict[str, Any]:
+        """Remove an unusable container and create its replacement (the next ensure would only
+        restart a stopped one, keeping whatever filled it)."""
+        log.warning("sandbox container %s is unusable (%s): recreating it", name, reason)
+        with self._lock(name):
+            self._remove(name, scope_key, "unusable")
+        return self.ensure_sync(scope_key)
 
     def _report_limits(
         self, name: str, scope: str, argv0: str, attrs: dict[str, Any], result: ExecResult,
@@ -349,6 +404,10 @@ class DockerBackend:
         if self._client is not None:
             await asyncio.to_thread(self._client.close)
             self._client = None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 def configured_limits(config: SandboxConfig) -> Limits:

@@ -16,7 +16,7 @@ when the container is created.
 from __future__ import annotations
 
 import posixpath
-from typing import Literal, Self
+from typing import TYPE_CHECKING, Literal, Self, TypeAlias
 
 from pydantic import Field, field_validator, model_validator
 
@@ -66,7 +66,10 @@ _BIND_MODES = frozenset({"ro", "rw", "z", "Z", "shared", "slave", "private", "rs
 TMPFS_DEFAULT_BYTES = 64 * 1024**2
 """Docker's own size of a plain ``--tmpfs`` / ``/dev/shm``: the ceiling of an unset ``tmpfsSize``."""
 
-TmpfsSize = byte_size_type(min_bytes=1024**2, max_bytes=1 << 50)
+if TYPE_CHECKING:
+    TmpfsSize: TypeAlias = str | int
+else:
+    TmpfsSize = byte_size_type(min_bytes=1024**2, max_bytes=1 << 50)
 """One tmpfs mount's size: at least 1m (the exec wrapper's shell needs room); never unlimited,
 because an unbounded tmpfs can pin the whole memory limit."""
 
