@@ -34,7 +34,7 @@ from core.sandbox.events import (
     SandboxLimitHit,
     SandboxLimitsUpdated,
 )
-from core.sandbox.exec import ExecStartFailed, run_exec
+from core.sandbox.exec import ExecStartFailed, first_line, run_exec, unusable_reason
 from core.sandbox.hardening import (
     create_kwargs,
     hardening_summary,
@@ -236,7 +236,7 @@ class DockerBackend:
                 try:
                     self.client.api.start(name)
                 except docker.errors.APIError as exc:
-                    log.warning("sandbox container %s does not start (%s): recreating it", name, _first_line(exc))
+                    log.warning("sandbox container %s does not start (%s): recreating it", name, first_line(exc))
                     self._remove(name, scope_key, "unusable")
                     return self._create(scope_key, name, workspace, hash_)
                 attrs = self._inspect(name) or attrs
@@ -270,16 +270,22 @@ class DockerBackend:
                 timeout_ms=timeout_ms, max_output_bytes=max_output_bytes,
             )
         except ExecStartFailed as exc:
-            # The command never started: recreate the container and run it there, once.
-            recovered = f"the engine could not start the command ({_first_line(exc)})"
-            attrs = await asyncio.to_thread(self._recover_sync, scope_key, name, recovered)
-            result, before, after = await run_exec(
-                self.client.api, attrs["Id"], argv, workdir=cwd, env=full_env,
-                timeout_ms=timeout_ms, max_output_bytes=max_output_bytes,
-            )
+            # The command never started: run it again, once, in a recreated container when this
+            # one cannot even run a trivial command.
+            broken = await asyncio.to_thread(unusable_reason, self.client.api, attrs["Id"])
+            if broken:
+                recovered = f"{broken}; the engine could not start the command ({first_line(exc)})"
+                attrs = await asyncio.to_thread(self._recover_sync, scope_key, name, recovered)
+            try:
+                result, before, after = await run_exec(
+                    self.client.api, attrs["Id"], argv, workdir=cwd, env=full_env,
+                    timeout_ms=timeout_ms, max_output_bytes=max_output_bytes,
+                )
+            except ExecStartFailed as again:
+                raise SandboxError(f"sandbox {name} could not start the command: {first_line(again)}") from again
         else:
-            if result.oom_killed or result.exit_code in (None, 126, 137):
-                broken = await asyncio.to_thread(self._unusable_sync, attrs["Id"])
+            if result.oom_killed or result.exit_code in (None, 137):
+                broken = await asyncio.to_thread(unusable_reason, self.client.api, attrs["Id"])
                 if broken:
                     recovered = broken
                     await asyncio.to_thread(self._recover_sync, scope_key, name, broken)
@@ -294,26 +300,6 @@ class DockerBackend:
             timed_out=result.timed_out, truncated=result.truncated, oom_killed=result.oom_killed,
         ))
         return result
-
-    def _unusable_sync(self, container_id: str) -> str:
-        """Why the container cannot run a trivial command (empty when it can). Called after a
-        command ended in a way that may mean the container itself is broken (OOM, 126, 137)."""
-        import docker.errors  # deferred: start-up cost, the docker SDK takes ~0.25 s to import
-
-        api = self.client.api
-        try:
-            state = api.inspect_container(container_id).get("State") or {}
-            if not state.get("Running"):
-                how = "OOM-killed" if state.get("OOMKilled") else f"exit {state.get('ExitCode')}"
-                return f"it stopped ({how})"
-            probe = api.exec_create(container_id, ["/bin/sh", "-c", ":"])["Id"]
-            api.exec_start(probe)
-            code = api.exec_inspect(probe).get("ExitCode")
-        except docker.errors.NotFound:
-            return "it is gone"
-        except docker.errors.APIError as exc:
-            return f"a trivial command could not start ({_first_line(exc)})"
-        return "" if code == 0 else f"a trivial command failed with exit {code}"
 
     def _recover_sync(self, scope_key: str, name: str, reason: str) -> dict[str, Any]:
         """Remove an unusable container and create its replacement (the next ensure would only
@@ -404,10 +390,6 @@ class DockerBackend:
         if self._client is not None:
             await asyncio.to_thread(self._client.close)
             self._client = None
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 def configured_limits(config: SandboxConfig) -> Limits:

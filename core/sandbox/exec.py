@@ -20,7 +20,7 @@ from typing import Any
 from core.sandbox.contract import OUTPUT_MARKER, ExecResult
 from core.sandbox.reaper import MARKER_ENV, container_pids, kill_command
 
-__all__ = ["CgroupCounters", "ExecStartFailed", "read_counters", "run_exec"]
+__all__ = ["CgroupCounters", "ExecStartFailed", "first_line", "read_counters", "run_exec", "unusable_reason"]
 
 DEFAULT_TIMEOUT_MS = 120_000
 """Timeout for a caller that passes none (``clawtop sandbox exec`` without ``--timeout-ms``, the
@@ -60,9 +60,38 @@ def _pump(api: Any, exec_id: str, capture: _Capture) -> None:
         capture.add(err, capture.err)
 
 
+_RUNTIME_REFUSED = 126
+
+
 class ExecStartFailed(RuntimeError):
     """The engine could not start the command (container stopped, dead or out of resources): the
     command never ran, so it may be run again in a recreated container."""
+
+
+def first_line(exc: BaseException) -> str:
+    """An engine error's first line, short enough for a tool result."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def unusable_reason(api: Any, container_id: str) -> str:
+    """Why the container cannot run a trivial command (empty when it can). Asked after a command
+    ended in a way that may mean the container itself is broken (OOM, 137, no exit code, or the
+    engine could not start it). Blocking."""
+    import docker.errors  # deferred: start-up cost, the docker SDK takes ~0.25 s to import
+
+    try:
+        state = api.inspect_container(container_id).get("State") or {}
+        if not state.get("Running"):
+            how = "OOM-killed" if state.get("OOMKilled") else f"exit {state.get('ExitCode')}"
+            return f"it stopped ({how})"
+        probe = api.exec_create(container_id, ["/bin/sh", "-c", ":"])["Id"]
+        api.exec_start(probe)
+        code = api.exec_inspect(probe).get("ExitCode")
+    except docker.errors.NotFound:
+        return "it is gone"
+    except docker.errors.APIError as exc:
+        return f"a trivial command could not start ({first_line(exc)})"
+    return "" if code == 0 else f"a trivial command failed with exit {code}"
 
 
 class CgroupCounters(dict[str, int]):
@@ -150,6 +179,10 @@ async def run_exec(
             await asyncio.wait_for(asyncio.shield(pump), 10)
     info = await asyncio.to_thread(api.exec_inspect, exec_id)
     exit_code = info.get("ExitCode")
+    if exit_code == _RUNTIME_REFUSED and bytes(capture.out).startswith(b"OCI runtime exec failed"):
+        # The runtime could not start the wrapper (pids or memory exhausted): nothing of the
+        # command ran, and the engine reports that as output plus exit 126.
+        raise ExecStartFailed(capture.out.decode(errors="replace").strip())
     after = await asyncio.to_thread(read_counters, api, container_id)
     if after.get("pids_max", 0) > before.get("pids_max", 0) and not timed_out:
         # The pids limit refused forks: whatever of this command is still alive (a fork bomb's
