@@ -21,7 +21,7 @@ from core.config.schema.sandbox import (
     effective_tmpfs_size,
 )
 from core.config.schema.sizes import byte_size
-from core.sandbox.contract import Limits, SandboxError
+from core.sandbox.contract import WEAK_TAG, Limits, SandboxError
 
 __all__ = [
     "WEAK_TAG",
@@ -38,8 +38,6 @@ _HOME_SECRETS = (".aws", ".cargo", ".config", ".docker", ".gnupg", ".netrc", ".n
 TMPFS_OPTIONS = "rw,nosuid,nodev,noexec,mode=1777"
 """World-writable sticky tmpfs without setuid files (a privilege path) or executables (what a
 plain ``--tmpfs`` gets from Docker). Size and owner are added per container."""
-WEAK_TAG = "WEAK"
-"""First hardening tag of a container created under ``dangerouslyAllowWeakHardening``."""
 
 
 def limits_of(config: SandboxConfig) -> Limits:
