@@ -24,7 +24,7 @@ import signal
 import time
 from typing import Any
 
-__all__ = ["MARKER_ENV", "container_pids", "kill_command"]
+__all__ = ["MARKER_ENV", "container_pids", "kill_command", "kill_marked_host_processes"]
 
 MARKER_ENV = "CLAWTOP_EXEC"
 """Environment variable carrying the token of the command a process belongs to."""
@@ -142,3 +142,21 @@ def kill_command(api: Any, container_id: str, exec_id: str, token: str, before: 
         keep.add(int(state.get("Pid") or 0))  # the container's init: never a command's process
     if not _kill_from_host(api, container_id, token, before, keep):
         _kill_inside(api, container_id, token)
+
+
+def kill_marked_host_processes(token: str) -> int:
+    """SIGKILL every host process carrying ``token`` (the process fallback, whose commands are host
+    processes: a ``setsid`` child leaves the killed process group but keeps the marker). Only
+    processes this user may read are seen, which are the only ones it could start. Returns how many
+    were killed."""
+    killed = 0
+    for _ in range(_ROUNDS):
+        victims = [int(d) for d in os.listdir("/proc") if d.isdigit() and _marker(int(d)) == token]
+        if not victims:
+            break
+        for pid in victims:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+        time.sleep(0.01)
+    return killed
