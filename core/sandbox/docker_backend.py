@@ -316,7 +316,7 @@ class DockerBackend:
         limits = _limits_from_host(attrs.get("HostConfig") or {})
         notes: list[tuple[LimitName, str]] = []
         if result.timed_out:
-            notes.append(("timeout", "command exceeded its timeout and was killed (SIGKILL to its process group)"))
+            notes.append(("timeout", "command exceeded its timeout; every process it started was SIGKILLed"))
         if result.oom_killed:
             notes.append(("memory", f"exit 137, OOMKilled: memory limit {limits.memory_bytes} bytes"))
         refused = after.get("pids_max", 0) - before.get("pids_max", 0)
