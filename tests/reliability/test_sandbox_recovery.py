@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from core.config.schema.sandbox import SandboxConfig
+from core.sandbox import reaper
 from core.sandbox.contract import ExecResult
 from core.sandbox.docker_backend import DockerBackend
 from core.sandbox.events import SandboxContainerRemoved, SandboxLimitHit
@@ -193,3 +194,19 @@ def test_cli_stats_shows_a_busy_loop_near_a_full_cpu(docker_client: Any, busybox
     reference = cpu_percent(docker_client.api.stats(info.name, stream=False))
     print(f"sandbox stats: {rows[0]['cpuPercent'] if rows else None} %, daemon two-sample: {reference:.1f} %")
     assert reference > 5 and rows and rows[0]["cpuPercent"] > reference / 2, (rows, reference)
+
+
+def test_setsid_survivor_is_killed_from_inside_when_the_host_cannot_see_pids(
+        docker_client: Any, hostile_image: str, sandbox_prefix: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A remote daemon: no host cgroup tree and no usable ``docker top``. The marker kill loop
+    runs inside the container instead."""
+    monkeypatch.setattr(reaper, "container_pids", lambda _api, _cid: None)
+    backend = _backend(sandbox_prefix, hostile_image, tmp_path, docker_client, [])
+    info = _run(backend.ensure(SCOPE))
+    before = _processes(docker_client, info.name)
+    r = _run(backend.exec(SCOPE, ["sh", "-c", f"{SETSID} sh -c 'while :; do :; done' & sleep 100000"],
+                          timeout_ms=1500))
+    assert r.timed_out and r.exit_code == 137
+    assert _processes(docker_client, info.name) == before
+    _next_exec_works(backend)
