@@ -77,6 +77,27 @@ def test_timeout_kills_the_whole_group(tmp_path: Path) -> None:
     assert hits and hits[0].limit == "timeout" and hits[0].isolated is False and NOT_ISOLATED in hits[0].detail
 
 
+def test_timeout_kills_a_setsid_child_too(tmp_path: Path) -> None:
+    """A child that left the process group with setsid is found by the command's marker."""
+    backend, _events = _backend(tmp_path)
+    pidfile = tmp_path / "escaped.pid"
+    script = f"setsid /bin/sh -c 'echo $$ > {pidfile}; exec sleep 30' & sleep 30"
+
+    async def run() -> Any:
+        return await backend.exec("s", ["/bin/sh", "-c", script], timeout_ms=800)
+
+    t0 = time.monotonic()
+    res = asyncio.run(run())
+    assert time.monotonic() - t0 < 5  # the escaped child holds the output pipes until it is killed
+    assert res.timed_out and res.exit_code == 137
+    escaped = int(pidfile.read_text())
+    for _ in range(50):
+        if not _alive(escaped):
+            break
+        time.sleep(0.02)
+    assert not _alive(escaped), "setsid child of the timed-out command survived"
+
+
 def test_output_cap_uses_the_docker_marker(tmp_path: Path) -> None:
     backend, _ = _backend(tmp_path)
     res = asyncio.run(backend.exec("s", ["/bin/sh", "-c", "yes abcdefgh | head -c 200000"], max_output_bytes=1000))

@@ -228,8 +228,9 @@ def test_cpu_hog_at_half_a_core_is_throttled(run_container: Any) -> None:
 @pytest.mark.docker
 def test_live_update_of_a_running_container(run_container: Any, docker_client: Any) -> None:
     ctr = run_container("sleep 60", nano_cpus=1_000_000_000, mem_limit="64m", memswap_limit="64m", pids_limit=64)
-    old = _cfg(cpus=1, memory="64m", pidsLimit=64)
-    new = _cfg(cpus=0.5, memory="128m", pidsLimit=100, readOnlyRoot=False)
+    # readOnlyRoot false needs the weak-hardening opt-out; both sides carry it, so only the root differs.
+    old = _cfg(cpus=1, memory="64m", pidsLimit=64, dangerouslyAllowWeakHardening=True)
+    new = _cfg(cpus=0.5, memory="128m", pidsLimit=100, readOnlyRoot=False, dangerouslyAllowWeakHardening=True)
     labels = [f"clawtop.test={run_container.tag}"]
     events = asyncio.run(apply_live_limits_async(docker_client, old, new, label=labels))
     ctr.reload()

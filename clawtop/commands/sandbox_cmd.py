@@ -38,18 +38,44 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     st.add_argument("--no-stream", action="store_true", help="print one snapshot and exit")
     st.add_argument("--json", action="store_true", help="one JSON object per container per line")
     st.set_defaults(handler=_handle(_stats))
-    ex = sub.add_parser("exec", help="run a command in a scope's sandbox: exec SCOPE -- CMD…")
+    ex = sub.add_parser("exec", help="run a command in a scope's sandbox: exec SCOPE [OPTIONS] -- CMD…",
+                        description="Options may come anywhere before `--`; everything after it is the command.")
     ex.add_argument("scope", metavar="SCOPE", help="scope key, e.g. agent:main or shared")
-    ex.add_argument("--timeout-ms", type=int, default=None, help="kill the command after this long")
-    ex.add_argument("--max-output", type=int, default=None, metavar="BYTES", help="output cap")
+    _exec_options(ex)
     ex.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD")
-    ex.set_defaults(handler=_handle(_exec))
+    ex.set_defaults(handler=_handle(_exec), parser=ex)
     pr = sub.add_parser("prune", help="remove idle/old sandbox containers (workspaces are kept)")
     pr.add_argument("--force", action="store_true", help="remove every clawtop sandbox container")
     pr.set_defaults(handler=_handle(_prune))
     bd = sub.add_parser("build", help="build the default image clawtop-sandbox:bookworm-slim")
     bd.add_argument("--tag", default=None, help="image tag (default: the default image)")
     bd.set_defaults(handler=_handle(_build))
+
+
+def _exec_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout-ms", type=int, default=None, help="kill the command after this long")
+    parser.add_argument("--max-output", type=int, default=None, metavar="BYTES", help="output cap")
+
+
+def split_exec_argv(args: argparse.Namespace) -> list[str]:
+    """The command of ``sandbox exec``; options between SCOPE and ``--`` are parsed into ``args``.
+    argparse hands everything after SCOPE to the remainder, options included, so they are parsed
+    here again. Exits 2 (argparse's usage error) on an unknown option before ``--``."""
+    rest = list(args.argv)
+    if "--" not in rest:
+        return rest
+    cut = rest.index("--")
+    head, command = rest[:cut], rest[cut + 1:]
+    if head:
+        options = argparse.ArgumentParser(prog=f"{args.parser.prog} SCOPE", add_help=False)
+        _exec_options(options)
+        parsed, unknown = options.parse_known_args(head)
+        if unknown:
+            args.parser.error(f"unrecognized arguments before --: {' '.join(unknown)}")
+        for key in ("timeout_ms", "max_output"):
+            if getattr(parsed, key) is not None:
+                setattr(args, key, getattr(parsed, key))
+    return command
 
 
 Action = Callable[[argparse.Namespace, LoadedConfig], Coroutine[Any, Any, int]]
@@ -106,7 +132,7 @@ async def _ls(args: argparse.Namespace, loaded: LoadedConfig) -> int:
 
 
 async def _exec(args: argparse.Namespace, loaded: LoadedConfig) -> int:
-    argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    argv = split_exec_argv(args)
     if not argv:
         print("clawtop sandbox exec: give a command after --", file=sys.stderr)
         return 2
@@ -161,9 +187,11 @@ async def _stats(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     try:
         await sampler.sync(client)
         while True:
-            deadline = time.monotonic() + 3.0  # first frames need two daemon sampling cycles
-            # The sampler has no "first frame" signal to wait on: poll it, for at most 3 s.
-            while time.monotonic() < deadline and any(sampler.latest(n) is None for n in sampler.names()):  # noqa: ASYNC110
+            # A CPU figure is a delta between two frames and a stream's first frame has nothing to
+            # compare with: wait for a second sample of every container (frames come each ~1 s).
+            # The sampler has no "n samples" signal to wait on: poll it, for at most 5 s.
+            deadline = time.monotonic() + 5.0
+            while time.monotonic() < deadline and any(len(sampler.samples(n)) < 2 for n in sampler.names()):  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
             rows = [_stats_row(n, s) for n in sorted(sampler.names()) if (s := sampler.latest(n)) is not None]
             for row in rows:

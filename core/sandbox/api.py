@@ -26,6 +26,7 @@ from core.config.schema.sandbox import SandboxConfig
 from core.sandbox import naming
 from core.sandbox.contract import (
     OUTPUT_MARKER,
+    WEAK_TAG,
     ContainerInfo,
     ExecResult,
     Limits,
@@ -51,6 +52,7 @@ __all__ = [
     "SandboxImageMissing",
     "SandboxManager",
     "SandboxUnavailable",
+    "WEAK_TAG",
 ]
 
 log = logging.getLogger(__name__)

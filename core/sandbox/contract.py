@@ -26,10 +26,15 @@ __all__ = [
     "SandboxError",
     "SandboxImageMissing",
     "SandboxUnavailable",
+    "WEAK_TAG",
 ]
 
 Publish = Callable[[Event], None]
 """Where a backend sends its events (``EventBus.publish`` or a test list's ``append``)."""
+
+WEAK_TAG = "WEAK"
+"""First hardening tag of a container lacking root-user, capability or read-only-root hardening
+(allowed only by ``dangerouslyAllowWeakHardening``), e.g. ``WEAK:root,caps``."""
 
 OUTPUT_MARKER = "\n[output truncated at {limit} bytes]\n"
 """Appended to stdout when it exceeded ``max_output_bytes`` (the agent sees the cut)."""

@@ -34,9 +34,15 @@ from core.sandbox.events import (
     SandboxLimitHit,
     SandboxLimitsUpdated,
 )
-from core.sandbox.exec import run_exec
-from core.sandbox.hardening import create_kwargs, hardening_summary, limits_of, validate_binds_at_create
-from core.sandbox.image import ensure_image
+from core.sandbox.exec import ExecStartFailed, first_line, run_exec, unusable_reason
+from core.sandbox.hardening import (
+    create_kwargs,
+    hardening_summary,
+    limits_of,
+    unexpected_problems,
+    validate_binds_at_create,
+)
+from core.sandbox.image import ensure_image, user_ids
 from core.sandbox.prune import IN_USE_GRACE_S, Registry, prune_reason
 
 __all__ = ["DockerBackend", "docker_available"]
@@ -158,17 +164,23 @@ class DockerBackend:
 
     def _create(self, scope_key: str, name: str, workspace: Path, hash_: str) -> dict[str, Any]:
         d = self.config.docker
-        ensure_image(self.client, d.image)
+        image = ensure_image(self.client, d.image)
         validate_binds_at_create(self.config, [workspace, self.workspace_root])
         created_ms = int(time.time() * 1000)
+        user = self._user_for(workspace)
         kwargs = create_kwargs(
             self.config, name=name, labels=naming.labels(scope_key, created_ms=created_ms, hash_=hash_),
-            workspace=workspace, user=self._user_for(workspace),
+            workspace=workspace, user=user, tmpfs_owner=user_ids(self.client, image, user),
         )
         container = self.client.containers.create(d.image, **kwargs)
         setup_ran = False
         try:
             container.start()
+            container.reload()
+            problems = unexpected_problems(self.config, container.attrs)
+            if problems:
+                raise SandboxError(f"sandbox container {name} is not hardened as configured: {'; '.join(problems)}"
+                                   " (set dangerouslyAllowWeakHardening to accept a weaker sandbox)")
             if d.setup_command:
                 cmd = d.setup_command if isinstance(d.setup_command, str) else "\n".join(d.setup_command)
                 code, out = container.exec_run(["/bin/sh", "-lc", cmd], workdir=d.workdir)
@@ -219,7 +231,14 @@ class DockerBackend:
                 self._publish(SandboxContainerReused(name=name, scope_key=scope_key))
             self._adopted.add(name)
             if not running:
-                self.client.api.start(name)
+                import docker.errors  # deferred: start-up cost, the docker SDK takes ~0.25 s to import
+
+                try:
+                    self.client.api.start(name)
+                except docker.errors.APIError as exc:
+                    log.warning("sandbox container %s does not start (%s): recreating it", name, first_line(exc))
+                    self._remove(name, scope_key, "unusable")
+                    return self._create(scope_key, name, workspace, hash_)
                 attrs = self._inspect(name) or attrs
             self.registry.touch(name, scope_key)
             return attrs
@@ -244,17 +263,51 @@ class DockerBackend:
         else:
             full_env.pop("PATH", None)
         cwd = d.workdir if not workdir else workdir if workdir.startswith("/") else f"{d.workdir}/{workdir}"
-        result, before, after = await run_exec(
-            self.client.api, attrs["Id"], argv, workdir=cwd, env=full_env,
-            timeout_ms=timeout_ms, max_output_bytes=max_output_bytes,
-        )
+        recovered = ""
+        try:
+            result, before, after = await run_exec(
+                self.client.api, attrs["Id"], argv, workdir=cwd, env=full_env,
+                timeout_ms=timeout_ms, max_output_bytes=max_output_bytes,
+            )
+        except ExecStartFailed as exc:
+            # The command never started: run it again, once, in a recreated container when this
+            # one cannot even run a trivial command.
+            broken = await asyncio.to_thread(unusable_reason, self.client.api, attrs["Id"])
+            if broken:
+                recovered = f"{broken}; the engine could not start the command ({first_line(exc)})"
+                attrs = await asyncio.to_thread(self._recover_sync, scope_key, name, recovered)
+            try:
+                result, before, after = await run_exec(
+                    self.client.api, attrs["Id"], argv, workdir=cwd, env=full_env,
+                    timeout_ms=timeout_ms, max_output_bytes=max_output_bytes,
+                )
+            except ExecStartFailed as again:
+                raise SandboxError(f"sandbox {name} could not start the command: {first_line(again)}") from again
+        else:
+            if result.oom_killed or result.exit_code in (None, 137):
+                broken = await asyncio.to_thread(unusable_reason, self.client.api, attrs["Id"])
+                if broken:
+                    recovered = broken
+                    await asyncio.to_thread(self._recover_sync, scope_key, name, broken)
         result = self._report_limits(name, scope_key, argv[0], attrs, result, before, after)
+        if recovered:
+            result = dataclasses.replace(result, stderr=result.stderr + (
+                f"\n[sandbox: container {name} was unusable: {recovered}; "
+                "it was recreated (files in its /tmp and its background processes are gone)]"))
         await asyncio.to_thread(self.registry.touch, name, scope_key)
         self._publish(SandboxExec(
             name=name, scope=scope_key, argv0=argv[0], exit_code=result.exit_code, duration_ms=result.duration_ms,
             timed_out=result.timed_out, truncated=result.truncated, oom_killed=result.oom_killed,
         ))
         return result
+
+    def _recover_sync(self, scope_key: str, name: str, reason: str) -> dict[str, Any]:
+        """Remove an unusable container and create its replacement (the next ensure would only
+        restart a stopped one, keeping whatever filled it)."""
+        log.warning("sandbox container %s is unusable (%s): recreating it", name, reason)
+        with self._lock(name):
+            self._remove(name, scope_key, "unusable")
+        return self.ensure_sync(scope_key)
 
     def _report_limits(
         self, name: str, scope: str, argv0: str, attrs: dict[str, Any], result: ExecResult,
@@ -263,7 +316,7 @@ class DockerBackend:
         limits = _limits_from_host(attrs.get("HostConfig") or {})
         notes: list[tuple[LimitName, str]] = []
         if result.timed_out:
-            notes.append(("timeout", "command exceeded its timeout and was killed (SIGKILL to its process group)"))
+            notes.append(("timeout", "command exceeded its timeout; every process it started was SIGKILLed"))
         if result.oom_killed:
             notes.append(("memory", f"exit 137, OOMKilled: memory limit {limits.memory_bytes} bytes"))
         refused = after.get("pids_max", 0) - before.get("pids_max", 0)

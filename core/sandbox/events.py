@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 SandboxBackendName = Literal["docker", "process"]
-RemovalReason = Literal["idle", "max_age", "forced", "drift", "setup_failed"]
+RemovalReason = Literal["idle", "max_age", "forced", "drift", "setup_failed", "unusable"]
 LimitName = Literal["pids", "memory", "cpu", "timeout"]
 
 
@@ -77,8 +77,9 @@ class SandboxContainerRecreated(Event):
 @register_kind
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class SandboxContainerRemoved(Event):
-    """A container was removed; ``reason`` is ``idle``, ``max_age``, ``forced``, ``drift`` or
-    ``setup_failed``. The host workspace directory is kept."""
+    """A container was removed; ``reason`` is ``idle``, ``max_age``, ``forced``, ``drift``,
+    ``setup_failed`` or ``unusable`` (it could not run a command; a new one replaces it at once).
+    The host workspace directory is kept."""
 
     kind = "sandbox.container_removed"
     name: str

@@ -2,28 +2,25 @@
 detection (docs/design/sandbox.md#running-a-command, docs/design/sandbox.md#oom-detection,
 docs/design/sandbox.md#limit-hit-detection).
 
-Why a wrapper: ``docker exec`` has no timeout and no kill. The command is started as
-``sh -c 'echo $$ > pidfile; exec "$@"'`` so its in-container pid is known; an exec'd process is
-its own session and process-group leader, so a kill of that group also takes the children (a
-fork bomb's background shells included). The kill is sent from the host (``killpg`` of the
-exec's host pid, after checking it really belongs to this container) because under a pids limit
-a new ``docker exec kill`` may be unable to start; otherwise from inside the container.
+Why a wrapper: ``docker exec`` has no timeout and no kill. Each command carries an environment
+marker its descendants inherit; on timeout ``reaper.kill_command`` kills its whole tree, ``setsid``
+children included (docs/design/sandbox.md#killing-a-command). The wrapper writes nothing: a full
+or unwritable ``/tmp`` cannot stop a command from starting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from core.sandbox.contract import OUTPUT_MARKER, ExecResult
+from core.sandbox.reaper import MARKER_ENV, container_pids, kill_command
 
-__all__ = ["CgroupCounters", "read_counters", "run_exec"]
+__all__ = ["CgroupCounters", "ExecStartFailed", "first_line", "read_counters", "run_exec", "unusable_reason"]
 
 DEFAULT_TIMEOUT_MS = 120_000
 """Timeout for a caller that passes none (``clawtop sandbox exec`` without ``--timeout-ms``, the
@@ -31,10 +28,7 @@ benches). The agent's ``exec`` tool always passes ``agents.defaults.sandbox.exec
 DEFAULT_MAX_OUTPUT = 1_000_000
 """Output cap (both streams together) for a caller that passes none; the agent's ``exec`` tool
 always passes ``agents.defaults.sandbox.exec.maxOutputBytes``."""
-_WRAP = (
-    '[ -n "$CLAWTOP_PREPEND_PATH" ] && PATH="$CLAWTOP_PREPEND_PATH:$PATH"; unset CLAWTOP_PREPEND_PATH; '
-    'echo $$ > "$0" 2>/dev/null; exec "$@"'
-)
+_WRAP = '[ -n "$CLAWTOP_PREPEND_PATH" ] && PATH="$CLAWTOP_PREPEND_PATH:$PATH"; unset CLAWTOP_PREPEND_PATH; exec "$@"'
 """PATH is never replaced (the image's tools must stay reachable): a caller's PATH is prepended."""
 
 
@@ -66,35 +60,38 @@ def _pump(api: Any, exec_id: str, capture: _Capture) -> None:
         capture.add(err, capture.err)
 
 
-def _host_pid_belongs(pid: int, container_id: str) -> bool:
+_RUNTIME_REFUSED = 126
+
+
+class ExecStartFailed(RuntimeError):
+    """The engine could not start the command (container stopped, dead or out of resources): the
+    command never ran, so it may be run again in a recreated container."""
+
+
+def first_line(exc: BaseException) -> str:
+    """An engine error's first line, short enough for a tool result."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def unusable_reason(api: Any, container_id: str) -> str:
+    """Why the container cannot run a trivial command (empty when it can). Asked after a command
+    ended in a way that may mean the container itself is broken (OOM, 137, no exit code, or the
+    engine could not start it). Blocking."""
+    import docker.errors  # deferred: start-up cost, the docker SDK takes ~0.25 s to import
+
     try:
-        with open(f"/proc/{pid}/cgroup", encoding="ascii", errors="replace") as fh:
-            return container_id in fh.read()
-    except OSError:
-        return False
-
-
-def kill_exec(api: Any, container_id: str, exec_id: str, pidfile: str) -> None:
-    """SIGKILL the exec's whole process group: from the host when we can see its pid, else by a
-    ``kill`` run inside the container. Blocking."""
-    pid = int(api.exec_inspect(exec_id).get("Pid") or 0)
-    if pid > 0 and _host_pid_belongs(pid, container_id):
-        for _ in range(20):  # a fork bomb forks while we kill: repeat until the group is gone
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                return
-            except PermissionError:
-                break
-            time.sleep(0.02)
-    script = f'p=$(cat {pidfile} 2>/dev/null) && [ -n "$p" ] && kill -KILL -- -$p; kill -KILL $p 2>/dev/null; true'
-    for _ in range(5):
-        try:
-            kid = api.exec_create(container_id, ["/bin/sh", "-c", script], user="")["Id"]
-            api.exec_start(kid)
-            return
-        except Exception:  # noqa: BLE001 — pids exhausted: retry a little later
-            time.sleep(0.2)
+        state = api.inspect_container(container_id).get("State") or {}
+        if not state.get("Running"):
+            how = "OOM-killed" if state.get("OOMKilled") else f"exit {state.get('ExitCode')}"
+            return f"it stopped ({how})"
+        probe = api.exec_create(container_id, ["/bin/sh", "-c", ":"])["Id"]
+        api.exec_start(probe)
+        code = api.exec_inspect(probe).get("ExitCode")
+    except docker.errors.NotFound:
+        return "it is gone"
+    except docker.errors.APIError as exc:
+        return f"a trivial command could not start ({first_line(exc)})"
+    return "" if code == 0 else f"a trivial command failed with exit {code}"
 
 
 class CgroupCounters(dict[str, int]):
@@ -156,31 +153,41 @@ async def run_exec(
     turns counter increases into limit-hit events)."""
     timeout = (timeout_ms or DEFAULT_TIMEOUT_MS) / 1000
     limit = max_output_bytes or DEFAULT_MAX_OUTPUT
-    pidfile = f"/tmp/.clawtop-exec-{uuid.uuid4().hex[:12]}.pid"
+    token = uuid.uuid4().hex[:16]
     before = await asyncio.to_thread(read_counters, api, container_id)
+    pids_before = await asyncio.to_thread(container_pids, api, container_id)
     started = time.monotonic()
-    kwargs: dict[str, Any] = {"workdir": workdir, "environment": [f"{k}={v}" for k, v in env.items()]}
+    environment = [f"{k}={v}" for k, v in env.items() if k != MARKER_ENV] + [f"{MARKER_ENV}={token}"]
+    kwargs: dict[str, Any] = {"workdir": workdir, "environment": environment}
     if user:
         kwargs["user"] = user
-    command = ["/bin/sh", "-c", _WRAP, pidfile, *argv]
-    exec_id = (await asyncio.to_thread(api.exec_create, container_id, command, **kwargs))["Id"]
+    command = ["/bin/sh", "-c", _WRAP, "clawtop-exec", *argv]
+    try:
+        exec_id = (await asyncio.to_thread(api.exec_create, container_id, command, **kwargs))["Id"]
+    except Exception as exc:  # any engine refusal means the command did not start
+        raise ExecStartFailed(str(exc)) from exc
     capture = _Capture(limit)
     pump = asyncio.ensure_future(asyncio.to_thread(_pump, api, exec_id, capture))
+    kill = (api, container_id, exec_id, token, pids_before)
     timed_out = False
     try:
         await asyncio.wait_for(asyncio.shield(pump), timeout)
     except TimeoutError:
         timed_out = True
-        await asyncio.to_thread(kill_exec, api, container_id, exec_id, pidfile)
+        await asyncio.to_thread(kill_command, *kill)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(pump), 10)
     info = await asyncio.to_thread(api.exec_inspect, exec_id)
     exit_code = info.get("ExitCode")
+    if exit_code == _RUNTIME_REFUSED and bytes(capture.out).startswith(b"OCI runtime exec failed"):
+        # The runtime could not start the wrapper (pids or memory exhausted): nothing of the
+        # command ran, and the engine reports that as output plus exit 126.
+        raise ExecStartFailed(capture.out.decode(errors="replace").strip())
     after = await asyncio.to_thread(read_counters, api, container_id)
     if after.get("pids_max", 0) > before.get("pids_max", 0) and not timed_out:
         # The pids limit refused forks: whatever of this command is still alive (a fork bomb's
         # background shells) is killed so it cannot keep the sandbox saturated.
-        await asyncio.to_thread(kill_exec, api, container_id, exec_id, pidfile)
+        await asyncio.to_thread(kill_command, *kill)
     oom = exit_code == 137 and after.get("oom_kill", 0) > before.get("oom_kill", 0) and not timed_out
     if exit_code == 137 and "oom_kill" not in after and not timed_out:
         state = (await asyncio.to_thread(api.inspect_container, container_id)).get("State") or {}

@@ -14,16 +14,30 @@ import posixpath
 from pathlib import Path
 from typing import Any
 
-from core.config.schema.sandbox import SandboxConfig, UlimitRange, effective_memory_swap
+from core.config.schema.sandbox import (
+    SandboxConfig,
+    UlimitRange,
+    effective_memory_swap,
+    effective_tmpfs_size,
+)
 from core.config.schema.sizes import byte_size
-from core.sandbox.contract import Limits, SandboxError
+from core.sandbox.contract import WEAK_TAG, Limits, SandboxError
 
-__all__ = ["create_kwargs", "hardening_summary", "limits_of", "validate_binds_at_create", "verify_hardening"]
+__all__ = [
+    "WEAK_TAG",
+    "create_kwargs",
+    "hardening_summary",
+    "limits_of",
+    "tmpfs_options",
+    "unexpected_problems",
+    "validate_binds_at_create",
+    "verify_hardening",
+]
 
 _HOME_SECRETS = (".aws", ".cargo", ".config", ".docker", ".gnupg", ".netrc", ".npm", ".ssh")
-TMPFS_OPTIONS = "rw,nosuid,nodev,mode=1777"
-"""World-writable sticky tmpfs: the sandbox user may not own the path, and setuid files there
-would be a privilege path."""
+TMPFS_OPTIONS = "rw,nosuid,nodev,noexec,mode=1777"
+"""World-writable sticky tmpfs without setuid files (a privilege path) or executables (what a
+plain ``--tmpfs`` gets from Docker). Size and owner are added per container."""
 
 
 def limits_of(config: SandboxConfig) -> Limits:
@@ -84,10 +98,23 @@ def validate_binds_at_create(config: SandboxConfig, roots: list[Path]) -> None:
             )
 
 
+def tmpfs_options(config: SandboxConfig, owner: tuple[int, int | None] | None) -> str:
+    """Mount options of each tmpfs. ``owner`` (uid, gid) makes the mount's root the sandbox user's:
+    the runtime gives the mount the mode of the image's own directory (a root-owned 0755 ``/tmp``
+    stays 0755 despite ``mode=1777``), so only ownership makes it writable whatever the image."""
+    opts = f"{TMPFS_OPTIONS},size={effective_tmpfs_size(config.docker)}"
+    if owner is not None:
+        uid, gid = owner
+        opts += f",uid={uid}" + (f",gid={gid}" if gid is not None else "")
+    return opts
+
+
 def create_kwargs(
-    config: SandboxConfig, *, name: str, labels: dict[str, str], workspace: Path, user: str | None
+    config: SandboxConfig, *, name: str, labels: dict[str, str], workspace: Path, user: str | None,
+    tmpfs_owner: tuple[int, int | None] | None = None,
 ) -> dict[str, Any]:
-    """``docker.containers.create`` kwargs, in the order of docs/design/sandbox.md#create-parameters (dicts keep it)."""
+    """``docker.containers.create`` kwargs, in the order of docs/design/sandbox.md#create-parameters (dicts keep it).
+    ``tmpfs_owner`` is the numeric (uid, gid) the sandbox user runs as, when known."""
     d = config.docker
     limits = limits_of(config)
     mode = "rw" if config.workspace_access == "rw" else "ro"
@@ -103,7 +130,8 @@ def create_kwargs(
         "init": True,
         "labels": labels,
         "read_only": d.read_only_root,
-        "tmpfs": {posixpath.normpath(p): TMPFS_OPTIONS for p in d.tmpfs},
+        "tmpfs": {posixpath.normpath(p): tmpfs_options(config, tmpfs_owner) for p in d.tmpfs},
+        "shm_size": effective_tmpfs_size(d),
         "network_mode": d.network,
         "environment": [f"{k}={v}" for k, v in env.items()],
         "cap_drop": list(d.cap_drop),
@@ -173,11 +201,34 @@ def verify_hardening(inspect: dict[str, Any], limits: Limits | None = None) -> l
     return problems
 
 
+def unexpected_problems(config: SandboxConfig, inspect: dict[str, Any]) -> list[str]:
+    """What :func:`verify_hardening` finds in a freshly created container beyond what the config
+    chose: a network other than ``none`` is the user's (validated) choice, and the weakenings
+    ``dangerouslyAllowWeakHardening`` permits are expected under it. Anything left means the
+    container does not carry the protections asked for (a root image ``USER``, say)."""
+    allowed = {"network"}
+    if config.docker.dangerously_allow_weak_hardening:
+        allowed |= {"root filesystem", "capabilities", "runs as root"}
+    return [p for p in verify_hardening(inspect, limits_of(config))
+            if not any(p.startswith(a) for a in allowed)]
+
+
 def hardening_summary(inspect: dict[str, Any]) -> tuple[str, ...]:
-    """Short tags of the protections a container has, for ``ContainerInfo.hardening``."""
+    """Short tags of the protections a container has, for ``ContainerInfo.hardening``; ``WEAK``
+    first (with what is missing) when it lacks root-user, capability or read-only-root hardening,
+    which only ``dangerouslyAllowWeakHardening`` allows."""
     host = inspect.get("HostConfig") or {}
     cfg = inspect.get("Config") or {}
     tags = []
+    weak = []
+    if _is_root(str(cfg.get("User") or "")):
+        weak.append("root")
+    if "ALL" not in [c.upper() for c in host.get("CapDrop") or []] or host.get("CapAdd"):
+        weak.append("caps")
+    if not host.get("ReadonlyRootfs"):
+        weak.append("rw-root")
+    if weak:
+        tags.append(f"{WEAK_TAG}:" + ",".join(weak))
     if host.get("ReadonlyRootfs"):
         tags.append("read-only-root")
     tags.append(f"network={host.get('NetworkMode')}")

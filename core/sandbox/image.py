@@ -7,14 +7,16 @@ by a pulled one (a silent pull would run unreviewed software, and offline hosts 
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from core.sandbox.contract import SandboxImageMissing
 
-__all__ = ["DEFAULT_IMAGE", "DOCKERFILE_DIR", "build_image", "ensure_image"]
+__all__ = ["DEFAULT_IMAGE", "DOCKERFILE_DIR", "build_image", "ensure_image", "user_ids"]
 
 DEFAULT_IMAGE = "clawtop-sandbox:bookworm-slim"
 DOCKERFILE_DIR = Path(__file__).resolve().parents[2] / "sandbox"
@@ -31,6 +33,46 @@ def ensure_image(client: Any, image: str) -> dict[str, Any]:
         hint = ("run `clawtop sandbox build`" if image == DEFAULT_IMAGE
                 else "build or load it first (`clawtop sandbox build` builds the default image)")
         raise SandboxImageMissing(f"Sandbox image not found: {image}; {hint}") from None
+
+
+def _numeric(user: str) -> tuple[int, int | None] | None:
+    name, _, group = user.partition(":")
+    if not name.isdigit() or (group and not group.isdigit()):
+        return None
+    return int(name), int(group) if group else None
+
+
+def _passwd_of(client: Any, image: str) -> str:
+    # A created, never started container is the cheapest way to read a file of an image.
+    cid = client.api.create_container(image, command=["true"], network_disabled=True)["Id"]
+    try:
+        chunks, _stat = client.api.get_archive(cid, "/etc/passwd")
+        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
+            member = tar.next()
+            fh = tar.extractfile(member) if member is not None else None
+            return fh.read().decode(errors="replace") if fh is not None else ""
+    finally:
+        client.api.remove_container(cid, force=True)
+
+
+def user_ids(client: Any, image: dict[str, Any], user: str | None) -> tuple[int, int | None] | None:
+    """Numeric (uid, gid) a container of ``image`` runs as: ``user``, else the image's ``USER``;
+    a name is looked up in the image's ``/etc/passwd``. None when unknown (or no such user).
+    Blocking."""
+    wanted = user or str((image.get("Config") or {}).get("User") or "") or "0"
+    ids = _numeric(wanted)
+    if ids is not None:
+        return ids
+    name, _, group = wanted.partition(":")
+    try:
+        passwd = _passwd_of(client, str(image["Id"]))
+    except Exception:  # noqa: BLE001 — no /etc/passwd in the image: the owner stays unknown
+        return None
+    for line in passwd.splitlines():
+        fields = line.split(":")
+        if len(fields) >= 4 and fields[0] == name and fields[2].isdigit() and fields[3].isdigit():
+            return int(fields[2]), int(group) if group.isdigit() else int(fields[3])
+    return None
 
 
 def _progress_lines(stream: Iterator[Any]) -> Iterator[str]:

@@ -40,7 +40,7 @@ LABEL_EPOCH = "clawtop.createArgsEpoch"
 LABEL_CONFIG_HASH = "clawtop.configHash"
 LABEL_LAST_USED = "clawtop.lastUsedAtMs"  # informational only: labels are immutable after create
 MOUNT_FORMAT_VERSION = 3
-CREATE_ARGS_EPOCH = "2026-07-10-init"
+CREATE_ARGS_EPOCH = "2026-12-05-tmpfs"
 """Bumping this makes every existing container drift, so idle ones are recreated
 (docs/design/sandbox.md#ensure-and-drift)."""
 DOCKER_ENV_POLICY_EPOCH = 1

@@ -11,7 +11,8 @@ process, in a new session / process group:
   is set to the user's current count plus ``pidsLimit`` — "at most pidsLimit more";
 - ``RLIMIT_CPU`` (CPU seconds): ``ulimits.cpu`` when configured, else the exec timeout × cores;
 - the configured ``ulimits`` (``nofile``, ``fsize`` …);
-- a per-exec timeout that SIGKILLs the whole process group.
+- a per-exec timeout that SIGKILLs the whole process group, and every process carrying the
+  command's environment marker (``setsid`` children left the group).
 
 **Not enforced:** network and filesystem isolation, read-only root, capabilities, CPU rate,
 workspace access mode. Every event says ``isolated=False``; text fields and the backend name say
@@ -29,6 +30,7 @@ import os
 import resource
 import signal
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ from core.sandbox.contract import OUTPUT_MARKER, ContainerInfo, ExecResult, Limi
 from core.sandbox.events import SandboxExec, SandboxLimitHit, SandboxLimitsUpdated, SandboxStats
 from core.sandbox.hardening import limits_of
 from core.sandbox.naming import config_hash, container_name, workspace_dir
+from core.sandbox.reaper import MARKER_ENV, kill_marked_host_processes
 
 __all__ = ["NOT_ISOLATED", "NOT_ENFORCED", "ProcessBackend", "proc_group_usage"]
 
@@ -204,7 +207,9 @@ class ProcessBackend:
         cpu_seconds = None
         if "cpu" not in self.config.docker.ulimits and timeout_ms:
             cpu_seconds = int(timeout_ms / 1000 * max(1.0, limits.cpus or 1.0)) + 1
-        full_env = {"HOME": str(ws), "LANG": "C.UTF-8", "PATH": _PATH, **self.config.docker.env, **(env or {})}
+        token = uuid.uuid4().hex[:16]
+        full_env = {"HOME": str(ws), "LANG": "C.UTF-8", "PATH": _PATH, **self.config.docker.env, **(env or {}),
+                    MARKER_ENV: token}
         started = time.monotonic()
         try:
             proc = await asyncio.create_subprocess_exec(
@@ -233,6 +238,7 @@ class ProcessBackend:
             if timed_out or proc.returncode is None:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(pgid, signal.SIGKILL)
+                await asyncio.to_thread(kill_marked_host_processes, token)  # setsid children left the group
                 await proc.wait()
             self._running[scope_key].discard(pgid)
         rc = proc.returncode

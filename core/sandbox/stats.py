@@ -60,10 +60,14 @@ def cpu_percent(raw: Mapping[str, Any]) -> float:
     (docs/design/sandbox.md#resource-statistics).
 
     ``online_cpus`` missing or 0 (older cgroup v1 daemons) falls back to ``len(percpu_usage)``;
-    0 unless both deltas are positive (first frame, or a paused container).
+    0 unless both deltas are positive (a paused container) and the previous reading exists: the
+    first frame of a stream has an empty ``precpu_stats``, and against zero the "delta" would be
+    the container's lifetime average (a busy loop read as a few %).
     """
     cur = raw.get("cpu_stats") or {}
     pre = raw.get("precpu_stats") or {}
+    if not pre.get("system_cpu_usage"):
+        return 0.0
     cur_usage = cur.get("cpu_usage") or {}
     d_cpu = cur_usage.get("total_usage", 0) - (pre.get("cpu_usage") or {}).get("total_usage", 0)
     d_sys = cur.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)

@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from core.sandbox.api import WEAK_TAG
 from tui.models.sandbox import EXEC_LOG, NOT_ISOLATED, ContainerState, SandboxModel
 from tui.panes.base import Pane, same_cell
 from tui.screens.sandbox_detail import SandboxDetailScreen
@@ -167,8 +168,9 @@ log; `esc` goes back. When `agents.defaults.sandbox.mode` is `off` the pane says
             hits: object = Text(f"⚠ {limit}{count}", style=self._error_style())
         else:
             hits = Text("—", style=dim)
+        weak = any(tag.startswith(WEAK_TAG) for tag in state.hardening)  # dangerouslyAllowWeakHardening
         return (Text(state.name, style=dim), backend, cpu, mem, pids, hits,
-                Text(short_hardening(state.hardening), style=dim))
+                Text(short_hardening(state.hardening), style=self._error_style() if weak else dim))
 
     def _refresh_rows(self, names: set[str]) -> None:
         table = self._table

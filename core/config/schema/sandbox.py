@@ -16,14 +16,14 @@ when the container is created.
 from __future__ import annotations
 
 import posixpath
-from typing import Literal, Self
+from typing import TYPE_CHECKING, Literal, Self, TypeAlias
 
 from pydantic import Field, field_validator, model_validator
 
 from core.config.schema.base import NonEmptyStr, StrictModel, raise_at
 from core.config.schema.reload import Reload, reload
 from core.config.schema.sandbox_limits import CpuLimit, MemoryLimit, PidsLimit, SetupCommand, UlimitRange, UlimitValue
-from core.config.schema.sizes import byte_size
+from core.config.schema.sizes import byte_size, byte_size_type
 
 __all__ = [
     "BLOCKED_BIND_SOURCES",
@@ -34,6 +34,8 @@ __all__ = [
     "SandboxPruneConfig",
     "UlimitRange",
     "effective_memory_swap",
+    "effective_tmpfs_size",
+    "weak_hardening",
 ]
 
 BLOCKED_BIND_SOURCES: tuple[str, ...] = (
@@ -60,6 +62,16 @@ RESERVED_CONTAINER_TARGETS: tuple[str, ...] = ("/workspace", "/agent")
 _BIND_MODES = frozenset({"ro", "rw", "z", "Z", "shared", "slave", "private", "rshared", "rslave", "rprivate", "nocopy"})
 """The options Docker accepts after the second colon of a bind (comma-separated)."""
 
+
+TMPFS_DEFAULT_BYTES = 64 * 1024**2
+"""Docker's own size of a plain ``--tmpfs`` / ``/dev/shm``: the ceiling of an unset ``tmpfsSize``."""
+
+if TYPE_CHECKING:
+    TmpfsSize: TypeAlias = str | int
+else:
+    TmpfsSize = byte_size_type(min_bytes=1024**2, max_bytes=1 << 50)
+"""One tmpfs mount's size: at least 1m (the exec wrapper's shell needs room); never unlimited,
+because an unbounded tmpfs can pin the whole memory limit."""
 
 _LIVE_LIMIT = reload(Reload.DOCKER_UPDATE, "docker-update")
 """Resource limits a running container takes in place; the rest of ``sandbox`` is drift."""
@@ -90,7 +102,14 @@ class SandboxDockerConfig(StrictModel):
     Default true."""
 
     tmpfs: list[str] = Field(default_factory=lambda: ["/tmp", "/var/tmp", "/run"])
-    """``--tmpfs`` mounts (writable, in memory). Default ``["/tmp", "/var/tmp", "/run"]``."""
+    """``--tmpfs`` mounts (writable, in memory, ``noexec``, owned by the sandbox user). Default
+    ``["/tmp", "/var/tmp", "/run"]``."""
+
+    tmpfs_size: TmpfsSize | None = None
+    """Size of each tmpfs mount and of ``/dev/shm``. Their contents count against ``memory`` and
+    no kill frees them, so a full tmpfs that takes the whole memory limit leaves no room for any
+    process. Unset = 64m, but at most ``memory`` / (2 × (number of mounts + 1)), so all of them
+    full together leave at least half of the memory limit. Default unset."""
 
     network: NonEmptyStr = "none"
     """``--network``: ``none`` = loopback only. ``host`` is always rejected;
@@ -161,6 +180,12 @@ class SandboxDockerConfig(StrictModel):
     dangerously_allow_container_namespace_join: bool = False
     """Allow ``network: "container:<id>"`` (shares another container's network). Default false."""
 
+    dangerously_allow_weak_hardening: bool = False
+    """Allow running as root (``user`` 0 or ``root``), keeping capabilities (``capDrop`` without
+    ``ALL``) or a writable root filesystem (``readOnlyRoot: false``). Without it such a config is
+    rejected; with it the container's hardening tags in the dashboard and ``sandbox ls`` say
+    ``WEAK``. Default false."""
+
     @field_validator("ulimits")
     @classmethod
     def _ulimit_names(cls, value: dict[str, object]) -> dict[str, object]:
@@ -193,6 +218,11 @@ class SandboxDockerConfig(StrictModel):
                 errors.append((("binds", index), "bind_rejected", problem, bind))
         if not posixpath.isabs(self.workdir):
             errors.append((("workdir",), "not_absolute", "workdir must be an absolute container path", self.workdir))
+        if not self.dangerously_allow_weak_hardening:
+            for key, problem in weak_hardening(self):
+                errors.append(((key,), "weak_hardening",
+                               f"{problem}; set dangerouslyAllowWeakHardening to allow it",
+                               getattr(self, _FIELD_OF[key])))
         swap_error = self._swap_problem()
         if swap_error:
             errors.append((("memorySwap",), "swap_below_memory", swap_error, self.memory_swap))
@@ -231,6 +261,34 @@ class SandboxDockerConfig(StrictModel):
         if byte_size(self.memory_swap) < byte_size(self.memory):
             return f"memorySwap ({self.memory_swap}) must be ≥ memory ({self.memory}): it counts memory plus swap"
         return None
+
+
+_FIELD_OF = {"user": "user", "capDrop": "cap_drop", "readOnlyRoot": "read_only_root"}
+
+
+def weak_hardening(docker: SandboxDockerConfig) -> list[tuple[str, str]]:
+    """``(key, problem)`` for each configured weakening of the default hardening: a root user,
+    capabilities kept, a writable root filesystem (the config side of
+    ``core.sandbox.hardening.verify_hardening``)."""
+    out: list[tuple[str, str]] = []
+    if docker.user is not None and docker.user.split(":")[0] in ("0", "root"):
+        out.append(("user", f"user {docker.user!r} runs as root"))
+    if "ALL" not in (c.upper() for c in docker.cap_drop):
+        out.append(("capDrop", "capDrop lacks \"ALL\" (capabilities are kept)"))
+    if not docker.read_only_root:
+        out.append(("readOnlyRoot", "readOnlyRoot false makes the root filesystem writable"))
+    return out
+
+
+def effective_tmpfs_size(docker: SandboxDockerConfig) -> int:
+    """Bytes of each tmpfs mount and ``/dev/shm``: ``tmpfsSize`` when set, else Docker's 64m capped
+    so all mounts full together take at most half of the memory limit."""
+    if docker.tmpfs_size is not None:
+        return byte_size(docker.tmpfs_size)
+    if docker.memory == "unlimited":
+        return TMPFS_DEFAULT_BYTES
+    share = byte_size(docker.memory) // (2 * (len(docker.tmpfs) + 1))
+    return max(1024**2, min(TMPFS_DEFAULT_BYTES, share))
 
 
 def effective_memory_swap(docker: SandboxDockerConfig) -> str | int | None:
