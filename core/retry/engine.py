@@ -308,7 +308,7 @@ class _Operation:
         if d.reason == "retry_delay_exceeds_cap":
             ra, cap = c.retry_after_ms or math.inf, self.policy.max_retry_after_ms
             raw = f"{c.hint.source}: {c.hint.raw}" if c.hint else "?"
-            msg = (f"{what} is rate limited: the server asked to wait {ra / 1000:g} s ({human_ms(ra)}; {raw}), "
+            msg = (f"{what} {_long_wait_state(c)}: the server asked to wait {ra / 1000:g} s ({human_ms(ra)}; {raw}), "
                    f"above maxRetryAfterMs {cap} ({human_ms(cap)}). "
                    + ("Failing over." if failover else "Not retrying."))
             return RetryAfterTooLong(msg, retry_after_ms=ra, cap_ms=cap, **kw)
@@ -327,6 +327,23 @@ class _Operation:
             "retry_budget_exhausted": f"the retry budget for {self.budget_key} is empty",
         }.get(d.reason, d.reason)
         return RetryExhausted(f"{base}; gave up: {detail}.", **kw)
+
+
+def _long_wait_state(c: Classification) -> str:
+    """What the server said about itself when it asked for a wait too long to sleep: its class in
+    words, so a 503 with a long Retry-After reads as unavailable, not as a rate limit."""
+    status = f" (HTTP {c.status})" if c.status is not None else ""
+    match c.error_class:
+        case ErrorClass.RATE_LIMIT | ErrorClass.QUOTA:
+            return "is rate limited"
+        case ErrorClass.OVERLOADED:
+            return f"is overloaded{status}"
+        case ErrorClass.SERVER:
+            return f"is unavailable: server error{status}"
+        case ErrorClass.TIMEOUT:
+            return f"timed out{status}"
+        case _:
+            return f"failed: {c.error_class.value}{status}"
 
 
 class RetryEngine:
