@@ -146,7 +146,7 @@ class Gateway:
         session = self.config.session
         return SessionStore(self.loaded.state_dir, "main", publish=self._publish_session_event,
                             cache_ttl_ms=session.manager_cache_ttl_ms,
-                            store_cache_ttl_ms=session.store_cache_ttl_ms)
+                            store_cache_ttl_ms=session.store_cache_ttl_ms, fsync=session.fsync)
 
     def _publish_session_event(self, event: Event) -> None:
         """Session events go to the bus; a skipped transcript line is also a log warning (a torn
