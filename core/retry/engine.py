@@ -36,6 +36,7 @@ from tenacity import AsyncRetrying, RetryCallState
 
 from core.deadline import current_scope, scope_var
 from core.events.base import Event
+from core.provider_errors import ProviderTimeoutError
 from core.retry.budget import RetryBudgets
 from core.retry.classify import Classification, ErrorClass, classify, is_failover_worthy
 from core.retry.events import (
@@ -305,6 +306,9 @@ class _Operation:
         base = f"{self.record.operation}: {c.error_class.value}{status} ({c.reason}) after {tried}"
         failover = is_failover_worthy(c) and self.has_fallback and d.reason not in ("unsafe_to_repeat",)
         kw: dict[str, Any] = dict(record=self.record, classification=c, decision_reason=d.reason, failover=failover)
+        # A provider timeout's own words say which limit expired (first byte, idle, deadline);
+        # they are clawtop's text, never the server's, so they are safe to repeat.
+        last = f" Last attempt: {exc.message}." if isinstance(exc, ProviderTimeoutError) else ""
         if d.reason == "retry_delay_exceeds_cap":
             ra, cap = c.retry_after_ms or math.inf, self.policy.max_retry_after_ms
             raw = f"{c.hint.source}: {c.hint.raw}" if c.hint else "?"
@@ -315,18 +319,18 @@ class _Operation:
         if d.reason == "unsafe_to_repeat":
             why = ("output had already streamed" if c.after_first_token else
                    "the request may have reached the server and the operation is not safe to repeat")
-            return NonRetryable(f"{base}; not retried: {why} — it may already have taken effect.", **kw)
+            return NonRetryable(f"{base}; not retried: {why} — it may already have taken effect.{last}", **kw)
         if d.reason in ("non_transient", "context_overflow", "cancelled", "nested_suppressed"):
             extra = {"context_overflow": "; handed back to the caller (compaction)",
                      "nested_suppressed": "; an outer retry owner decides"}.get(d.reason, "; not retryable")
-            return NonRetryable(f"{base}{extra}.", **kw)
+            return NonRetryable(f"{base}{extra}.{last}", **kw)
         detail = {
             "attempts_exhausted": f"all {self.max_attempts} attempts used",
             "deadline_exceeded": "the operation's deadline left no room for another attempt",
             "retry_delay_unavailable": f"the next retry would end past the {self.policy.deadline_ms} ms retry window",
             "retry_budget_exhausted": f"the retry budget for {self.budget_key} is empty",
         }.get(d.reason, d.reason)
-        return RetryExhausted(f"{base}; gave up: {detail}.", **kw)
+        return RetryExhausted(f"{base}; gave up: {detail}.{last}", **kw)
 
 
 def _long_wait_state(c: Classification) -> str:

@@ -42,6 +42,9 @@ def test_a_provider_that_never_answers_fails_as_timeout_in_bounded_time(tmp_path
     doc = json.loads(result.stdout)
     assert [a["class"] for a in doc["attempts"]] == ["timeout", "timeout"]
     assert doc["error"]["class"] == "timeout" and doc["error"]["reason"] == "attempts_exhausted"
+    assert doc["error"]["message"].endswith(
+        f"Last attempt: no response within firstByteTimeoutMs ({LIMIT_MS} ms): the server took the request and sent "
+        "nothing.")
     first, second = doc["attempts"]
     # Two attempts at the limit and one short backoff: the whole call, not just one attempt, is bounded.
     assert second["end"] - first["start"] < 2 * LIMIT_MS / 1000 + 1.5
