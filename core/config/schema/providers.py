@@ -173,10 +173,11 @@ class ModelsConfig(StrictModel):
 
     first_byte_timeout_ms: int = Field(30_000, ge=1_000, le=3_600_000)
     """Time-to-first-byte limit of a streamed model call, in ms: from sending the request (connect
-    and upload included) to the first byte of the response (status and headers). Streaming APIs answer as soon as they accept
-    a request and generate afterwards, so a server silent this long has hung; the call fails as a
-    ``timeout`` and is retried per the retry policy (docs/design/retry.md#timeouts). Per provider:
-    ``models.providers.<id>.firstByteTimeoutMs``. Default 30000."""
+    and upload included) to the first byte of the response (status and headers). Streaming APIs
+    answer as soon as they accept a request and generate afterwards, so a server silent this long
+    has hung; the call fails as a ``timeout`` and is retried per the retry policy
+    (docs/design/retry.md#timeouts). Per provider: ``models.providers.<id>.firstByteTimeoutMs``.
+    Default 30000."""
 
     idle_timeout_ms: int = Field(120_000, ge=1_000, le=3_600_000)
     """Stream-idle limit, in ms: the longest silence allowed while reading a response body, from
