@@ -40,7 +40,7 @@ from core.config.writer import set_value
 from core.context import Calibrator, ContextAccountant
 from core.events import ConfigInvalid, ConfigReloaded, Event, EventBus, GatewayStarted, GatewayStopped, Subscription
 from core.events.kinds import ReloadAction
-from core.providers import AnthropicClient, ProviderRegistry
+from core.providers import ProviderRegistry
 from core.providers.call import ModelAccess
 from core.pruning.events import PruneDecision
 from core.retry import CooldownTracker, RetryEngine
@@ -146,7 +146,7 @@ class Gateway:
         session = self.config.session
         return SessionStore(self.loaded.state_dir, "main", publish=self._publish_session_event,
                             cache_ttl_ms=session.manager_cache_ttl_ms,
-                            store_cache_ttl_ms=session.store_cache_ttl_ms)
+                            store_cache_ttl_ms=session.store_cache_ttl_ms, fsync=session.fsync)
 
     def _publish_session_event(self, event: Event) -> None:
         """Session events go to the bus; a skipped transcript line is also a log warning (a torn
@@ -246,12 +246,9 @@ class Gateway:
         if config.simulator.enabled:
             self.simulator = SimulatorServer(config.simulator, publish=self.bus.publish)
             await self.simulator.start()
-        self.providers = ProviderRegistry(config.models.providers, publish=self.bus.publish)
+        self.providers = ProviderRegistry.for_models(config.models, publish=self.bus.publish)
         if self.simulator is not None:
-            self.providers.add(
-                SIM_PROVIDER_ID,
-                AnthropicClient(SIM_PROVIDER_ID, self.simulator.base_url, None, publish=self.bus.publish),
-            )
+            self.providers.add_simulator(SIM_PROVIDER_ID, self.simulator.base_url)
         log.info("providers: %s", ", ".join(self.providers.ids()) or "none")
 
     async def _stop_providers(self) -> None:

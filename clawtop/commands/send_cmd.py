@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import sys
+from typing import Any
 
 from core.chat import TurnFailed, TurnResult, turn_json
 from core.config.loader import LoadedConfig, load_config
@@ -81,6 +82,9 @@ def handle_send(args: argparse.Namespace) -> int:
 async def _send(loaded: LoadedConfig, text: str, *, model_ref: str | None, as_json: bool, session_key: str) -> int:
     gateway = Gateway(loaded, env=os.environ, watch_config=False)
     streamed: list[bool] = []
+    # Every tool call of the turn, as it finishes: a turn that fails in a later model call has
+    # still run the earlier calls' tools, and the JSON must say so.
+    tool_calls: list[dict[str, Any]] = []
 
     def on_delta(piece: str) -> None:
         if not as_json:
@@ -92,7 +96,7 @@ async def _send(loaded: LoadedConfig, text: str, *, model_ref: str | None, as_js
     try:
         try:
             result = await gateway.chat.send(text, model_ref=model_ref, on_delta=on_delta,
-                                             session_key=session_key)
+                                             session_key=session_key, on_tool=tool_calls.append)
         except TurnFailed as failure:
             outcome: TurnResult | TurnFailed = failure
         else:
@@ -101,7 +105,7 @@ async def _send(loaded: LoadedConfig, text: str, *, model_ref: str | None, as_js
         await gateway.stop(reason="send")
     if isinstance(outcome, TurnFailed):
         if as_json:
-            print(json.dumps(turn_json(outcome), indent=2))
+            print(json.dumps({**turn_json(outcome), "toolCalls": tool_calls}, indent=2))
         elif streamed:
             print()
         print(f"clawtop send: {outcome.model}: {outcome.error_class}: {outcome.message}", file=sys.stderr)

@@ -141,7 +141,9 @@ class ProviderClient(ABC):
     A call ends by the earliest of: its own ``timeoutMs`` deadline, the optional ``deadline``
     argument (absolute ``time.monotonic()`` seconds) and the running retry attempt's deadline
     (``core.deadline.current_scope().remaining()``, set by the retry engine), so nothing outlives
-    its retry owner.
+    its retry owner. Before that, a streamed call fails as a timeout when the response has not
+    begun within ``first_byte_timeout_ms`` or its body is silent for ``idle_timeout_ms`` (None:
+    no such limit; the registry passes the config's, docs/design/retry.md#timeouts).
     """
 
     api: ClassVar[str]
@@ -155,6 +157,8 @@ class ProviderClient(ABC):
         *,
         timeout_ms: int = 600_000,
         connect_timeout_ms: int = 5_000,
+        first_byte_timeout_ms: int | None = None,
+        idle_timeout_ms: int | None = None,
         publish: Publish | None = None,
     ) -> None:
         key = (api_key or "").strip() or None
@@ -165,7 +169,9 @@ class ProviderClient(ABC):
         self._publish = publish
         self._http = HttpTransport(
             provider_id, self._endpoint(base_url.rstrip("/")), self._headers(key),
-            timeout_ms=timeout_ms, connect_timeout_ms=connect_timeout_ms, secrets=(key,) if key else (),
+            timeout_ms=timeout_ms, connect_timeout_ms=connect_timeout_ms,
+            first_byte_timeout_ms=first_byte_timeout_ms, idle_timeout_ms=idle_timeout_ms,
+            secrets=(key,) if key else (),
         )
 
     def __repr__(self) -> str:
@@ -219,14 +225,17 @@ class ProviderClient(ABC):
                 end = call.deadline
                 draining = False
                 while True:
+                    until, idle_bound = (end, False) if draining else self._http.next_read(end)
                     try:
-                        async with asyncio.timeout_at(end):
+                        async with asyncio.timeout_at(until):
                             chunk = await anext(chunks)
                     except StopAsyncIteration:
                         break
-                    except (httpx.HTTPError, TimeoutError):
+                    except (httpx.HTTPError, TimeoutError) as exc:
                         if draining:  # the reply was already complete; only the tail broke
                             break
+                        if idle_bound and isinstance(exc, TimeoutError):
+                            raise self._http.idle_error(after_first_token=emitted) from None
                         raise
                     for sse in parser.feed(chunk):
                         for event in decoder.handle(sse):
@@ -333,7 +342,7 @@ class ProviderClient(ABC):
         while True:
             content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
             call.response_headers = None
-            response = await self._http.send(content, call.deadline)
+            response = await self._http.send(content, call.deadline, streamed=stream)
             call.headers(response)
             if response.status_code < 300:
                 if stream and response.headers.get("content-type", "").startswith("application/json"):

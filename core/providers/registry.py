@@ -2,15 +2,16 @@
 
 Clients are built lazily because each ``httpx.AsyncClient`` creates an SSL context (tens of ms)
 and most configs list providers that a given run never calls. The gateway adds the simulator
-itself (``add("sim", AnthropicClient("sim", sim.base_url, None, ...))``): it is not in
-``models.providers`` (the id is reserved).
+itself (:meth:`ProviderRegistry.add_simulator`): it is not in ``models.providers`` (the id is
+reserved), but it gets the section's first-byte and idle limits like every provider, so the
+simulator's own ``timeout`` fault cannot hang a turn either.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from core.config.schema.providers import ModelDefinition, ProviderConfig
+from core.config.schema.providers import ModelDefinition, ModelsConfig, ProviderConfig
 from core.providers.anthropic import AnthropicClient
 from core.providers.base import ProviderClient, Publish
 from core.providers.openai_compat import OpenAICompatClient
@@ -23,27 +24,42 @@ _CLIENTS: dict[str, type[ProviderClient]] = {
 }
 
 
-def build_client(provider_id: str, cfg: ProviderConfig, *, publish: Publish | None = None) -> ProviderClient:
+def build_client(provider_id: str, cfg: ProviderConfig, *, publish: Publish | None = None,
+                 defaults: ModelsConfig | None = None) -> ProviderClient:
     """A client for ``cfg.api`` with the provider's URL, key (``${VAR}`` already resolved by the
-    loader) and timeouts."""
+    loader) and timeouts; a first-byte or idle limit the provider leaves unset comes from
+    ``defaults`` (the ``models`` section; None: the schema's defaults)."""
     try:
         cls = _CLIENTS[cfg.api]
     except KeyError:
         raise ValueError(f"provider {provider_id!r}: unsupported api {cfg.api!r}") from None
+    section = defaults if defaults is not None else ModelsConfig()
+    first_byte, idle = section.stream_timeouts(cfg)
     return cls(
         provider_id, cfg.base_url, cfg.api_key,
-        timeout_ms=cfg.timeout_ms, connect_timeout_ms=cfg.connect_timeout_ms, publish=publish,
+        timeout_ms=cfg.timeout_ms, connect_timeout_ms=cfg.connect_timeout_ms,
+        first_byte_timeout_ms=first_byte, idle_timeout_ms=idle, publish=publish,
     )
 
 
 class ProviderRegistry:
-    """One client per provider id; ``resolve("provider/model")`` is how callers pick a model."""
+    """One client per provider id; ``resolve("provider/model")`` is how callers pick a model.
+
+    ``defaults`` is the ``models`` section whose first-byte and idle limits apply where a provider
+    sets none (None: the schema's defaults); :meth:`for_models` builds a registry from it.
+    """
 
     def __init__(self, providers: Mapping[str, ProviderConfig] | None = None, *,
-                 publish: Publish | None = None) -> None:
+                 publish: Publish | None = None, defaults: ModelsConfig | None = None) -> None:
         self._configs: dict[str, ProviderConfig] = dict(providers or {})
         self._clients: dict[str, ProviderClient] = {}
         self._publish = publish
+        self._defaults = defaults if defaults is not None else ModelsConfig()
+
+    @classmethod
+    def for_models(cls, models: ModelsConfig, *, publish: Publish | None = None) -> ProviderRegistry:
+        """The registry of a ``models`` section: its providers and its default limits."""
+        return cls(models.providers, publish=publish, defaults=models)
 
     def __contains__(self, provider_id: object) -> bool:
         return provider_id in self._clients or provider_id in self._configs
@@ -60,7 +76,8 @@ class ProviderRegistry:
         cfg = self._configs.get(provider_id)
         if cfg is None:
             raise KeyError(f"unknown provider {provider_id!r}; known: {', '.join(self.ids()) or 'none'}")
-        client = self._clients[provider_id] = build_client(provider_id, cfg, publish=self._publish)
+        client = self._clients[provider_id] = build_client(provider_id, cfg, publish=self._publish,
+                                                           defaults=self._defaults)
         return client
 
     def resolve(self, ref: str) -> tuple[ProviderClient, str, ModelDefinition | None]:
@@ -79,6 +96,15 @@ class ProviderRegistry:
         previous = self._clients.get(provider_id)
         self._clients[provider_id] = client
         return previous if previous is not client else None
+
+    def add_simulator(self, provider_id: str, base_url: str) -> ProviderClient | None:
+        """Register the built-in simulator at ``base_url`` (it speaks Anthropic Messages, needs no
+        key, and takes the section's first-byte and idle limits). Returns the replaced client,
+        as :meth:`add` does."""
+        first_byte, idle = self._defaults.stream_timeouts(None)
+        client = AnthropicClient(provider_id, base_url, None, first_byte_timeout_ms=first_byte,
+                                 idle_timeout_ms=idle, publish=self._publish)
+        return self.add(provider_id, client)
 
     async def aclose(self) -> None:
         """Close every client built or added."""

@@ -1,12 +1,16 @@
 """HTTP plumbing shared by both wire clients: one pooled ``httpx.AsyncClient``, timeouts with an
 overall deadline, and the mapping of every httpx failure onto the provider error contract.
 
-Timeouts (``models.providers.<id>``): ``connectTimeoutMs`` bounds the TCP/TLS connect;
-``timeoutMs`` bounds each read, write and pool wait (httpx's per-operation timeouts, which a
-slowly dripping stream keeps resetting) **and** the whole call, as an overall deadline measured
-from the moment the call starts. A caller (the retry owner, docs/design/retry.md#one-retry-owner) may pass its own
-absolute ``deadline`` (``time.monotonic()`` seconds); the earlier of the two wins and every httpx
-timeout is clamped to what remains.
+Timeouts (``models.providers.<id>``, docs/design/retry.md#timeouts): ``connectTimeoutMs`` bounds
+the TCP/TLS connect; ``timeoutMs`` bounds each read, write and pool wait (httpx's per-operation
+timeouts, which a slowly dripping stream keeps resetting) **and** the whole call, as an overall
+deadline measured from the moment the call starts. A caller (the retry owner,
+docs/design/retry.md#one-retry-owner) may pass its own absolute ``deadline``
+(``time.monotonic()`` seconds); the earlier of the two wins and every httpx timeout is clamped to
+what remains. Inside that deadline two liveness limits catch a server that holds the connection
+without answering, which the per-read timeouts alone would let hang for ``timeoutMs``:
+``firstByteTimeoutMs`` from sending a streamed request to the response's headers, and
+``idleTimeoutMs`` for every wait on the body.
 
 ``request_sent`` is False only when the request provably never left the machine:
 ``httpx.ConnectError`` (refused, DNS), ``httpx.ConnectTimeout``, ``httpx.PoolTimeout`` and
@@ -61,7 +65,8 @@ class HttpTransport:
     exception, so an error page that echoes the key (some proxies do) cannot leak it.
     """
 
-    __slots__ = ("client", "provider", "total_s", "url", "_connect_s", "_op_s", "_secrets")
+    __slots__ = ("client", "first_byte_s", "idle_s", "provider", "total_s", "url", "_connect_s", "_op_s",
+                 "_secrets")
 
     def __init__(
         self,
@@ -71,11 +76,17 @@ class HttpTransport:
         *,
         timeout_ms: int,
         connect_timeout_ms: int,
+        first_byte_timeout_ms: int | None = None,
+        idle_timeout_ms: int | None = None,
         secrets: tuple[str, ...] = (),
     ) -> None:
         self.provider = provider
         self.url = url
         self.total_s = timeout_ms / 1000.0
+        self.first_byte_s = first_byte_timeout_ms / 1000.0 if first_byte_timeout_ms is not None else None
+        """Time-to-first-byte limit of a streamed call in seconds; None: only the deadline."""
+        self.idle_s = idle_timeout_ms / 1000.0 if idle_timeout_ms is not None else None
+        """Longest wait for the next piece of a response body in seconds; None: only the deadline."""
         self._op_s = timeout_ms / 1000.0
         self._connect_s = connect_timeout_ms / 1000.0
         self._secrets = tuple(s for s in secrets if s)
@@ -91,41 +102,65 @@ class HttpTransport:
         own = time.monotonic() + self.total_s
         return own if caller_deadline is None else min(own, caller_deadline)
 
-    async def send(self, content: bytes, deadline: float) -> httpx.Response:
+    async def send(self, content: bytes, deadline: float, *, streamed: bool) -> httpx.Response:
         """POST ``content`` and return the response once its headers arrived (body unread, any
-        status). The caller must close it."""
-        remaining = deadline - time.monotonic()
+        status). The caller must close it. A streamed call must see its headers within the
+        first-byte limit; a non-streamed one gets them only with the whole reply, so only the
+        deadline bounds it."""
+        now = time.monotonic()
+        remaining = deadline - now
         if remaining <= 0:
             raise ProviderTimeoutError(
                 "the call's deadline had passed before the request was sent",
                 provider=self.provider, request_sent=False,
             )
-        op = min(self._op_s, remaining)
-        timeout = httpx.Timeout(op, connect=min(self._connect_s, remaining))
+        until, first_byte_bound = deadline, False
+        if streamed and self.first_byte_s is not None and now + self.first_byte_s < deadline:
+            until, first_byte_bound = now + self.first_byte_s, True
+        # httpx's own read timeout stays on the deadline so the first-byte limit below is what
+        # fires (and names itself); the connect timeout is clamped to the limit so a connect
+        # that never completes still reports "not sent".
+        timeout = httpx.Timeout(min(self._op_s, remaining), connect=min(self._connect_s, until - now))
         request = self.client.build_request("POST", self.url, content=content, timeout=timeout)
         try:
-            async with asyncio.timeout_at(deadline):
+            async with asyncio.timeout_at(until):
                 return await self.client.send(request, stream=True)
         except TimeoutError:
+            if first_byte_bound:
+                raise self.first_byte_error() from None
             raise self.deadline_error(after_first_token=False) from None
         except httpx.HTTPError as exc:
             raise self.map_error(exc, after_first_token=False) from exc
 
+    def next_read(self, deadline: float) -> tuple[float, bool]:
+        """When the wait for the next piece of a body must end: ``(monotonic time, True when
+        that is the idle limit rather than the deadline)``."""
+        if self.idle_s is not None:
+            idle_at = time.monotonic() + self.idle_s
+            if idle_at < deadline:
+                return idle_at, True
+        return deadline, False
+
     async def read_body(self, response: httpx.Response, deadline: float, limit: int | None = None) -> bytes:
-        """The whole body (or its first ``limit`` bytes), within the deadline."""
+        """The whole body (or its first ``limit`` bytes), within the deadline and the idle limit."""
         parts: list[bytes] = []
         size = 0
-        try:
-            async with asyncio.timeout_at(deadline):
-                async for chunk in response.aiter_bytes():
-                    parts.append(chunk)
-                    size += len(chunk)
-                    if limit is not None and size >= limit:
-                        break
-        except TimeoutError:
-            raise self.deadline_error(after_first_token=False) from None
-        except httpx.HTTPError as exc:
-            raise self.map_error(exc, after_first_token=False) from exc
+        chunks = response.aiter_bytes()
+        while limit is None or size < limit:
+            until, idle_bound = self.next_read(deadline)
+            try:
+                async with asyncio.timeout_at(until):
+                    chunk = await anext(chunks)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                if idle_bound:
+                    raise self.idle_error(after_first_token=False) from None
+                raise self.deadline_error(after_first_token=False) from None
+            except httpx.HTTPError as exc:
+                raise self.map_error(exc, after_first_token=False) from exc
+            parts.append(chunk)
+            size += len(chunk)
         return b"".join(parts)
 
     async def http_error(self, response: httpx.Response, deadline: float) -> ProviderHTTPError:
@@ -175,6 +210,23 @@ class HttpTransport:
         """The overall deadline passed while waiting on the server."""
         return ProviderTimeoutError(
             f"no complete reply before the call's deadline (timeoutMs {self.total_s * 1000:g} or the retry owner's)",
+            provider=self.provider, request_sent=True, after_first_token=after_first_token,
+        )
+
+    def first_byte_error(self) -> ProviderTimeoutError:
+        """A streamed call's response did not begin within the first-byte limit."""
+        assert self.first_byte_s is not None
+        return ProviderTimeoutError(
+            f"no response within firstByteTimeoutMs ({self.first_byte_s * 1000:g} ms): "
+            "the server took the request and sent nothing",
+            provider=self.provider, request_sent=True,
+        )
+
+    def idle_error(self, *, after_first_token: bool) -> ProviderTimeoutError:
+        """The response body went silent for longer than the idle limit."""
+        assert self.idle_s is not None
+        return ProviderTimeoutError(
+            f"the response stalled: nothing received for idleTimeoutMs ({self.idle_s * 1000:g} ms)",
             provider=self.provider, request_sent=True, after_first_token=after_first_token,
         )
 

@@ -36,6 +36,7 @@ from tenacity import AsyncRetrying, RetryCallState
 
 from core.deadline import current_scope, scope_var
 from core.events.base import Event
+from core.provider_errors import ProviderTimeoutError
 from core.retry.budget import RetryBudgets
 from core.retry.classify import Classification, ErrorClass, classify, is_failover_worthy
 from core.retry.events import (
@@ -305,28 +306,48 @@ class _Operation:
         base = f"{self.record.operation}: {c.error_class.value}{status} ({c.reason}) after {tried}"
         failover = is_failover_worthy(c) and self.has_fallback and d.reason not in ("unsafe_to_repeat",)
         kw: dict[str, Any] = dict(record=self.record, classification=c, decision_reason=d.reason, failover=failover)
+        # A provider timeout's own words say which limit expired (first byte, idle, deadline);
+        # they are clawtop's text, never the server's, so they are safe to repeat.
+        last = f" Last attempt: {exc.message}." if isinstance(exc, ProviderTimeoutError) else ""
         if d.reason == "retry_delay_exceeds_cap":
             ra, cap = c.retry_after_ms or math.inf, self.policy.max_retry_after_ms
             raw = f"{c.hint.source}: {c.hint.raw}" if c.hint else "?"
-            msg = (f"{what} is rate limited: the server asked to wait {ra / 1000:g} s ({human_ms(ra)}; {raw}), "
+            msg = (f"{what} {_long_wait_state(c)}: the server asked to wait {ra / 1000:g} s ({human_ms(ra)}; {raw}), "
                    f"above maxRetryAfterMs {cap} ({human_ms(cap)}). "
                    + ("Failing over." if failover else "Not retrying."))
             return RetryAfterTooLong(msg, retry_after_ms=ra, cap_ms=cap, **kw)
         if d.reason == "unsafe_to_repeat":
             why = ("output had already streamed" if c.after_first_token else
                    "the request may have reached the server and the operation is not safe to repeat")
-            return NonRetryable(f"{base}; not retried: {why} — it may already have taken effect.", **kw)
+            return NonRetryable(f"{base}; not retried: {why} — it may already have taken effect.{last}", **kw)
         if d.reason in ("non_transient", "context_overflow", "cancelled", "nested_suppressed"):
             extra = {"context_overflow": "; handed back to the caller (compaction)",
                      "nested_suppressed": "; an outer retry owner decides"}.get(d.reason, "; not retryable")
-            return NonRetryable(f"{base}{extra}.", **kw)
+            return NonRetryable(f"{base}{extra}.{last}", **kw)
         detail = {
             "attempts_exhausted": f"all {self.max_attempts} attempts used",
             "deadline_exceeded": "the operation's deadline left no room for another attempt",
             "retry_delay_unavailable": f"the next retry would end past the {self.policy.deadline_ms} ms retry window",
             "retry_budget_exhausted": f"the retry budget for {self.budget_key} is empty",
         }.get(d.reason, d.reason)
-        return RetryExhausted(f"{base}; gave up: {detail}.", **kw)
+        return RetryExhausted(f"{base}; gave up: {detail}.{last}", **kw)
+
+
+def _long_wait_state(c: Classification) -> str:
+    """What the server said about itself when it asked for a wait too long to sleep: its class in
+    words, so a 503 with a long Retry-After reads as unavailable, not as a rate limit."""
+    status = f" (HTTP {c.status})" if c.status is not None else ""
+    match c.error_class:
+        case ErrorClass.RATE_LIMIT | ErrorClass.QUOTA:
+            return "is rate limited"
+        case ErrorClass.OVERLOADED:
+            return f"is overloaded{status}"
+        case ErrorClass.SERVER:
+            return f"is unavailable: server error{status}"
+        case ErrorClass.TIMEOUT:
+            return f"timed out{status}"
+        case _:
+            return f"failed: {c.error_class.value}{status}"
 
 
 class RetryEngine:

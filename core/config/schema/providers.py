@@ -129,6 +129,15 @@ class ProviderConfig(StrictModel):
     """Timeout in ms to establish the TCP/TLS connection; a connect timeout is a pre-connect
     error, always safe to retry. Default 5000 (the official SDKs' default)."""
 
+    first_byte_timeout_ms: int | None = Field(None, ge=1_000, le=3_600_000)
+    """This provider's time-to-first-byte limit of a streamed call, in ms (see
+    ``models.firstByteTimeoutMs``). Raise it for a local server that holds its response headers
+    until prefill is done. Default null (= ``models.firstByteTimeoutMs``)."""
+
+    idle_timeout_ms: int | None = Field(None, ge=1_000, le=3_600_000)
+    """This provider's stream-idle limit, in ms (see ``models.idleTimeoutMs``). Default null
+    (= ``models.idleTimeoutMs``)."""
+
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -162,6 +171,29 @@ class ProviderConfig(StrictModel):
 class ModelsConfig(StrictModel):
     """Root ``models`` section."""
 
+    first_byte_timeout_ms: int = Field(30_000, ge=1_000, le=3_600_000)
+    """Time-to-first-byte limit of a streamed model call, in ms: from sending the request (connect
+    and upload included) to the first byte of the response (status and headers). Streaming APIs
+    answer as soon as they accept a request and generate afterwards, so a server silent this long
+    has hung; the call fails as a ``timeout`` and is retried per the retry policy
+    (docs/design/retry.md#timeouts). Per provider: ``models.providers.<id>.firstByteTimeoutMs``.
+    Default 30000."""
+
+    idle_timeout_ms: int = Field(120_000, ge=1_000, le=3_600_000)
+    """Stream-idle limit, in ms: the longest silence allowed while reading a response body, from
+    the headers to the first event and between two reads (keep-alive pings count as traffic).
+    The call then fails as a ``timeout``, retried only when no output had been delivered yet.
+    OpenClaw's LLM idle timeout (its ``idleTimeoutSeconds``, 120 s). Per provider:
+    ``models.providers.<id>.idleTimeoutMs``. Default 120000."""
+
     providers: dict[ProviderId, ProviderConfig] = Field(default_factory=dict)
     """Provider endpoints by id; the id is the part before ``/`` in model refs. ``sim`` is
     reserved for the built-in simulator. Default {} (only the simulator)."""
+
+    def stream_timeouts(self, provider: ProviderConfig | None) -> tuple[int, int]:
+        """``(firstByteTimeoutMs, idleTimeoutMs)`` in force for a provider entry: its own values,
+        else this section's (None: the simulator, which has no entry)."""
+        first_byte = provider.first_byte_timeout_ms if provider is not None else None
+        idle = provider.idle_timeout_ms if provider is not None else None
+        return (first_byte if first_byte is not None else self.first_byte_timeout_ms,
+                idle if idle is not None else self.idle_timeout_ms)
