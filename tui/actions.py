@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping
 
 from textual.binding import Binding
 
-from tui.action_spec import BENCH_ACTIONS, ActionSpec
+from tui.action_spec import BENCH_ACTIONS, TUNE_ACTIONS, ActionSpec
 from tui.panes import PANES
 from tui.refresh import REFRESH_MAX_MS, REFRESH_MIN_MS
 
-__all__ = ["ACTIONS", "BENCH_ACTIONS", "ActionSpec", "action_ids", "bindings", "by_id", "unknown_keymap_ids"]
+__all__ = ["ACTIONS", "BENCH_ACTIONS", "TUNE_ACTIONS", "ActionSpec", "action_ids", "bindings", "by_id",
+           "unknown_keymap_ids"]
 
 
 def _focus_actions() -> tuple[ActionSpec, ...]:
@@ -67,6 +68,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
         action="toggle_pause",
         description="Pause/Resume",
         help="Freeze the panes; events are kept and shown on resume.",
+    ),
+    ActionSpec(
+        id="tune",
+        key="t",
+        action="tune",
+        description="Tune",
+        help="Context, Prunes, Retries or Sandbox pane: tune its settings live, with a what-if preview.",
+        # Kept off the footer so the main screen stays as it was; `?` and each pane's F1 list it.
+        show=False,
     ),
     ActionSpec(
         id="refresh-faster",
@@ -120,7 +130,7 @@ def bindings() -> list[Binding]:
 
 
 def action_ids() -> frozenset[str]:
-    return frozenset(spec.id for spec in (*ACTIONS, *BENCH_ACTIONS))
+    return frozenset(spec.id for spec in (*ACTIONS, *BENCH_ACTIONS, *TUNE_ACTIONS))
 
 
 def unknown_keymap_ids(keymap: Mapping[str, str]) -> list[str]:

@@ -1,4 +1,5 @@
-"""Command palette provider: the dashboard's actions, computed from the current state.
+"""Command palette providers: the dashboard's actions, computed from the current state, and the
+tunable keys ("Tune…").
 
 Offered commands follow state (posting style): "Pause live updates" while live, "Resume live
 updates" while paused, and the theme commands skip the theme already in use.
@@ -9,12 +10,19 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Mapping
 from functools import partial
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
+from textual.style import Style
 
+from core.tuning import TunableValue
+from tui.models.tune import Scope
 from tui.panes import PANES
 from tui.themes import BUILTIN_THEME_NAMES
+
+if TYPE_CHECKING:
+    from core.view import GatewayView
 
 
 class _DashboardApp(Protocol):
@@ -32,6 +40,15 @@ class _DashboardApp(Protocol):
     def action_toggle_pause(self) -> None: ...
 
     def action_show_keys(self) -> None: ...
+
+    def action_tune_search(self) -> None: ...
+
+    def action_undo_tuning(self) -> None: ...
+
+    def open_tune(self, scope: Scope) -> None: ...
+
+    @property
+    def gateway(self) -> GatewayView: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -74,6 +91,14 @@ class DashboardCommands(Provider):
             _Command("Keys: list every binding", "The searchable keys list (also ?).",
                      app.action_show_keys)
         )
+        commands.append(
+            _Command("Tune…", "Find any tunable setting by its path or help text and tune it live.",
+                     app.action_tune_search)
+        )
+        commands.append(
+            _Command("Undo last tuning", "Revert the last change written by a tuning (also ctrl+z on the Tune screen).",
+                     app.action_undo_tuning)
+        )
         return commands
 
     async def discover(self) -> Hits:
@@ -87,3 +112,40 @@ class DashboardCommands(Provider):
             if score > 0:
                 yield Hit(score, matcher.highlight(command.title), command.callback,
                           help=command.help)
+
+
+class TuneCommands(Provider):
+    """"Tune…": every tunable key, matched on its path and on its docstring; the chosen one opens
+    the Tune screen for that key alone."""
+
+    def __init__(self, screen: Screen[Any], match_style: Style | None = None) -> None:
+        super().__init__(screen, match_style)
+        self._entries: list[TunableValue] = []
+
+    async def startup(self) -> None:
+        app = cast(_DashboardApp, self.app)
+        self._entries = await app.gateway.tunables("")
+
+    def _open(self, entry: TunableValue) -> Callable[[], object]:
+        app = cast(_DashboardApp, self.app)
+        path = entry.tunable.path
+        return partial(app.open_tune, Scope(path, (path,)))
+
+    async def discover(self) -> Hits:
+        for entry in self._entries:
+            yield DiscoveryHit(entry.tunable.path, self._open(entry), help=_one_line(entry.tunable.doc))
+
+    async def search(self, query: str) -> AsyncIterator[Hit]:
+        matcher = self.matcher(query)
+        for entry in self._entries:
+            path, doc = entry.tunable.path, _one_line(entry.tunable.doc)
+            # The path ranks first; a match only in the help text still counts, a little less.
+            on_path = matcher.match(path)
+            score = on_path or matcher.match(doc) * 0.5
+            if score > 0:
+                shown = matcher.highlight(path) if on_path else path
+                yield Hit(score, shown, self._open(entry), help=doc)
+
+
+def _one_line(doc: str) -> str:
+    return " ".join(doc.split())

@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Static
 
 from core.context.events import ContextReportUpdated
 from tui.models.context import ContextModel, marker_positions
+from tui.models.tune import Scope, pruning_scope
 from tui.panes.base import Pane
 
 if TYPE_CHECKING:
@@ -124,6 +125,10 @@ the chars-per-token ratio in use (learned per model from real usage once calibra
         table.add_column("tokens", key="tokens")
         table.add_column("%", key="pct")
         table.add_column("estimate vs actual", key="cmp")
+
+    def tune_scope(self) -> Scope:
+        report = self.report
+        return pruning_scope(report.session_id if report is not None else None)
 
     def apply_events(self, events: Sequence[Event]) -> None:
         if self.model.apply(events):

@@ -23,6 +23,7 @@ from textual.widgets import DataTable
 from core.pruning.events import PruneDecision
 from core.view import GatewayState
 from tui.models.prunes import PrunesModel, decision_from_stored
+from tui.models.tune import Scope, pruning_scope
 from tui.panes.base import Pane
 from tui.screens.prune_detail import PruneDetailScreen, decision_outcome
 
@@ -121,6 +122,20 @@ for each touched tool result its text before and after. `esc` goes back.
             self.set_class(True, "-ready")
             self._rebuild()
 
+    def tune_scope(self) -> Scope:
+        """Pruning and compaction, previewed on the highlighted decision's session."""
+        decision = self.decisions.get(self._cursor_key() or "")
+        return pruning_scope(decision.session_id if decision is not None else None)
+
+    def _cursor_key(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        try:
+            return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        except Exception:  # noqa: BLE001 — no valid cursor yet
+            return None
+
     def focus_target(self) -> DataTable:
         return self.query_one(DataTable)
 
@@ -132,12 +147,7 @@ for each touched tool result its text before and after. `esc` goes back.
     def _rebuild(self) -> None:
         """Newest first: rebuilt per batch (one repaint), the cursor kept on the same decision."""
         table = self.query_one(DataTable)
-        selected = None
-        if table.row_count:
-            try:
-                selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-            except Exception:  # noqa: BLE001 — no valid cursor yet
-                selected = None
+        selected = self._cursor_key()
         table.clear()
         for key in reversed(self.decisions):
             table.add_row(*row_cells(self.decisions[key]), key=key)

@@ -20,6 +20,7 @@ from textual.widgets import DataTable
 
 from tui.formatting import human_ms
 from tui.models.retries import OpTimeline, ProviderGauge, RetriesModel
+from tui.models.tune import Scope, retry_scope
 from tui.panes.base import Pane, same_cell
 from tui.screens.retry_detail import RetryDetailScreen
 from tui.widgets.retry_timeline import (
@@ -114,6 +115,18 @@ Retry-After, status, class); `esc` goes back.
 
     def focus_target(self) -> Widget:
         return self._ops_table
+
+    def tune_scope(self) -> Scope:
+        """The retry policy of the highlighted operation's provider (its overrides, then the
+        global one); with no row, the global policy."""
+        table = self._ops_table
+        op = None
+        if table.row_count:
+            try:
+                op = self.ops.get(str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value))
+            except Exception:  # noqa: BLE001 — no valid cursor yet
+                op = None
+        return retry_scope(op.provider if op is not None and op.provider else None)
 
     # -- events -----------------------------------------------------------------------------
 

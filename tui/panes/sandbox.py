@@ -19,6 +19,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from tui.models.sandbox import EXEC_LOG, NOT_ISOLATED, ContainerState, SandboxModel
+from tui.models.tune import Scope, sandbox_scope
 from tui.panes.base import Pane, same_cell
 from tui.screens.sandbox_detail import SandboxDetailScreen
 from tui.widgets.sandbox_cells import exec_cells, human_bytes, short_hardening, spark
@@ -105,6 +106,9 @@ log; `esc` goes back. When `agents.defaults.sandbox.mode` is `off` the pane says
 
     def focus_target(self) -> Widget:
         return self._table
+
+    def tune_scope(self) -> Scope:
+        return sandbox_scope()
 
     @property
     def containers(self) -> dict[str, ContainerState]:
