@@ -15,9 +15,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import json5
-
 from core.tuning import PRUNING, SANDBOX, Change, Proposal, TunableValue, in_scope
+from core.tuning import parse_value as parse_cli_value
 from core.tuning import retry_scope as catalogue_retry_scope
 
 __all__ = [
@@ -26,6 +25,8 @@ __all__ = [
     "TuneModel",
     "TuneRow",
     "format_value",
+    "input_text",
+    "shown_value",
     "parse_value",
     "pruning_scope",
     "retry_scope",
@@ -64,13 +65,8 @@ def sandbox_scope() -> Scope:
 
 
 def parse_value(text: str) -> Any:
-    """The typed text as a config value: a JSON5 literal (``10``, ``true``, ``[1, 2]``,
-    ``"x"``), else the text itself (``10s``, ``cache-ttl``)."""
-    stripped = text.strip()
-    try:
-        return json5.loads(stripped)
-    except ValueError:
-        return stripped
+    """The typed text as a config value, read like ``clawtop tune set`` reads one."""
+    return parse_cli_value(text.strip())
 
 
 def format_value(value: Any) -> str:
@@ -80,6 +76,15 @@ def format_value(value: Any) -> str:
     if value is None:
         return "null"
     return json.dumps(value, ensure_ascii=False)
+
+
+def input_text(value: Any) -> str:
+    """What an input starts with: the value as typed, or empty for an unset key."""
+    return "" if value is None else format_value(value)
+
+
+def shown_value(value: Any) -> str:
+    return "unset" if value is None else format_value(value)
 
 
 def _blank(value: Any) -> bool:
@@ -129,8 +134,8 @@ class TuneRow:
             high = "" if tunable.maximum is None else format_value(tunable.maximum)
             bounds = f" [{low}…{high}]"
         choices = f" ({' | '.join(tunable.choices)})" if tunable.choices else ""
-        return (f"{kind}{bounds}{choices} · now {format_value(self.current)} ({self.entry.source})"
-                f" · default {format_value(tunable.default)} · {tunable.effect}")
+        return (f"{kind}{bounds}{choices} · now {shown_value(self.current)} ({self.entry.source})"
+                f" · default {shown_value(tunable.default)} · {tunable.effect}")
 
     @property
     def doc(self) -> str:
@@ -171,7 +176,7 @@ class TuneModel:
 
     def reload(self, entries: Iterable[TunableValue], *, base_hash: str | None) -> None:
         """Replace every row with the values in force now; typed edits are dropped."""
-        self.rows = {e.tunable.path: TuneRow(e, format_value(e.value))
+        self.rows = {e.tunable.path: TuneRow(e, input_text(e.value))
                      for e in entries if self.scope.holds(e.tunable.path)}
         self.base_hash = base_hash
         self.conflict = False
@@ -228,7 +233,7 @@ class TuneModel:
         for change in self.changes():
             row = self.rows[change.path]
             effect = effects.get(change.path, row.entry.tunable.effect)
-            lines.append(f"{change.path}: {format_value(row.current)} → {format_value(change.value)}"
+            lines.append(f"{change.path}: {shown_value(row.current)} → {shown_value(change.value)}"
                          f" · {effect}")
         return lines
 

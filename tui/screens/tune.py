@@ -1,5 +1,5 @@
 """The Tune screen: edit a set of settings live, with the schema's verdict and a what-if preview
-as you type, write them with ``ctrl+s`` and undo with ``ctrl+z`` (docs/design/dashboard.md#tuning).
+as you type, write them with ``ctrl+s`` and undo with ``ctrl+z`` (docs/design/dashboard.md#the-tune-screen).
 
 Opened by ``t`` on the Context, Prunes, Retries or Sandbox pane (scoped to that pane's keys)
 or by the palette's "Tune…" (one key, found by fuzzy search). State lives in
@@ -23,9 +23,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, LoadingIndicator, Static
 
+from core.config.reload_plan import reload_effect
 from core.tuning import Change, Proposal, TunableValue, Tuning, TuningError
 from tui.action_spec import TUNE_ACTIONS
-from tui.models.tune import PreviewState, Scope, TuneModel, TuneRow, format_value
+from tui.models.tune import PreviewState, Scope, TuneModel, TuneRow, shown_value
 
 if TYPE_CHECKING:
     from core.view import GatewayView
@@ -44,11 +45,14 @@ CONFLICT = ("The config file changed on disk since this screen opened: nothing w
 
 
 def tuning_lines(tuning: Tuning, *, verb: str) -> list[str]:
-    """What a tuning did, one line per key: old → new and whether it is live."""
+    """What a tuning did, one line per key: old → new and how it takes effect."""
     lines = [f"{verb} tuning {tuning.id} ({tuning.origin}):"]
-    for path, old, new in tuning.changes:
-        lines.append(f"  {path}: {format_value(old)} → {format_value(new)} · {tuning.effects.get(path, '')}")
-    lines.extend(f"  {note}" for note in tuning.notes)
+    lines.extend(f"  {c.path}: {shown_value(c.old)} → {shown_value(c.new)} · {reload_effect(c.path)}"
+                 for c in tuning.changes)
+    if tuning.created:
+        lines.append(f"  created {tuning.created}")
+    if tuning.note:
+        lines.append(f"  {tuning.note}")
     return lines
 
 
