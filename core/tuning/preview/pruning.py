@@ -191,7 +191,8 @@ class PruningPreview:
     expired: tuple[PruneFigures, PruneFigures]
 
     def lines(self) -> list[str]:
-        out = [f"Pruning — session {self.session_id[:8]} ({self.model_ref}, window {tokens(self.window_tokens)} tokens)"]
+        window = tokens(self.window_tokens)
+        out = [f"Pruning — session {self.session_id[:8]} ({self.model_ref}, window {window} tokens)"]
         modes = {self.mode_current, self.mode_candidate}
         if modes != {"cache-ttl"}:
             out.append(f"  contextPruning.mode is {self.mode_current} now, {self.mode_candidate} in the candidate: "
