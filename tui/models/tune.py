@@ -15,9 +15,16 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from core.tuning import PRUNING, SANDBOX, Change, Proposal, TunableValue, in_scope
-from core.tuning import parse_value as parse_cli_value
-from core.tuning import retry_scope as catalogue_retry_scope
+from core.tuning import (
+    PRUNING,
+    SANDBOX,
+    Change,
+    Proposal,
+    TunableValue,
+    in_scope,
+    parse_value as parse_cli_value,
+    retry_scope as catalogue_retry_scope,
+)
 
 __all__ = [
     "PreviewState",

@@ -22,6 +22,7 @@ from textual.widgets import DataTable
 
 from core.pruning.events import PruneDecision
 from core.view import GatewayState
+from tui.formatting import settings_cell
 from tui.models.prunes import PrunesModel, decision_from_stored
 from tui.models.tune import Scope, pruning_scope
 from tui.panes.base import Pane
@@ -50,6 +51,8 @@ class StoredDecisionsLoaded(Message):
 
 COLUMNS = (("time", "time"), ("session", "session"), ("model", "model"), ("outcome", "outcome"),
            ("touched", "touched"), ("saved", "saved"), ("ratio", "ratio"))
+SETTINGS_COLUMN = "settings"
+"""Added once a decision made under a tuning arrives: which tuning's settings produced each row."""
 
 
 class PrunesPane(Pane):
@@ -149,8 +152,16 @@ for each touched tool result its text before and after. `esc` goes back.
         table = self.query_one(DataTable)
         selected = self._cursor_key()
         table.clear()
+        versioned = SETTINGS_COLUMN in table.columns
+        if not versioned and any(d.settings_version for d in self.decisions.values()):
+            table.add_column(SETTINGS_COLUMN, key=SETTINGS_COLUMN)
+            versioned = True
         for key in reversed(self.decisions):
-            table.add_row(*row_cells(self.decisions[key]), key=key)
+            decision = self.decisions[key]
+            cells = row_cells(decision)
+            if versioned:
+                cells += (settings_cell(decision.settings_version),)
+            table.add_row(*cells, key=key)
         if selected in self.decisions:
             table.move_cursor(row=table.get_row_index(selected))
 
