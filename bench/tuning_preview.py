@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.config.schema import ClawtopConfig
 from core.events import EventBus
-from core.retry.events import RetryAttempt, RetryOperationFinished
+from core.retry.events import AttemptOutcome, RetryAttempt, RetryOperationFinished
 from core.sandbox.events import SandboxStats
 from core.sessions.messages import AgentMessage
 from core.sessions.model import CustomEntry, MessageEntry, Session
@@ -75,13 +75,16 @@ def _messages(now_ms: int) -> Session:
     return session
 
 
+STEPS: list[tuple[int | None, str | None, AttemptOutcome, int | None]] = [
+    (429, "rate_limit", "retry", 1000), (503, "server", "retry", None), (None, None, "ok", None)]
+
+
 def _events(now: float) -> list[Any]:
     out: list[Any] = []
     for n in range(50):
         op = f"op{n:04d}"
         base = now - 3000 + n
-        for a, (status, cls, outcome, ra) in enumerate(
-                [(429, "rate_limit", "retry", 1000), (503, "server", "retry", None), (None, None, "ok", None)], 1):
+        for a, (status, cls, outcome, ra) in enumerate(STEPS, 1):
             out.append(RetryAttempt(
                 op_id=op, operation="chat.send", provider="sim", model="fast", attempt=a, max_attempts=4,
                 idempotent=True, outcome=outcome, error_class=cls, reason=cls, status=status,
