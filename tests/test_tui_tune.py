@@ -13,15 +13,16 @@ import difflib
 from functools import partial
 from pathlib import Path
 
+from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 from core.gateway import Gateway
 from tests import tui_support
-from tests.tui_support import gateway_with_config
+from tests.tui_support import gateway_with_config, palette_options
 from tui.app import ClawtopApp
 from tui.models.tune import PreviewState
-from tui.panes import ChatPane, EventsPane, PrunesPane
+from tui.panes import ChatPane, EventsPane, PrunesPane, RetriesPane
 from tui.screens.tune import TuneScreen
 
 SIZE = (140, 48)
@@ -180,3 +181,90 @@ async def test_a_hand_edit_while_the_screen_is_open_is_a_conflict_never_overwrit
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: not screen.model.conflict
                          and screen.model.rows["agents.defaults.contextPruning.keepLastAssistants"].current == 2)
+
+
+RETRY_CONFIG = """{
+  simulator: { faults: { script: "429:retry-after-ms=200" },
+               models: { fast: { ttftMs: 5, tokensPerSec: 5000, replyTokens: 20 } } },
+  retry: {
+    provider: {
+      attempts: 4,
+      minDelayMs: 10,
+      maxDelayMs: 100,
+    },
+  },
+}
+"""
+
+
+async def test_retry_policy_from_the_retries_pane_with_the_delay_schedule(tmp_path: Path) -> None:
+    gateway = gateway_with_config(tmp_path, RETRY_CONFIG)
+    path = config_path(tmp_path)
+    original = path.read_text(encoding="utf-8")
+    app = ClawtopApp(gateway)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: gateway.providers is not None)
+        await gateway.chat.send("hi")  # one 429, then ok: a retried row in the pane
+        pane = app.dashboard.query_one(RetriesPane)
+        await wait_until(pilot, lambda: any(len(op.attempts) > 1 for op in pane.ops.values()))
+        await pilot.press("3", "t")
+        await wait_until(pilot, lambda: isinstance(app.screen, TuneScreen) and app.screen.loaded)
+        screen = tune_screen(app)
+        assert screen.model.scope.title.startswith("retry policy")
+        assert {"retry.provider.attempts", "retry.provider.minDelayMs"} <= screen.model.rows.keys()
+        assert all(p.startswith("retry.") for p in screen.model.rows)  # the simulator has no override keys
+        await type_into(pilot, screen.input_for("retry.provider.attempts"), "2")
+        await type_into(pilot, screen.input_for("retry.provider.minDelayMs"), "50")
+        await wait_until(pilot, lambda: screen.model.preview_state is PreviewState.READY
+                         and len(screen.model.changes()) == 2)
+        preview = screen.preview_text
+        assert "50" in preview and "attempt" in preview.lower(), preview
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: "Applied tuning" in screen.status_text)
+        assert changed_lines(original, path.read_text(encoding="utf-8")) == [
+            "-      attempts: 4,", "-      minDelayMs: 10,", "+      attempts: 2,", "+      minDelayMs: 50,"]
+        await wait_until(pilot, lambda: gateway.config.retry.provider.attempts == 2)
+        await pilot.press("ctrl+z")
+        await wait_until(pilot, lambda: "Undid" in screen.status_text)
+        assert path.read_text(encoding="utf-8") == original
+
+
+async def test_palette_tune_finds_a_key_by_its_help_and_undo_last_tuning_reverts(tmp_path: Path) -> None:
+    gateway = make_gateway(tmp_path)
+    path = config_path(tmp_path)
+    original = path.read_bytes()
+    app = ClawtopApp(gateway)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p", *"tune")
+        await wait_until(pilot, lambda: "Tune…" in palette_options(app))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: CommandPalette.is_open(app) and "contextPruning" in palette_options(app))
+        # Words from the docstring find the key even when they are not in its path.
+        await pilot.press(*"assistant")
+        await wait_until(pilot, lambda: "contextPruning.keepLastAssistants" in palette_options(app))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, TuneScreen) and app.screen.loaded)
+        screen = tune_screen(app)
+        keep = "agents.defaults.contextPruning.keepLastAssistants"
+        assert list(screen.model.rows) == [keep]
+        assert screen.input_for(keep).has_focus
+        await pilot.press(*"2", "ctrl+s")
+        await wait_until(pilot, lambda: "Applied tuning" in screen.status_text)
+        assert path.read_bytes() != original
+        await pilot.press("escape", "escape")
+        await wait_until(pilot, lambda: app.screen is app.dashboard)
+        await pilot.press("ctrl+p", *"undo last")
+        await wait_until(pilot, lambda: "Undo last tuning" in palette_options(app))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: path.read_bytes() == original)
+
+
+async def test_t_elsewhere_says_where_it_works_and_the_keys_screen_lists_the_tune_keys(tmp_path: Path) -> None:
+    app = ClawtopApp(make_gateway(tmp_path), start_gateway=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("7", "t")
+        await pilot.pause()
+        assert app.screen is app.dashboard
+        assert any("t tunes the focused" in str(n.message) for n in app._notifications)
+        ids = {row.binding_id for row in app.key_rows()}
+        assert {"tune", "tune-apply", "tune-undo", "tune-reload", "tune-leave"} <= ids
