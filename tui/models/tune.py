@@ -220,17 +220,16 @@ class TuneModel:
         return dict(self.proposal.errors)
 
     def can_apply(self) -> str | None:
-        """None when ``ctrl+s`` may write, else why not."""
-        changes = self.changes()
+        """None when ``ctrl+s`` may write, else why not. Edits whose verdict has not come back
+        yet may write: the write validates them again and refuses invalid ones."""
         if self.conflict:
             return "the file changed on disk since this screen opened: reload the values first"
-        if not changes:
+        if not self.changes():
             return "nothing changed"
-        if self.proposal is None or self.proposal_for != changes:
-            return "still validating"
-        if self.proposal.errors:
+        errors = self.errors
+        if errors:
             return "fix the invalid value(s) first: " + "; ".join(
-                f"{path}: {message}" for path, message in self.proposal.errors.items())
+                f"{path}: {message}" for path, message in errors.items())
         return None
 
     def pending_lines(self) -> list[str]:

@@ -337,11 +337,8 @@ class TuneScreen(Screen[None]):
 
     def action_tune_apply(self) -> None:
         why = self.model.can_apply()
-        if why is None and self.gateway.config_raw_hash != self.model.base_hash:
-            self.model.conflict = True
-            why = CONFLICT
         if why is not None:
-            self.model.status = f"Not applied: {why}" if not self.model.conflict else CONFLICT
+            self.model.status = CONFLICT if self.model.conflict else f"Not applied: {why}"
             self._render_side()
             return
         self.model.status = "Writing…\n" + "\n".join(self.model.pending_lines())
@@ -368,13 +365,17 @@ class TuneScreen(Screen[None]):
                 self.post_message(WriteDone(["Not applied: " + "; ".join(
                     f"{path}: {message}" for path, message in proposal.errors.items())], ok=False))
                 return
-            tuning = await self.gateway.apply_tuning(list(changes))
+            # Against the hash read when the values were shown: a file changed since is a conflict.
+            tuning = await self.gateway.apply_tuning(list(changes), expected_hash=self.model.base_hash)
         except TuningError as exc:
             self.post_message(WriteDone([str(exc)], ok=False, conflict=exc.conflict))
             return
         except Exception as exc:  # shown on screen, never a crash of the dashboard
             log.exception("apply failed")
             self.post_message(WriteDone([f"Not applied: {type(exc).__name__}: {exc}"], ok=False))
+            return
+        if not tuning.id:
+            self.post_message(WriteDone(["Nothing written: the values are already in force."], ok=False))
             return
         self.post_message(WriteDone(tuning_lines(tuning, verb="Applied"), ok=True))
 
