@@ -52,6 +52,8 @@ from core.sessions.store import SessionStore
 from core.sim import SimulatorServer
 from core.telemetry.records import StoredEvent
 from core.telemetry.store import EventStore
+from core.tuning.preview import Preview, PreviewSources, preview_changes
+from core.tuning.preview.candidate import Changes
 
 STOP_GRACE_S = 5.0
 """How long ``stop()`` lets cancelled in-flight turns unwind before closing their clients."""
@@ -435,3 +437,13 @@ class Gateway:
 
     async def bench_run(self, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
         return await asyncio.to_thread(load_run, self.loaded.db_path, ref)
+
+    # -- tuning previews (core/tuning/preview, docs/design/tuning.md#previews) --------------------
+
+    async def preview_tuning(self, changes: Changes, session_key: str | None = None) -> Preview:
+        """What ``changes`` would do, before anything is written: previews on the session
+        ``session_key`` (default: the chat's) and on the stored events. Computed off the loop."""
+        running = self.state is GatewayState.RUNNING
+        sources = PreviewSources(sessions=self.sessions, session=session_key or self.chat.session_key,
+                                 query_events=self.stored_events if running else None)
+        return await preview_changes(self.config, changes, sources)

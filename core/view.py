@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from core.pruning.events import PruneDecision
     from core.sandbox.api import ContainerInfo
     from core.telemetry.records import StoredEvent
+    from core.tuning.preview import Preview
+    from core.tuning.preview.candidate import Changes
 
 __all__ = ["GatewayState", "GatewayView", "OnDelta", "OnTool"]
 
@@ -155,4 +157,13 @@ class GatewayView(Protocol):
     @property
     def sandbox_containers(self) -> Mapping[str, ContainerInfo]:
         """The latest known info (limits, hardening) per sandbox name; an in-memory read."""
+        ...
+
+    # -- tuning previews (docs/design/tuning.md#previews) ------------------------------------
+
+    async def preview_tuning(self, changes: Changes, session_key: str | None = None) -> Preview:
+        """What ``changes`` (``{dotted path: value}`` or ``Change(path, value)`` items) would do,
+        nothing written: pruning, retry, compaction and sandbox previews for the paths they
+        reach, on session ``session_key`` (default: the chat's); schema errors per path when the
+        candidate does not validate."""
         ...
