@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from core.compaction.trigger import check_threshold
+from core.config.loader import LoadedConfig, load_config
 from core.config.schema import ClawtopConfig
 from core.sandbox.events import SandboxStats
 from core.sessions.messages import AgentMessage
@@ -17,12 +18,18 @@ from core.sessions.store import SessionStore
 from core.sessions.transcript import write_transcript
 from core.telemetry.records import StoredEvent
 from core.telemetry.store import EventStore
+from core.tuning import changes_from, propose
 from core.tuning.preview import PreviewSources, area_of, preview, preview_changes
-from core.tuning.preview.candidate import build_candidate
 from core.tuning.preview.sandbox import preview_sandbox
 from tests.telemetry_support import record_events
 
 MIB = 2**20
+
+
+def _loaded(tmp_path: Path) -> LoadedConfig:
+    path = tmp_path / "config.json5"
+    path.write_text("{}\n", encoding="utf-8")
+    return load_config(path)
 
 
 def _store_session(state: Path, tmp_path: Path, usage: dict[str, int] | None) -> str:
@@ -41,24 +48,25 @@ def _store_session(state: Path, tmp_path: Path, usage: dict[str, int] | None) ->
 async def test_compaction_threshold_distance_and_next_turn(tmp_path: Path) -> None:
     state = tmp_path / "state"
     sid = _store_session(state, tmp_path, {"input": 150_000, "output": 300, "cacheRead": 0, "cacheWrite": 0})
-    current = ClawtopConfig()
-    changes = {"agents.defaults.compaction.reserveTokens": 60_000,
-               "agents.defaults.compaction.memoryFlush.softThresholdTokens": 40_000}
-    result = await preview_changes(current, changes, PreviewSources.for_state_dir(state, session=sid))
+    loaded = _loaded(tmp_path)
+    changes = changes_from({"agents.defaults.compaction.reserveTokens": 60_000,
+                            "agents.defaults.compaction.memoryFlush.softThresholdTokens": 40_000})
+    result = await preview_changes(loaded, changes, PreviewSources.for_state_dir(state, session=sid))
     c = result.compaction
     assert c is not None and result.session_id == sid and result.pruning is None
     assert (c.context_tokens, c.window_tokens, c.model_ref) == (150_300, 200_000, "sim/fast")
     assert c.tokens_source.startswith("last turn")
     assert (c.current.limit, c.current.remaining, c.current.compacts) == (180_000, 29_700, False)
     assert (c.candidate.limit, c.candidate.remaining, c.candidate.compacts) == (140_000, -10_300, True)
-    candidate = build_candidate(current, changes)
+    candidate = propose(loaded, changes).candidate
+    assert candidate is not None
     assert check_threshold(150_300, 200_000, candidate.agents.defaults.compaction).compact  # the same math
     assert (c.current.flush_threshold, c.current.flushes) == (176_000, False)
     assert (c.candidate.flush_threshold, c.candidate.flushes, c.candidate.flush_reason) == (140_000, True, "threshold")
     text = "\n".join(c.lines())
     assert "crossed by 10,300" in text and "29,700 left" in text
 
-    off = await preview_changes(current, {"agents.defaults.compaction.enabled": False},
+    off = await preview_changes(loaded, changes_from({"agents.defaults.compaction.enabled": False}),
                                 PreviewSources.for_state_dir(state, session=sid))
     assert off.compaction is not None and not off.compaction.candidate.compacts
     assert "(proactive compaction disabled)" in "\n".join(off.lines())
@@ -67,7 +75,7 @@ async def test_compaction_threshold_distance_and_next_turn(tmp_path: Path) -> No
 async def test_compaction_before_any_turn_estimates(tmp_path: Path) -> None:
     state = tmp_path / "state"
     _store_session(state, tmp_path, None)
-    result = await preview_changes(ClawtopConfig(), {"agents.defaults.compaction.reserveTokens": 1000},
+    result = await preview_changes(_loaded(tmp_path), changes_from({"agents.defaults.compaction.reserveTokens": 1000}),
                                    PreviewSources.for_state_dir(state))
     assert result.compaction is not None and result.compaction.tokens_source.startswith("estimated")
     assert 1000 <= result.compaction.context_tokens <= 1100
@@ -96,10 +104,12 @@ async def _stored(path: Path) -> tuple[EventStore, Any]:
 async def test_sandbox_peaks_against_candidate_limits(tmp_path: Path) -> None:
     store, query = await _stored(tmp_path / "events.sqlite3")
     try:
-        current = ClawtopConfig()
-        changes = {"agents.defaults.sandbox.docker.memory": "512m", "agents.defaults.sandbox.docker.cpus": 0.5,
-                   "agents.defaults.sandbox.docker.pidsLimit": 32}
-        result = await preview_changes(current, changes, PreviewSources(query_events=query))
+        loaded = _loaded(tmp_path)
+        current = loaded.config
+        changes = changes_from({"agents.defaults.sandbox.docker.memory": "512m",
+                                "agents.defaults.sandbox.docker.cpus": 0.5,
+                                "agents.defaults.sandbox.docker.pidsLimit": 32})
+        result = await preview_changes(loaded, changes, PreviewSources(query_events=query))
         s = result.sandbox
         assert s is not None and [c.name for c in s.containers] == ["sbx-a", "sbx-b"]
         a = s.containers[0]
@@ -115,15 +125,17 @@ async def test_sandbox_peaks_against_candidate_limits(tmp_path: Path) -> None:
         assert cand["pids"].crossed and cand["pids"].text.startswith("pids peak 41 ≥ pidsLimit 32")
         assert not any(v.crossed for v in s.containers[1].candidate)
 
-        swap = await preview_changes(current, {"agents.defaults.sandbox.docker.memory": "512m",
-                                               "agents.defaults.sandbox.docker.memorySwap": "1g"},
+        swap = await preview_changes(loaded, changes_from({"agents.defaults.sandbox.docker.memory": "512m",
+                                                           "agents.defaults.sandbox.docker.memorySwap": "1g"}),
                                      PreviewSources(query_events=query))
         assert swap.sandbox is not None
         text = "\n".join(swap.lines())
         assert "memory peak 700 MiB > 512 MiB: would have swapped from" in text and "memorySwap 1024 MiB" in text
 
         stats = await query(["sandbox.stats"], limit=10)
-        later = preview_sandbox(current, build_candidate(current, changes), stats, time.time() + 7200)
+        candidate = propose(loaded, changes).candidate
+        assert candidate is not None
+        later = preview_sandbox(current, candidate, stats, time.time() + 7200)
         assert later.containers == () and "no container stats recorded" in "\n".join(later.lines())
     finally:
         await store.close()
@@ -141,7 +153,7 @@ def test_areas_of_paths() -> None:
 
 
 async def test_invalid_candidate_gives_errors_only_and_nothing_is_read(tmp_path: Path) -> None:
-    result = await preview_changes(ClawtopConfig(), {"agents.defaults.contextPruning.softTrimRatio": 7},
+    result = await preview_changes(_loaded(tmp_path), changes_from({"agents.defaults.contextPruning.softTrimRatio": 7}),
                                    PreviewSources.for_state_dir(tmp_path / "none"))
     assert result.sections() == [] and list(result.errors) == ["agents.defaults.contextPruning.softTrimRatio"]
     assert result.lines()[0].startswith("invalid: agents.defaults.contextPruning.softTrimRatio: ")

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from core.config.schema import ClawtopConfig
+from core.config.spans import split_path
 from core.retry.policy import RetryPolicy
-from core.tuning.preview.candidate import build_candidate
+from core.tuning import changes_from
 from core.tuning.preview.retry import RetryTarget, affected_targets, schedule
 from tests.tui_support import gateway_with_config
 
@@ -20,8 +21,20 @@ RECORDED = """{
 """
 
 
+def _config(changes: dict[str, Any], base: dict[str, Any] | None = None) -> ClawtopConfig:
+    """A config with each dotted path set (validated by the schema)."""
+    data: dict[str, Any] = dict(base or {})
+    for path, value in changes.items():
+        node = data
+        *parents, leaf = split_path(path)
+        for part in parents:
+            node = node.setdefault(str(part), {})
+        node[str(leaf)] = value
+    return ClawtopConfig.model_validate(data)
+
+
 def _policy(**changes: Any) -> RetryPolicy:
-    return RetryPolicy.from_config(build_candidate(ClawtopConfig(), changes), provider="sim")
+    return RetryPolicy.from_config(_config(changes), provider="sim")
 
 
 def test_proportional_schedule_is_exact_and_the_worst_case_meets_the_window() -> None:
@@ -55,11 +68,12 @@ def test_hint_above_the_cap_is_refused_and_the_window_names_the_retry() -> None:
 
 
 def test_only_policies_that_change_are_targets() -> None:
-    cur = build_candidate(ClawtopConfig(), {"models.providers.acme": {"baseUrl": "http://127.0.0.1:9"}})
-    cand = build_candidate(cur, {"models.providers.acme.retry.attempts": 2})
+    acme = {"models": {"providers": {"acme": {"baseUrl": "http://127.0.0.1:9"}}}}
+    cur = _config({}, acme)
+    cand = _config({"models.providers.acme.retry.attempts": 2}, acme)
     assert affected_targets(cur, cand, ["models.providers.acme.retry.attempts"]) == [RetryTarget(provider="acme")]
     assert affected_targets(cur, cur, ["retry.provider.attempts"]) == []
-    tg = build_candidate(cur, {"channels.telegram.retry.attempts": 5})
+    tg = _config({"channels.telegram.retry.attempts": 5}, acme)
     assert affected_targets(cur, tg, ["channels.telegram.retry.attempts"]) == [RetryTarget(channel="telegram")]
 
 
@@ -75,7 +89,7 @@ async def test_replay_of_a_run_recorded_from_the_simulator(tmp_path: Path) -> No
         durations = sum(a["duration_ms"] for a in attempts)
 
         slower = {"retry.provider.minDelayMs": 1000, "retry.provider.maxDelayMs": 30000}
-        preview = await gateway.preview_tuning(slower)
+        preview = await gateway.preview_tuning(changes_from(slower))
         assert preview.errors == {} and preview.retry is not None
         (op,) = preview.retry.replays
         assert op.op_id == attempts[0]["op_id"] and op.failures == ("429", "503", "ok")
@@ -89,16 +103,18 @@ async def test_replay_of_a_run_recorded_from_the_simulator(tmp_path: Path) -> No
         assert "happened:  3 attempts, ok" in text and "candidate: 3 attempts, ok in" in text
 
         # Two attempts: the 429 raises the cap to rateLimitAttempts, so it still succeeds...
-        two = await gateway.preview_tuning({"retry.provider.attempts": 2})
+        two = await gateway.preview_tuning(changes_from({"retry.provider.attempts": 2}))
         assert two.retry is not None and two.retry.replays[0].candidate is not None
         assert (two.retry.replays[0].candidate.attempts, two.retry.replays[0].candidate.outcome) == (3, "ok")
         # ...unless that cap is two as well: the 503 on attempt 2 is the end.
-        capped = await gateway.preview_tuning({"retry.provider.attempts": 2, "retry.provider.rateLimitAttempts": 2})
+        capped = await gateway.preview_tuning(
+            await gateway.propose_tuning(changes_from({"retry.provider.attempts": 2,
+                                                       "retry.provider.rateLimitAttempts": 2})))
         assert capped.retry is not None
         run = capped.retry.replays[0].candidate
         assert run is not None and (run.attempts, run.outcome, run.decision_reason) == (2, "fail", "attempts_exhausted")
 
-        bad = await gateway.preview_tuning({"retry.provider.maxDelayMs": 10})
+        bad = await gateway.preview_tuning(changes_from({"retry.provider.maxDelayMs": 10}))
         assert bad.retry is None and "must be ≥ minDelayMs" in bad.errors["retry.provider.maxDelayMs"]
     finally:
         await gateway.stop()
