@@ -3,16 +3,22 @@ simulator with the fault script ``429,503,ok`` through a running gateway's store
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+from core.config.loader import load_config
 from core.config.schema import ClawtopConfig
 from core.config.spans import split_path
 from core.retry.policy import RetryPolicy
 from core.tuning import changes_from
+from core.tuning.preview import PreviewSources, preview_changes
 from core.tuning.preview.retry import RetryTarget, affected_targets, schedule
 from tests.tui_support import gateway_with_config
 
+ROOT = Path(__file__).resolve().parent.parent
 RECORDED = """{
   simulator: { models: { fast: { ttftMs: 5, tokensPerSec: 2000, replyTokens: 20 } },
                faults: { script: "429:retry-after-ms=100,503,ok" } },
@@ -118,3 +124,26 @@ async def test_replay_of_a_run_recorded_from_the_simulator(tmp_path: Path) -> No
         assert bad.retry is None and "must be ≥ minDelayMs" in bad.errors["retry.provider.maxDelayMs"]
     finally:
         await gateway.stop()
+
+
+async def test_replay_from_another_process_reads_the_store_read_only(tmp_path: Path) -> None:
+    """``clawtop send`` records the run; a process outside the gateway (the CLI's --what-if)
+    previews from the store's file without writing it."""
+    config = tmp_path / "config.json5"
+    config.write_text(RECORDED, encoding="utf-8")
+    env = {"HOME": str(tmp_path), "CLAWTOP_STATE_DIR": str(tmp_path / "state"), "PATH": "/usr/bin:/bin"}
+    proc = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "clawtop", "--config", str(config), "send",
+                                                    "hi"], cwd=ROOT, env=env, capture_output=True, text=True,
+                                   timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    loaded = load_config(config, env=env)
+    db = loaded.db_path
+    before = db.read_bytes()
+    sources = PreviewSources.for_loaded(loaded)
+    result = await preview_changes(loaded, changes_from({"retry.provider.jitterMode": "proportional"}), sources)
+    assert result.retry is not None
+    (op,) = result.retry.replays
+    assert op.failures == ("429", "503", "ok") and op.candidate is not None and op.candidate.outcome == "ok"
+    assert db.read_bytes() == before
+    empty = PreviewSources.for_loaded(load_config(config, env={**env, "CLAWTOP_STATE_DIR": str(tmp_path / "x")}))
+    assert empty.query_events is not None and await empty.query_events(["retry.finished"], limit=5) == []
