@@ -60,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--respect-ttl", action="store_true",
                         help="apply the TTL gate with the transcript's markers instead of assuming it expired")
     parser.add_argument("--dry-run", action="store_true", required=True, help="required: pruning never writes")
-    parser.add_argument("--json", action="store_true", help="one JSON document {decision, messages}")
+    parser.add_argument("--json", action="store_true", help="one JSON document {decision, figures, messages}")
     parser.set_defaults(handler=handle_prune)
 
 
