@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.config.schema import ClawtopConfig
+from core.config.loader import load_config
 from core.events import EventBus
 from core.retry.events import AttemptOutcome, RetryAttempt, RetryOperationFinished
 from core.sandbox.events import SandboxStats
@@ -41,8 +41,8 @@ from core.sessions.model import CustomEntry, MessageEntry, Session
 from core.sessions.store import SessionStore
 from core.sessions.transcript import write_transcript
 from core.telemetry.store import EventStore
+from core.tuning import changes_from, propose
 from core.tuning.preview import PreviewSources, QueryEvents, preview
-from core.tuning.preview.candidate import build_candidate
 
 MESSAGES = 1_000
 RESULT_CHARS = 4_000
@@ -124,13 +124,17 @@ async def _setup(root: Path) -> tuple[Path, str, QueryEvents, EventStore]:
 
 
 async def _bench(runs: int) -> dict[str, dict[str, float]]:
-    current = ClawtopConfig()
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         state, sid, query, events = await _setup(Path(tmp))
+        config = Path(tmp) / "config.json5"
+        config.write_text("{}\n", encoding="utf-8")
+        loaded = load_config(config)
+        current = loaded.config
         try:
             for name, changes in SECTIONS.items():
-                candidate = build_candidate(current, changes)
+                candidate = propose(loaded, changes_from(changes)).candidate
+                assert candidate is not None, name
                 times = []
                 # A fresh session store per section, so its first run parses the transcript (cold).
                 sources = PreviewSources.for_state_dir(state, session=sid, query_events=query)

@@ -17,6 +17,7 @@ from core.sessions.messages import AgentMessage
 from core.sessions.model import CustomEntry, MessageEntry, Session
 from core.sessions.store import SessionStore
 from core.sessions.transcript import write_transcript
+from core.tuning import changes_from
 from core.tuning.preview import PreviewSources, preview_changes
 from core.tuning.preview.pruning import PruneFigures
 from tests.pruning_support import tool_session
@@ -86,7 +87,7 @@ async def test_preview_equals_the_cli_dry_run_with_prices(tmp_path: Path) -> Non
     now = int(time.time() * 1000)
     cfg, state, sid = _setup(tmp_path, PRICED, "acme", "m1", now - 60_000)
     loaded = load_config(cfg)
-    preview = await preview_changes(loaded.config, CHANGES, PreviewSources.for_state_dir(state, session=sid))
+    preview = await preview_changes(loaded, changes_from(CHANGES), PreviewSources.for_state_dir(state, session=sid))
     assert preview.errors == {} and preview.session_id == sid
     p = preview.pruning
     assert p is not None and p.prices_configured and p.model_ref == "acme/m1" and p.window_tokens == 100_000
@@ -119,7 +120,7 @@ async def test_unpriced_model_says_so_and_mode_off_is_named(tmp_path: Path) -> N
     cfg, state, sid = _setup(tmp_path, UNPRICED.replace('"cache-ttl"', '"off"'), "sim", "fast",
                              int(time.time() * 1000) - 600_000)
     loaded = load_config(cfg)
-    preview = await preview_changes(loaded.config, {"agents.defaults.contextPruning.softTrimRatio": 0.1},
+    preview = await preview_changes(loaded, changes_from({"agents.defaults.contextPruning.softTrimRatio": 0.1}),
                                     PreviewSources.for_state_dir(state))
     p = preview.pruning
     assert p is not None and not p.prices_configured and p.now[0].cost.total_usd is None
@@ -150,7 +151,7 @@ def test_cli_set_full_paths_and_errors(tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", ["retry.provider.attempts", "gateway.port"])
 async def test_no_pruning_section_outside_its_keys(tmp_path: Path, path: str) -> None:
     cfg, state, _ = _setup(tmp_path, UNPRICED, "sim", "fast", 1000)
-    preview = await preview_changes(load_config(cfg).config, {path: 2 if "attempts" in path else 18790},
+    preview = await preview_changes(load_config(cfg), changes_from({path: 2 if "attempts" in path else 18790}),
                                     PreviewSources.for_state_dir(state))
     assert preview.pruning is None and preview.compaction is None
     assert ("no preview for gateway.port" in preview.notes) == (path == "gateway.port")

@@ -7,10 +7,11 @@ were ``cache-ttl`` so a user can tune before enabling it. ``--set KEY=VALUE`` ov
 key for the run: a full dotted path as ``clawtop config set`` and ``clawtop tune set`` take it
 (``agents.defaults.contextPruning.softTrim.maxChars=2000``, ``agents.defaults.contextTokens=100000``)
 or a key relative to ``agents.defaults.contextPruning`` (``softTrimRatio=0.2``,
-``tools.deny=["read"]``); values are JSON, else strings, and the whole candidate config is
-validated. The run is the one the Tune screen's pruning preview makes
-(:func:`core.tuning.preview.pruning.run_pruning`), so their figures agree. Exit codes: 0 ok,
-2 usage or an invalid override, 66 unreadable transcript, 78 invalid config.
+``tools.deny=["read"]``); values are JSON5 literals, else strings, and the whole candidate config
+is validated by :func:`core.tuning.propose` as ``tune set`` validates it. The run is the one the
+Tune screen's pruning preview makes (:func:`core.tuning.preview.pruning.run_pruning`), so their
+figures agree. Exit codes: 0 ok, 2 usage or an invalid override, 66 unreadable transcript,
+78 invalid config.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from core.config.loader import load_config
 from core.config.schema import ClawtopConfig
@@ -29,9 +29,9 @@ from core.pruning.estimate import estimate_message_chars
 from core.pruning.events import PruneDecision
 from core.pruning.pruner import Message
 from core.sessions.transcript import read_transcript
-from core.tuning.preview.candidate import CandidateError, build_candidate
 from core.tuning.preview.format import money
 from core.tuning.preview.pruning import PruneFigures, run_pruning
+from core.tuning.propose import Change, parse_value, propose
 
 EXIT_USAGE = 2
 EXIT_NOINPUT = 66
@@ -60,12 +60,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--respect-ttl", action="store_true",
                         help="apply the TTL gate with the transcript's markers instead of assuming it expired")
     parser.add_argument("--dry-run", action="store_true", required=True, help="required: pruning never writes")
-    parser.add_argument("--json", action="store_true", help="one JSON document {decision, messages}")
+    parser.add_argument("--json", action="store_true", help="one JSON document {decision, figures, messages}")
     parser.set_defaults(handler=handle_prune)
 
 
-def _parse_override(text: str) -> tuple[str, Any]:
-    """``KEY=VALUE`` → (full dotted path, JSON value or the text)."""
+def _parse_override(text: str) -> Change:
+    """``KEY=VALUE`` → a change at the full dotted path (value: a JSON5 literal, else the text)."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise ValueError(f"--set {text!r}: expected KEY=VALUE")
@@ -76,24 +76,23 @@ def _parse_override(text: str) -> tuple[str, Any]:
     elif first not in _ROOT_KEYS:
         raise ValueError(f"--set {key}: unknown key; give a full dotted path (agents.defaults.contextPruning.ttl) "
                          f"or a contextPruning key ({', '.join(sorted(_SHORT_KEYS))})")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
+    return Change(key, parse_value(value))
 
 
 def handle_prune(args: argparse.Namespace) -> int:
     loaded = load_config(getattr(args, "config", None))
     configured = loaded.config.agents.defaults.context_pruning
     try:
-        candidate = build_candidate(loaded.config, dict(_parse_override(o) for o in args.overrides))
-    except CandidateError as exc:
-        for path, message in exc.errors.items():
-            print(f"clawtop prune: --set {path}: {message}", file=sys.stderr)
-        return EXIT_USAGE
+        changes = [_parse_override(o) for o in args.overrides]
     except ValueError as exc:
         print(f"clawtop prune: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    proposal = propose(loaded, changes)
+    if proposal.candidate is None or proposal.errors:
+        for path, message in proposal.errors.items():
+            print(f"clawtop prune: --set {path}: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    candidate = proposal.candidate
     try:
         session = read_transcript(args.transcript)
     except OSError as exc:

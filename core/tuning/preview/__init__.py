@@ -18,20 +18,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from core.config.loader import LoadedConfig
 from core.config.schema import ClawtopConfig
 from core.retry.events import RetryAttempt, RetryOperationFinished
 from core.sandbox.events import SandboxStats
-from core.tuning.preview.candidate import CandidateError, Changes, build_candidate, change_items
 from core.tuning.preview.compaction import CompactionPreview, preview_compaction
 from core.tuning.preview.pruning import PruningPreview, preview_pruning, run_pruning
 from core.tuning.preview.replay import RecordedOp, ReplayedOp, recorded_ops, replay
 from core.tuning.preview.retry import RetryPreview, RetryTarget, affected_targets, policy_for, schedule
 from core.tuning.preview.sandbox import SandboxPreview, preview_sandbox
 from core.tuning.preview.sources import FocusedSession, PreviewSources, QueryEvents, load_focused_session
+from core.tuning.propose import Change, Proposal, propose
 
 __all__ = [
     "AREAS",
-    "CandidateError",
     "CompactionPreview",
     "Preview",
     "PreviewSources",
@@ -42,6 +42,7 @@ __all__ = [
     "area_of",
     "preview",
     "preview_changes",
+    "preview_proposal",
     "run_pruning",
 ]
 
@@ -184,13 +185,16 @@ async def preview(current: ClawtopConfig, candidate: ClawtopConfig, changed: Ite
                    notes=tuple(notes), timings_ms=timings)
 
 
-async def preview_changes(current: ClawtopConfig, changes: Changes, sources: PreviewSources) -> Preview:
-    """Build the candidate of ``changes`` (validated against the whole schema) and preview it;
-    an invalid candidate gives a preview with only ``errors``."""
-    items = change_items(changes)
-    paths = tuple(path for path, _ in items)
-    try:
-        candidate = await asyncio.to_thread(build_candidate, current, dict(items))
-    except CandidateError as exc:
-        return Preview(paths, errors=exc.errors)
-    return await preview(current, candidate, paths, sources)
+async def preview_proposal(current: ClawtopConfig, proposal: Proposal, sources: PreviewSources) -> Preview:
+    """Preview a proposal's candidate; an invalid one gives a preview with only its ``errors``."""
+    paths = tuple(change.path for change in proposal.changes)
+    if proposal.candidate is None or proposal.errors:
+        return Preview(paths, errors=dict(proposal.errors))
+    return await preview(current, proposal.candidate, paths, sources)
+
+
+async def preview_changes(loaded: LoadedConfig, changes: Iterable[Change], sources: PreviewSources) -> Preview:
+    """Propose ``changes`` on ``loaded`` (validated against the whole schema, nothing written) and
+    preview the candidate."""
+    proposal = await asyncio.to_thread(propose, loaded, tuple(changes))
+    return await preview_proposal(loaded.config, proposal, sources)

@@ -193,10 +193,11 @@ class PruningPreview:
     def lines(self) -> list[str]:
         window = tokens(self.window_tokens)
         out = [f"Pruning — session {self.session_id[:8]} ({self.model_ref}, window {window} tokens)"]
-        modes = {self.mode_current, self.mode_candidate}
-        if modes != {"cache-ttl"}:
-            out.append(f"  contextPruning.mode is {self.mode_current} now, {self.mode_candidate} in the candidate: "
-                       "the agent prunes only with cache-ttl; figures assume cache-ttl (as clawtop prune --dry-run)")
+        if {self.mode_current, self.mode_candidate} != {"cache-ttl"}:
+            modes = (self.mode_current if self.mode_current == self.mode_candidate
+                     else f"{self.mode_current}, {self.mode_candidate} in the candidate")
+            out.append(f"  contextPruning.mode is {modes}: the agent prunes only with cache-ttl; "
+                       "figures assume cache-ttl (as clawtop prune --dry-run)")
         cur, cand = self.now
         head = ["", f"current (ttl {_ttl(cur.ttl_ms)})", f"candidate (ttl {_ttl(cand.ttl_ms)})"]
         rows: list[Sequence[str]] = [head]

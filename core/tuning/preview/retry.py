@@ -176,6 +176,11 @@ def _hinted(policy: RetryPolicy, n: int, hint_ms: int) -> tuple[int, int, int] |
     return values[0], values[1], values[2]
 
 
+def _settings(policy: RetryPolicy) -> str:
+    """``describe()`` without the policy's name (the target names it)."""
+    return policy.describe().partition(": ")[2]
+
+
 def _worst_total(policy: RetryPolicy) -> int:
     return sum(_chain(policy, [U_MAX] * policy.attempts))
 
@@ -190,7 +195,8 @@ def schedule(target: RetryTarget, current: RetryPolicy, candidate: RetryPolicy, 
     if candidate.jitter_mode == "decorrelated" and retries > 1:
         rng = random.Random(SAMPLE_SEED)
         runs = [_chain(candidate, [rng.random() for _ in range(retries)]) for _ in range(SAMPLE_RUNS)]
-        mids = [round(statistics.median(run[i] for run in runs)) for i in range(retries)]
+        # Retry 1 draws from a fixed range (d(0) = minDelayMs): its median stays exact.
+        mids = mids[:1] + [round(statistics.median(run[i] for run in runs)) for i in range(1, retries)]
         method = f"sampled median (seed {SAMPLE_SEED}, {SAMPLE_RUNS} runs)"
     rows = tuple(DelayRow(n, (lows[n - 1], mids[n - 1], highs[n - 1]), "exact" if n == 1 else method,
                           _hinted(candidate, n, hint_ms)) for n in range(1, retries + 1))
@@ -204,7 +210,7 @@ def schedule(target: RetryTarget, current: RetryPolicy, candidate: RetryPolicy, 
                 refused = r.retry
                 break
     return RetrySchedule(
-        target=target, policy=candidate.describe(), current_policy=current.describe(), attempts=candidate.attempts,
+        target=target, policy=_settings(candidate), current_policy=_settings(current), attempts=candidate.attempts,
         rate_limit_attempts=candidate.rate_limit_attempts, hint_ms=hint_ms, rows=rows,
         worst_total_ms=sum(highs), worst_total_hinted_ms=sum(hinted) if len(hinted) == len(rows) and rows else None,
         current_worst_total_ms=_worst_total(current), deadline_ms=candidate.deadline_ms, refused_from=refused,

@@ -6,18 +6,22 @@ and tests build them from a state directory. Nothing here holds the gateway itse
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from core.config.loader import LoadedConfig
 from core.sessions.index import SessionEntry
 from core.sessions.model import Session
 from core.sessions.store import SessionNotFound, SessionStore
-from core.telemetry.records import StoredEvent
+from core.telemetry.database import connect_readonly, has_events_table
+from core.telemetry.records import StoredEvent, read_events
 
-__all__ = ["FocusedSession", "PreviewSources", "QueryEvents", "load_focused_session"]
+__all__ = ["FocusedSession", "PreviewSources", "QueryEvents", "load_focused_session", "read_only_store"]
 
 
 class QueryEvents(Protocol):
@@ -25,6 +29,27 @@ class QueryEvents(Protocol):
 
     async def __call__(self, kinds: Sequence[str], *, limit: int,
                       newest_first: bool = True) -> list[StoredEvent]: ...
+
+
+def _read(db_path: Path, kinds: Sequence[str], limit: int, newest_first: bool) -> list[StoredEvent]:
+    try:
+        conn = connect_readonly(db_path)
+    except (FileNotFoundError, sqlite3.OperationalError):
+        return []  # no store yet: nothing recorded
+    try:
+        return read_events(conn, kinds=kinds, limit=limit, newest_first=newest_first) if has_events_table(conn) else []
+    finally:
+        conn.close()
+
+
+def read_only_store(db_path: Path) -> QueryEvents:
+    """Stored events read from the store's file without ever writing it (the CLI reads while a
+    gateway may be writing), each read in a worker thread."""
+
+    async def query(kinds: Sequence[str], *, limit: int, newest_first: bool = True) -> list[StoredEvent]:
+        return await asyncio.to_thread(_read, db_path, kinds, limit, newest_first)
+
+    return query
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +73,12 @@ class PreviewSources:
         """Sources reading the sessions of ``agent_id`` under ``state_dir``."""
         return cls(sessions=SessionStore(state_dir, agent_id), session=session, query_events=query_events,
                    clock=clock)
+
+    @classmethod
+    def for_loaded(cls, loaded: LoadedConfig, *, session: str | None = None) -> PreviewSources:
+        """Sources for a process outside the gateway (``clawtop tune set --what-if``): the config's
+        state directory and its event store's file, read only."""
+        return cls.for_state_dir(loaded.state_dir, session=session, query_events=read_only_store(loaded.db_path))
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
