@@ -419,13 +419,20 @@ class TuneScreen(Screen[None]):
             self.model.status = message.note
         self._generation += 1
         rows = self.query_one("#tune-rows", VerticalScroll)
-        refocus = self.focused is not None and rows in self.focused.ancestors_with_self
+        focused = self.focused
+        in_rows = focused is not None and rows in focused.ancestors_with_self
+        # The key being edited keeps focus across the rebuild (after ctrl+s, ctrl+z, ctrl+r).
+        was_on = next((a.path for a in focused.ancestors if isinstance(a, TuneRowView)), None) \
+            if isinstance(focused, Input) else None
         await rows.remove_children()
         await rows.mount_all(self._row_views())
+        again = next((v.query_one(Input) for v in rows.query(TuneRowView) if v.path == was_on), None)
         first = next(iter(rows.query(Input)), None)
         if not self.loaded and first is not None:
             first.focus()  # opened from a pane: type the value at once
-        elif refocus:
+        elif again is not None:
+            again.focus()
+        elif in_rows:
             rows.focus()
         if not self.model.rows:
             await rows.mount(Static(f"No tunable keys under {', '.join(self.model.scope.prefixes)}.",
