@@ -33,6 +33,7 @@ __all__ = [
     "TuneRow",
     "format_value",
     "input_text",
+    "short_source",
     "shown_value",
     "parse_value",
     "pruning_scope",
@@ -94,6 +95,11 @@ def shown_value(value: Any) -> str:
     return "unset" if value is None else format_value(value)
 
 
+def short_source(source: str) -> str:
+    """``config.json5:9`` for ``/home/me/.clawtop/config.json5:9``: a row has one line for it."""
+    return " ".join(word.rsplit("/", 1)[-1] if "/" in word else word for word in source.split(" "))
+
+
 def _blank(value: Any) -> bool:
     return value is None or value == ""
 
@@ -141,7 +147,7 @@ class TuneRow:
             high = "" if tunable.maximum is None else format_value(tunable.maximum)
             bounds = f" [{low}…{high}]"
         choices = f" ({' | '.join(tunable.choices)})" if tunable.choices else ""
-        return (f"{kind}{bounds}{choices} · now {shown_value(self.current)} ({self.entry.source})"
+        return (f"{kind}{bounds}{choices} · now {shown_value(self.current)} ({short_source(self.entry.source)})"
                 f" · default {shown_value(tunable.default)} · {tunable.effect}")
 
     @property

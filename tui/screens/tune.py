@@ -37,7 +37,7 @@ __all__ = ["PREVIEW_DEBOUNCE_S", "TuneRowView", "TuneScreen", "tuning_lines", "u
 PREVIEW_DEBOUNCE_S = 0.3
 """Pause in typing before the preview runs (each keystroke still validates at once)."""
 
-HELP_LINE = "Type a value: checked as you type, preview on the right · ctrl+s apply · ctrl+z undo last · esc back"
+HELP_LINE = "Type a value: checked as you type, what-if preview below · ctrl+s apply · ctrl+z undo last · esc back"
 
 CONFLICT = ("The config file changed on disk since this screen opened: nothing was written. "
             "ctrl+r reloads the values in force (your edits are dropped).")
@@ -115,7 +115,7 @@ class TuneRowView(Vertical):
         & > .tune--meta { color: $text-muted; }
         & > .tune--doc { height: 1; text-wrap: nowrap; text-overflow: ellipsis; color: $text-muted; }
         &:focus-within > .tune--doc { height: auto; text-wrap: wrap; color: $foreground; }
-        & > Input { margin: 0; }
+        & > Input { margin: 0; background: $boost; }
         & > .tune--error { color: $text-error; display: none; }
         &.-invalid > .tune--error { display: block; }
         &.-edited > .tune--path { color: $text-warning; }
@@ -134,6 +134,10 @@ class TuneRowView(Vertical):
         yield Static(row.doc, classes="tune--doc", markup=False)
         yield Input(row.text, placeholder="(unset: inherits)", select_on_focus=True, compact=True)
         yield Static("", classes="tune--error", markup=False)
+
+    def on_descendant_focus(self) -> None:
+        # The whole row (path, meta, the docstring now in full), not just its input, comes into view.
+        self.call_after_refresh(self.scroll_visible, animate=False)
 
     def show(self, row: TuneRow) -> None:
         self._row = row
@@ -171,8 +175,10 @@ class TuneScreen(Screen[None]):
             border-title-color: $foreground;
             padding: 0 1;
         }
+        /* Full width: the preview puts current and candidate side by side. */
         #tune-preview-box {
-            height: 1fr;
+            height: auto;
+            max-height: 55%;
             border: round $foreground 30%;
             border-title-color: $foreground;
             padding: 0 1;
@@ -207,13 +213,13 @@ class TuneScreen(Screen[None]):
                 pending = Static("", id="tune-pending", markup=False)
                 pending.border_title = "Pending (ctrl+s applies)"
                 yield pending
-                with VerticalScroll(id="tune-preview-box") as box:
-                    box.border_title = "What-if preview"
-                    yield LoadingIndicator(id="tune-preview-busy")
-                    yield Static("", id="tune-preview", markup=False)
                 status = Static("", id="tune-status", markup=False)
                 status.border_title = "Last write"
                 yield status
+        with VerticalScroll(id="tune-preview-box") as box:
+            box.border_title = "What-if preview"
+            yield LoadingIndicator(id="tune-preview-busy")
+            yield Static("", id="tune-preview", markup=False)
         yield Footer()
 
     def _row_views(self) -> list[TuneRowView]:
