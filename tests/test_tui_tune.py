@@ -15,7 +15,7 @@ from pathlib import Path
 
 from textual.command import CommandPalette
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
 from core.gateway import Gateway
 from tests import tui_support
@@ -23,6 +23,8 @@ from tests.tui_support import gateway_with_config, palette_options
 from tui.app import ClawtopApp
 from tui.models.tune import PreviewState
 from tui.panes import ChatPane, EventsPane, PrunesPane, RetriesPane
+from tui.screens.prune_detail import explanation_text
+from tui.screens.retry_detail import RetryDetailScreen
 from tui.screens.tune import TuneScreen
 
 SIZE = (140, 48)
@@ -129,6 +131,17 @@ async def test_ttl_from_the_prunes_pane_applied_then_undone_byte_for_byte(tmp_pa
         # The gateway runs with the new value.
         await wait_until(pilot, lambda: gateway.config.agents.defaults.context_pruning.ttl in ("10s", 10_000))
         await wait_until(pilot, lambda: screen.model.rows[TTL].current == "10s")
+        # The next prune decision runs with 10 s and says which tuning set it.
+        version = gateway.settings_version
+        assert version and f"Applied tuning {version}" in screen.status_text
+        prunes = app.dashboard.query_one(PrunesPane)
+        await gateway.chat_send("and now?")
+        await wait_until(pilot, lambda: list(prunes.decisions.values())[-1].settings_version == version)
+        newest = list(prunes.decisions.values())[-1]
+        assert newest.ttl_ms == 10_000
+        table = prunes.query_one(DataTable)
+        assert "settings" in table.columns and table.get_row_at(0)[-1] == f"tuning {version}"
+        assert explanation_text(newest).endswith(f"settings: tuning {version}")
 
         await pilot.press("ctrl+z")
         await wait_until(pilot, lambda: "Undid" in screen.status_text)
@@ -224,6 +237,14 @@ async def test_retry_policy_from_the_retries_pane_with_the_delay_schedule(tmp_pa
         assert changed_lines(original, path.read_text(encoding="utf-8")) == [
             "-      attempts: 4,", "-      minDelayMs: 10,", "+      attempts: 2,", "+      minDelayMs: 50,"]
         await wait_until(pilot, lambda: gateway.config.retry.provider.attempts == 2)
+        # The next operation runs under the tuning, and the pane says so.
+        version = gateway.settings_version
+        result = await gateway.chat.send("again")
+        await wait_until(pilot, lambda: result.record.op_id in pane.ops
+                         and pane.ops[result.record.op_id].settings_version == version)
+        table = pane.query_one("#retries-ops", DataTable)
+        assert str(table.get_cell(result.record.op_id, "settings")) == f"tuning {version}"
+        assert f"settings: tuning {version}" in RetryDetailScreen(pane.ops[result.record.op_id])._summary()
         await pilot.press("ctrl+z")
         await wait_until(pilot, lambda: "Undid" in screen.status_text)
         assert path.read_text(encoding="utf-8") == original

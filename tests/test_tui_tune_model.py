@@ -8,7 +8,7 @@ from pathlib import Path
 
 from core.config.loader import LoadedConfig, load_config
 from core.tuning import list_tunables, propose
-from tui.models.tune import PreviewState, TuneModel, format_value, pruning_scope, retry_scope, sandbox_scope
+from tui.models.tune import PreviewState, Scope, TuneModel, format_value, pruning_scope, retry_scope, sandbox_scope
 
 TTL = "agents.defaults.contextPruning.ttl"
 SOFT = "agents.defaults.contextPruning.softTrimRatio"
@@ -115,3 +115,13 @@ def test_retry_and_sandbox_scopes(tmp_path: Path) -> None:
 
 def test_values_are_shown_as_typed() -> None:
     assert [format_value(v) for v in ("5m", 3, 0.5, True, None, ["a"])] == ["5m", "3", "0.5", "true", "null", '["a"]']
+
+
+def test_a_change_that_is_not_live_says_why_before_it_is_applied(tmp_path: Path) -> None:
+    config = loaded(tmp_path, '{ gateway: { port: 18789 } }')
+    entries = list_tunables(config)
+    model = TuneModel(Scope("gateway", ("gateway.port",)), entries, base_hash=None)
+    model.set_text("gateway.port", "18790")
+    (line,) = model.pending_lines()
+    assert line == ("gateway.port: 18789 → 18790 · needs a core restart "
+                    "(the running core read it at start and keeps 18789 until it restarts)")

@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from core.config.schema.reload import Reload
 from core.tuning import (
     PRUNING,
     SANDBOX,
@@ -31,6 +32,7 @@ __all__ = [
     "Scope",
     "TuneModel",
     "TuneRow",
+    "effect_line",
     "format_value",
     "input_text",
     "short_source",
@@ -93,6 +95,20 @@ def input_text(value: Any) -> str:
 
 def shown_value(value: Any) -> str:
     return "unset" if value is None else format_value(value)
+
+
+_WHY_NOT_LIVE: dict[str, str] = {
+    Reload.RESTART: "the running core read it at start and keeps {old} until it restarts",
+    Reload.RECREATE_CONTAINER: "a busy container keeps {old}; an idle one is recreated with the new value",
+    Reload.NONE: "nothing running holds it; the next use reads the new value",
+}
+"""Why a change is not simply live, per reload kind, said before ``ctrl+s``."""
+
+
+def effect_line(reload: str, effect: str, old: Any) -> str:
+    """``applies live``, or the effect with why: ``needs a core restart (the running core …)``."""
+    why = _WHY_NOT_LIVE.get(reload)
+    return f"{effect} ({why.format(old=shown_value(old))})" if why else effect
 
 
 def short_source(source: str) -> str:
@@ -244,7 +260,8 @@ class TuneModel:
         lines = []
         for change in self.changes():
             row = self.rows[change.path]
-            effect = effects.get(change.path, row.entry.tunable.effect)
+            tunable = row.entry.tunable
+            effect = effect_line(tunable.reload, effects.get(change.path, tunable.effect), row.current)
             lines.append(f"{change.path}: {shown_value(row.current)} → {shown_value(change.value)}"
                          f" · {effect}")
         return lines

@@ -23,9 +23,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, LoadingIndicator, Static
 
 from core.config.reload_plan import reload_effect
+from core.config.schema.reload import Reload
 from core.tuning import Change, Proposal, TunableValue, Tuning, TuningError
 from tui.action_spec import TUNE_ACTIONS
-from tui.models.tune import PreviewState, Scope, TuneModel, TuneRow, shown_value
+from tui.models.tune import PreviewState, Scope, TuneModel, TuneRow, effect_line, shown_value
 
 if TYPE_CHECKING:
     from core.view import GatewayView
@@ -46,7 +47,8 @@ CONFLICT = ("The config file changed on disk since this screen opened: nothing w
 def tuning_lines(tuning: Tuning, *, verb: str) -> list[str]:
     """What a tuning did, one line per key: old → new and how it takes effect."""
     lines = [f"{verb} tuning {tuning.id} ({tuning.origin}):"]
-    lines.extend(f"  {c.path}: {shown_value(c.old)} → {shown_value(c.new)} · {reload_effect(c.path)}"
+    lines.extend(f"  {c.path}: {shown_value(c.old)} → {shown_value(c.new)} · "
+                 + ("in force now" if c.reload == Reload.HOT else effect_line(c.reload, reload_effect(c.path), c.old))
                  for c in tuning.changes)
     if tuning.created:
         lines.append(f"  created {tuning.created}")
