@@ -115,6 +115,8 @@ async def test_ttl_from_the_prunes_pane_applied_then_undone_byte_for_byte(tmp_pa
         keys.append("tab")
         await pilot.press("tab")
         assert screen.input_for(TTL).has_focus
+        # The focused key's docstring is shown in full, the others' on one line.
+        assert screen.row_view(TTL).has_class("-focused") and not screen.row_view(rows[0]).has_class("-focused")
         await pilot.press(*"10s")
         await wait_until(pilot, lambda: screen.model.preview_state is PreviewState.READY)
         assert screen.model.rows[TTL].error is None
@@ -289,3 +291,12 @@ async def test_t_elsewhere_says_where_it_works_and_the_keys_screen_lists_the_tun
         assert any("t tunes the focused" in str(n.message) for n in app._notifications)
         ids = {row.binding_id for row in app.key_rows()}
         assert {"tune", "tune-apply", "tune-undo", "tune-reload", "tune-leave"} <= ids
+        # Context: pruning and compaction; Sandbox: the four docker limits.
+        await pilot.press("1", "t")
+        await wait_until(pilot, lambda: isinstance(app.screen, TuneScreen) and app.screen.loaded)
+        assert tune_screen(app).model.scope.title == "pruning + compaction"
+        await pilot.press("escape", "escape", "4", "t")
+        await wait_until(pilot, lambda: isinstance(app.screen, TuneScreen) and app.screen.loaded
+                         and app.screen.model.scope.title == "sandbox limits")
+        assert sorted(p.rsplit(".", 1)[1] for p in tune_screen(app).model.rows) == [
+            "cpus", "memory", "memorySwap", "pidsLimit"]

@@ -170,7 +170,7 @@ class TuneRow:
     def doc(self) -> str:
         """The field's docstring on one line (the screen cuts it to the width until the row
         has focus, then wraps it in full)."""
-        return " ".join(self.entry.tunable.doc.split())
+        return " ".join(self.entry.tunable.doc.split()).replace("``", "`")
 
 
 class PreviewState(enum.Enum):

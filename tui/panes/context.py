@@ -92,6 +92,8 @@ assistant messages, tool results, reserved output) against the model's effective
 The table lists each contributor's estimated tokens and share of the window. The last rows
 compare the estimate with the provider's actual input tokens of the last request, and show
 the chars-per-token ratio in use (learned per model from real usage once calibrated).
+
+`t` opens the Tune screen for pruning and compaction, previewed on this session.
 """
 
     DEFAULT_CSS = """

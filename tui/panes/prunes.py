@@ -70,6 +70,9 @@ before → after.
 
 `enter` opens the decision: the gates, inputs and ratios, the prompt-cache cost estimate, and
 for each touched tool result its text before and after. `esc` goes back.
+
+`t` opens the Tune screen for pruning and compaction, previewed on the highlighted
+decision's session. A `settings` column appears once a decision ran under a tuning.
 """
 
     DEFAULT_CSS = """

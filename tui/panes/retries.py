@@ -58,6 +58,10 @@ remaining, when the bucket resets) and any cooldown with the time left.
 
 `enter` on a row opens every attempt of that operation (planned vs slept delay,
 Retry-After, status, class); `esc` goes back.
+
+`t` opens the Tune screen for the retry policy: the global `retry.*` and the
+highlighted call's provider overrides. A `settings` column appears once an operation ran
+under a tuning.
 """
 
     DEFAULT_CSS = """

@@ -57,6 +57,8 @@ Below: the recent exec log (command name only, exit code, duration, timeout/OOM 
 
 `enter` on a row opens the container: limits, hardening, recent samples and its exec
 log; `esc` goes back. When `agents.defaults.sandbox.mode` is `off` the pane says so.
+
+`t` opens the Tune screen for the docker limits (cpus, memory, memorySwap, pidsLimit).
 """
 
     DEFAULT_CSS = """

@@ -116,7 +116,7 @@ class TuneRowView(Vertical):
         & > .tune--path { text-style: bold; color: $accent; }
         & > .tune--meta { color: $text-muted; }
         & > .tune--doc { height: 1; text-wrap: nowrap; text-overflow: ellipsis; color: $text-muted; }
-        &:focus-within > .tune--doc { height: auto; text-wrap: wrap; color: $foreground; }
+        &.-focused > .tune--doc { height: auto; text-wrap: wrap; color: $foreground; }
         & > Input { margin: 0; background: $boost; }
         & > .tune--error { color: $text-error; display: none; }
         &.-invalid > .tune--error { display: block; }
@@ -138,8 +138,13 @@ class TuneRowView(Vertical):
         yield Static("", classes="tune--error", markup=False)
 
     def on_descendant_focus(self) -> None:
+        # A class, not :focus-within: the children's styles follow a class change at once.
+        self.add_class("-focused")
         # The whole row (path, meta, the docstring now in full), not just its input, comes into view.
         self.call_after_refresh(self.scroll_visible, animate=False)
+
+    def on_descendant_blur(self) -> None:
+        self.remove_class("-focused")
 
     def show(self, row: TuneRow) -> None:
         self._row = row
