@@ -12,6 +12,7 @@ figure shown, at 0 and at the top of its range for the spread. The retry budget 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,9 +26,10 @@ from core.retry.records import OperationRecord, RetryFailed
 from core.telemetry.records import StoredEvent
 from core.tuning.preview.format import duration
 
-__all__ = ["RecordedOp", "ReplayRun", "ReplayedOp", "recorded_ops", "replay"]
+__all__ = ["U_MAX", "RecordedOp", "ReplayRun", "ReplayedOp", "recorded_ops", "replay"]
 
-U_TOP = 1.0 - 2**-53
+U_MAX = math.nextafter(1.0, 0.0)
+"""The largest jitter draw (U is drawn from [0, 1))."""
 
 _TEXT = {
     "rate_limit": "rate limit", "quota": "daily quota exceeded", "overloaded": "overloaded",
@@ -207,7 +209,7 @@ async def _replay_one(op: RecordedOp, policy: RetryPolicy) -> ReplayedOp:
             return _op(op, None, f"not replayed: a {row.get('error_class')} failure could not be rebuilt ({got})")
     if op.finished.get("outcome") == "cancelled":
         return _op(op, None, "not replayed: it was cancelled")
-    mid, low, high = [await _run(op, policy, u) for u in (0.5, 0.0, U_TOP)]
+    mid, low, high = [await _run(op, policy, u) for u in (0.5, 0.0, U_MAX)]
     beyond = max(mid.attempts, high.attempts) > len(op.attempts)
     note = (f"attempts after #{len(op.attempts)} were never made; assumed to fail like #{len(op.attempts)}"
             if beyond else "")

@@ -10,7 +10,6 @@ so. The replay is in :mod:`core.tuning.preview.replay`.
 
 from __future__ import annotations
 
-import math
 import random
 import statistics
 from collections.abc import Iterable
@@ -21,13 +20,11 @@ from core.config.schema import ClawtopConfig
 from core.retry.jitter import Random, plan_delay
 from core.retry.policy import RetryPolicy
 from core.tuning.preview.format import duration, table
-from core.tuning.preview.replay import ReplayedOp
+from core.tuning.preview.replay import U_MAX, ReplayedOp
 
 __all__ = ["DelayRow", "RetryPreview", "RetrySchedule", "RetryTarget", "affected_targets", "policy_for",
            "schedule"]
 
-U_MAX = math.nextafter(1.0, 0.0)
-"""The largest jitter draw (U is drawn from [0, 1))."""
 SAMPLE_SEED = 11
 SAMPLE_RUNS = 2001
 
