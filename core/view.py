@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from core.events import Subscription
     from core.pruning.events import PruneDecision
     from core.sandbox.api import ContainerInfo
+    from core.sim.events import SimFaultQueued
     from core.telemetry.records import StoredEvent
 
 __all__ = ["GatewayState", "GatewayView", "OnDelta", "OnTool"]
@@ -155,4 +156,14 @@ class GatewayView(Protocol):
     @property
     def sandbox_containers(self) -> Mapping[str, ContainerInfo]:
         """The latest known info (limits, hardening) per sandbox name; an in-memory read."""
+        ...
+
+    # -- live tuning: simulator faults (issue #11, tune-faults) ------------------------------
+
+    def inject_fault(self, token: str) -> SimFaultQueued:
+        """Queue a one-shot fault (a token of :data:`core.faults.FAULT_VOCABULARY`, e.g. ``503``,
+        ``429:retry-after=2``, ``timeout``) that the simulator serves to the next model request,
+        ahead of its fault script; publishes and returns the ``sim.fault_queued`` event. Raises
+        :class:`core.sim.faults.FaultInjectionError` for an unknown token (the message lists the
+        vocabulary) or when the simulator is disabled or not running."""
         ...
