@@ -33,6 +33,8 @@ class _DashboardApp(Protocol):
 
     def action_show_keys(self) -> None: ...
 
+    def action_inject_fault(self) -> None: ...
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Command:
@@ -42,7 +44,7 @@ class _Command:
 
 
 class DashboardCommands(Provider):
-    """Focus a pane, pause or resume, switch to a clawtop theme, list keys."""
+    """Focus a pane, pause or resume, switch to a clawtop theme, inject a fault, list keys."""
 
     def _commands(self) -> list[_Command]:
         app = cast(_DashboardApp, self.app)
@@ -70,6 +72,11 @@ class DashboardCommands(Provider):
                     _Command(f"Theme: {name}", "Switch the dashboard's colours.",
                              partial(setattr, app, "theme", name))
                 )
+        commands.append(
+            _Command("Inject fault…", "The simulator's next model request gets a one-shot fault "
+                     "(503, 429:retry-after=S, timeout …) to try retry settings against (also f).",
+                     app.action_inject_fault)
+        )
         commands.append(
             _Command("Keys: list every binding", "The searchable keys list (also ?).",
                      app.action_show_keys)
