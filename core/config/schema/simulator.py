@@ -35,10 +35,12 @@ SIM_PROVIDER_ID = "sim"
 """Provider id the simulator answers to; reserved, so ``models.providers.sim`` is rejected."""
 
 BUILTIN_SIM_MODELS: dict[str, dict[str, Any]] = {
-    "fast": {"ttftMs": 50, "tokensPerSec": 200.0, "replyTokens": 100, "seed": 0,
-             "contextWindow": DEFAULT_CONTEXT_TOKENS},
-    "slow": {"ttftMs": 800, "tokensPerSec": 30.0, "replyTokens": 100, "seed": 0,
-             "contextWindow": DEFAULT_CONTEXT_TOKENS},
+    "fast": {
+        "ttftMs": 50, "tokensPerSec": 200.0, "replyTokens": 100, "seed": 0, "contextWindow": DEFAULT_CONTEXT_TOKENS,
+    },
+    "slow": {
+        "ttftMs": 800, "tokensPerSec": 30.0, "replyTokens": 100, "seed": 0, "contextWindow": DEFAULT_CONTEXT_TOKENS,
+    },
 }
 """The two models that always exist: ``fast`` (≈ 50 ms to first token, 200 tokens/s) and
 ``slow`` (≈ 800 ms, 30 tokens/s). Keys set in the file override them field by field."""
@@ -120,7 +122,7 @@ class SimFaults(StrictModel):
     """Outcomes of successive generation requests (all models and both APIs share one counter),
     as a list of tokens or one comma-separated string (``"429,ok,529"``); after the list every
     request is ``ok`` apart from ``faultRate``. A change applies live and the new script starts
-from its first token. ``clawtop sim --script`` replaces it. Default []."""
+    from its first token. ``clawtop sim --script`` replaces it. Default []."""
 
     fault_rate: float = Field(0.0, ge=0, le=1, json_schema_extra=reload(Reload.HOT, "sim-faults"))
     """Probability that a request after the script fails with a token drawn from
@@ -191,7 +193,8 @@ class SimulatorConfig(StrictModel):
     """TCP port; 0 picks a free port at start (shown in the dashboard). Default 0."""
 
     models: dict[str, SimModel] = Field(
-        default_factory=lambda: {k: SimModel.model_validate(v) for k, v in BUILTIN_SIM_MODELS.items()})
+        default_factory=lambda: {k: SimModel.model_validate(v) for k, v in BUILTIN_SIM_MODELS.items()}
+    )
     """Simulated models by name. ``fast`` and ``slow`` always exist; keys given here override
     their built-in values field by field, and new names add models (unset fields then take the
     ``fast`` values)."""
