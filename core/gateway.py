@@ -49,7 +49,7 @@ from core.sandbox.runtime import SandboxRuntime
 from core.sandbox.stats import StatsSampler
 from core.sessions.events import TornLineSkipped
 from core.sessions.store import SessionStore
-from core.sim import SimulatorServer
+from core.sim import FaultInjectionError, SimFaultQueued, SimulatorServer, needs_new_server
 from core.telemetry.records import StoredEvent
 from core.telemetry.store import EventStore
 from core.tuning import Change, Proposal, TunableValue, Tuning
@@ -345,13 +345,23 @@ class Gateway:
         register("agents.defaults.sandbox", self.sandbox_runtime.reconfigure, name="sandbox")
         register("gateway.reload.debounceMs", debounce, name="watcher")
         register("", self.tuning.on_reload, name="settings-version")
+        register("simulator.faults", self._apply_sim_faults, name="sim-faults")
+
+    def _apply_sim_faults(self, _old: ClawtopConfig, new: ClawtopConfig, paths: tuple[str, ...]) -> None:
+        """Swap the running simulator's fault plan (the declared-live ``simulator.faults`` keys);
+        a ``seed`` change is left to the restart the reload plan orders for it, and a simulator
+        that is not running picks the file up when it starts."""
+        if self.simulator is None:
+            return
+        new_script = any(p in ("simulator.faults.script", "simulator.faults.enabled") for p in paths)
+        self.simulator.reconfigure_faults(new.simulator.faults, new_script=new_script)
 
     async def _restart_core(self, old: LoadedConfig) -> None:
         """Restart the core in process with the new config; the bus and its subscribers
         (the dashboard) stay up. The store restarts when ``telemetry.*`` changed; the providers
-        and the simulator when ``models``, ``simulator`` or ``auth`` did (in-flight turns are
-        cancelled first: their clients are about to close). The retry budgets and the chat's
-        conversation carry over."""
+        and the simulator when ``models``, ``simulator`` (apart from its live fault settings) or
+        ``auth`` did (in-flight turns are cancelled first: their clients are about to close). The
+        retry budgets and the chat's conversation carry over."""
         new = self.config
         if old.db_path != self.loaded.db_path or old.config.telemetry != new.telemetry:
             # Attach the new store before closing the old one so no event falls in between.
@@ -359,7 +369,7 @@ class Gateway:
             await self.store.open()
             self.store.attach(self.bus, queue_size=new.telemetry.subscriber_queue_size)
             await old_store.close()
-        if old.config.models != new.models or old.config.simulator != new.simulator:
+        if old.config.models != new.models or needs_new_server(old.config.simulator, new.simulator):
             await self._cancel_inflight()
             await self._stop_providers()
             await self._start_providers()
@@ -486,3 +496,15 @@ class Gateway:
         sources = PreviewSources(sessions=self.sessions, session=session_key or self.chat.session_key,
                                  query_events=self.stored_events if running else None)
         return await preview_proposal(self.config, proposal, sources)
+
+    # -- live tuning: simulator faults (issue #11, tune-faults) -----------------------------------
+
+    def inject_fault(self, token: str) -> SimFaultQueued:
+        """Queue a one-shot simulator fault for the next model request (see :class:`GatewayView`)."""
+        if self.simulator is None:
+            if not self.config.simulator.enabled:
+                raise FaultInjectionError(
+                    "the simulator is disabled (simulator.enabled is false): there is no simulated "
+                    "provider to inject a fault into")
+            raise FaultInjectionError("the simulator is not running (the gateway has not started)")
+        return self.simulator.inject_fault(token)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from core.events import Subscription
     from core.pruning.events import PruneDecision
     from core.sandbox.api import ContainerInfo
+    from core.sim.events import SimFaultQueued
     from core.telemetry.records import StoredEvent
     from core.tuning import Change, Proposal, TunableValue, Tuning
     from core.tuning.preview import Preview
@@ -199,4 +200,13 @@ class GatewayView(Protocol):
         nothing written: pruning, retry, compaction and sandbox previews for the paths they reach,
         on session ``session_key`` (key or id; default: the chat's); only the schema errors per
         path when the candidate does not validate."""
+
+    # -- live tuning: simulator faults (issue #11, tune-faults) ------------------------------
+
+    def inject_fault(self, token: str) -> SimFaultQueued:
+        """Queue a one-shot fault (a token of :data:`core.faults.FAULT_VOCABULARY`, e.g. ``503``,
+        ``429:retry-after=2``, ``timeout``) that the simulator serves to the next model request,
+        ahead of its fault script; publishes and returns the ``sim.fault_queued`` event. Raises
+        :class:`core.sim.faults.FaultInjectionError` for an unknown token (the message lists the
+        vocabulary) or when the simulator is disabled or not running."""
         ...

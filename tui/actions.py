@@ -97,6 +97,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
         show=False,
     ),
     ActionSpec(
+        id="inject-fault",
+        key="f",
+        action="inject_fault",
+        description="Inject fault",
+        help="Inject fault…: the simulator's next model request gets a one-shot fault (503, "
+             "429:retry-after=S, timeout …), so retry settings meet a real failure. Also in the palette.",
+        show=False,
+    ),
+    ActionSpec(
         id="quit",
         key="q",
         action="quit",

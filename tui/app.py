@@ -39,6 +39,7 @@ from tui.panes.events import EventsPane
 from tui.refresh import REFRESH_DEFAULT_MS, REFRESH_MAX_MS, REFRESH_MIN_MS
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import KeyRow, KeysScreen, PaneHelpScreen
+from tui.screens.inject_fault import InjectFaultScreen
 from tui.screens.tune import TuneScreen, undo_last_tuning
 from tui.theme_persist import ThemeSaver
 from tui.themes import APP_CSS, DEFAULT_THEME, load_themes
@@ -327,6 +328,10 @@ class ClawtopApp(App[None], inherit_bindings=False):
     def action_show_keys(self) -> None:
         if not isinstance(self.screen, KeysScreen):
             self.push_screen(KeysScreen(self.key_rows()))
+
+    def action_inject_fault(self) -> None:
+        if not isinstance(self.screen, InjectFaultScreen):
+            self.push_screen(InjectFaultScreen(self.gateway.inject_fault))
 
     def action_pane_help(self) -> None:
         pane = self.focused_pane()

@@ -47,6 +47,8 @@ class _DashboardApp(Protocol):
 
     def open_tune(self, scope: Scope) -> None: ...
 
+    def action_inject_fault(self) -> None: ...
+
     @property
     def gateway(self) -> GatewayView: ...
 
@@ -59,7 +61,7 @@ class _Command:
 
 
 class DashboardCommands(Provider):
-    """Focus a pane, pause or resume, switch to a clawtop theme, list keys."""
+    """Focus a pane, pause or resume, switch to a clawtop theme, inject a fault, list keys."""
 
     def _commands(self) -> list[_Command]:
         app = cast(_DashboardApp, self.app)
@@ -87,6 +89,11 @@ class DashboardCommands(Provider):
                     _Command(f"Theme: {name}", "Switch the dashboard's colours.",
                              partial(setattr, app, "theme", name))
                 )
+        commands.append(
+            _Command("Inject fault…", "The simulator's next model request gets a one-shot fault "
+                     "(503, 429:retry-after=S, timeout …) to try retry settings against (also f).",
+                     app.action_inject_fault)
+        )
         commands.append(
             _Command("Keys: list every binding", "The searchable keys list (also ?).",
                      app.action_show_keys)

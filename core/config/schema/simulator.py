@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, mod
 from core.config.durations import duration_type
 from core.config.schema.base import StrictModel, raise_at
 from core.config.schema.providers import DEFAULT_CONTEXT_TOKENS
+from core.config.schema.reload import Reload, reload
 from core.faults import DEFAULT_RANDOM_FAULTS, parse_fault_token, split_script
 
 __all__ = [
@@ -34,8 +35,12 @@ SIM_PROVIDER_ID = "sim"
 """Provider id the simulator answers to; reserved, so ``models.providers.sim`` is rejected."""
 
 BUILTIN_SIM_MODELS: dict[str, dict[str, Any]] = {
-    "fast": {"ttftMs": 50, "tokensPerSec": 200.0, "replyTokens": 100, "seed": 0, "contextWindow": DEFAULT_CONTEXT_TOKENS},
-    "slow": {"ttftMs": 800, "tokensPerSec": 30.0, "replyTokens": 100, "seed": 0, "contextWindow": DEFAULT_CONTEXT_TOKENS},
+    "fast": {
+        "ttftMs": 50, "tokensPerSec": 200.0, "replyTokens": 100, "seed": 0, "contextWindow": DEFAULT_CONTEXT_TOKENS,
+    },
+    "slow": {
+        "ttftMs": 800, "tokensPerSec": 30.0, "replyTokens": 100, "seed": 0, "contextWindow": DEFAULT_CONTEXT_TOKENS,
+    },
 }
 """The two models that always exist: ``fast`` (≈ 50 ms to first token, 200 tokens/s) and
 ``slow`` (≈ 800 ms, 30 tokens/s). Keys set in the file override them field by field."""
@@ -101,22 +106,30 @@ class SimModel(StrictModel):
 
 
 class SimFaults(StrictModel):
-    """Fault injection: a deterministic script of outcomes plus an optional random rate."""
+    """Fault injection: a deterministic script of outcomes plus an optional random rate.
 
-    enabled: bool = True
+    ``enabled``, ``script``, ``faultRate`` and ``randomFaults`` apply live: they are swapped into
+    the running simulator's plan (a changed script starts from its first token; requests in
+    flight keep the outcome they drew). ``seed`` needs a restart: it fixes the random draw from
+    the simulator's start, which only a restart replays.
+    """
+
+    enabled: bool = Field(True, json_schema_extra=reload(Reload.HOT, "sim-faults"))
     """Master switch: false ignores ``script`` and ``faultRate`` (keeps a prepared script in the
     file without running it). Default true; nothing fails unless a script or rate is set."""
 
-    script: FaultScript = Field(default_factory=list)
+    script: FaultScript = Field(default_factory=list, json_schema_extra=reload(Reload.HOT, "sim-faults"))
     """Outcomes of successive generation requests (all models and both APIs share one counter),
     as a list of tokens or one comma-separated string (``"429,ok,529"``); after the list every
-    request is ``ok`` apart from ``faultRate``. ``clawtop sim --script`` replaces it. Default []."""
+    request is ``ok`` apart from ``faultRate``. A change applies live and the new script starts
+    from its first token. ``clawtop sim --script`` replaces it. Default []."""
 
-    fault_rate: float = Field(0.0, ge=0, le=1)
+    fault_rate: float = Field(0.0, ge=0, le=1, json_schema_extra=reload(Reload.HOT, "sim-faults"))
     """Probability that a request after the script fails with a token drawn from
     ``randomFaults``. ``clawtop sim --fault-rate`` replaces it. Default 0 (no random faults)."""
 
-    random_faults: FaultScript = Field(default_factory=lambda: list(DEFAULT_RANDOM_FAULTS))
+    random_faults: FaultScript = Field(default_factory=lambda: list(DEFAULT_RANDOM_FAULTS),
+                                       json_schema_extra=reload(Reload.HOT, "sim-faults"))
     """Tokens drawn uniformly for random faults. Default ``["429", "529", "500", "502", "503"]``
     (the transient ones retries are meant for)."""
 
@@ -129,7 +142,8 @@ class SimFaults(StrictModel):
         if self.fault_rate > 0 and not self.random_faults:
             raise_at(
                 "SimFaults",
-                [(("randomFaults",), "empty_faults", "randomFaults must list at least one token when faultRate > 0", [])],
+                [(("randomFaults",), "empty_faults",
+                  "randomFaults must list at least one token when faultRate > 0", [])],
             )
         return self
 
@@ -178,7 +192,9 @@ class SimulatorConfig(StrictModel):
     port: int = Field(0, ge=0, le=65_535)
     """TCP port; 0 picks a free port at start (shown in the dashboard). Default 0."""
 
-    models: dict[str, SimModel] = Field(default_factory=lambda: {k: SimModel.model_validate(v) for k, v in BUILTIN_SIM_MODELS.items()})
+    models: dict[str, SimModel] = Field(
+        default_factory=lambda: {k: SimModel.model_validate(v) for k, v in BUILTIN_SIM_MODELS.items()}
+    )
     """Simulated models by name. ``fast`` and ``slow`` always exist; keys given here override
     their built-in values field by field, and new names add models (unset fields then take the
     ``fast`` values)."""
