@@ -72,7 +72,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         id="tune",
         key="t",
-        action="tune",
+        # The dashboard screen opens it for its focused pane; on any other screen `t` does nothing.
+        action="screen.tune",
         description="Tune",
         help="Context, Prunes, Retries or Sandbox pane: tune its settings live, with a what-if preview.",
         # Kept off the footer so the main screen stays as it was; `?` and each pane's F1 list it.

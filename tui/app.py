@@ -25,22 +25,19 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import App
 from textual.binding import BindingType
-from textual.command import CommandPalette
 from textual.reactive import reactive
 from textual.timer import Timer
 
 from core.events import ConfigInvalid, ConfigReloaded, Event
 from tui import actions
-from tui.commands import DashboardCommands, TuneCommands
+from tui.commands import DashboardCommands
 from tui.messages import EventsArrived, GatewayStateChanged
-from tui.models.tune import Scope
 from tui.panes import Pane
 from tui.panes.events import EventsPane
 from tui.refresh import REFRESH_DEFAULT_MS, REFRESH_MAX_MS, REFRESH_MIN_MS
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import KeyRow, KeysScreen, PaneHelpScreen
 from tui.screens.inject_fault import InjectFaultScreen
-from tui.screens.tune import TuneScreen, undo_last_tuning
 from tui.theme_persist import ThemeSaver
 from tui.themes import APP_CSS, DEFAULT_THEME, load_themes
 from tui.widgets.status import StatusInfo
@@ -337,40 +334,6 @@ class ClawtopApp(App[None], inherit_bindings=False):
         pane = self.focused_pane()
         if pane is not None and self.screen is self._dashboard:
             self.push_screen(PaneHelpScreen(pane.PANE_TITLE, pane.HELP))
-
-    def action_tune(self) -> None:
-        """``t``: the Tune screen for the focused pane's settings."""
-        pane = self.focused_pane() if self.screen is self._dashboard else None
-        scope = pane.tune_scope() if pane is not None else None
-        if scope is None:
-            self.notify("t tunes the focused Context, Prunes, Retries or Sandbox pane; "
-                        "ctrl+p → Tune… finds any setting.", timeout=4, markup=False)
-            return
-        self.open_tune(scope)
-
-    def open_tune(self, scope: Scope) -> None:
-        self.push_screen(TuneScreen(self.gateway, scope))
-
-    def action_tune_search(self) -> None:
-        """The palette's "Tune…": fuzzy search over every tunable key and its help."""
-        self.push_screen(CommandPalette(providers=[TuneCommands],
-                                        placeholder="Tune which setting? Part of its path or its help…"))
-
-    def action_undo_tuning(self) -> None:
-        if isinstance(self.screen, TuneScreen):
-            self.screen.action_tune_undo()
-        else:
-            self._undo_tuning()
-
-    @work(group="tune-undo", exclusive=True, exit_on_error=False)
-    async def _undo_tuning(self) -> None:
-        try:
-            text, ok = await undo_last_tuning(self.gateway)
-        except Exception as exc:  # shown to the user, never a crash of the dashboard
-            log.exception("undo failed")
-            text, ok = f"{type(exc).__name__}: {exc}", False
-        self.notify(text, title="Tuning undone" if ok else "Nothing undone",
-                    severity="information" if ok else "warning", markup=False)
 
     async def action_quit(self) -> None:
         await self.shutdown_gateway()

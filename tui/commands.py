@@ -12,13 +12,15 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.app import App
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 from textual.style import Style
 
 from core.tuning import TunableValue
 from tui.models.tune import Scope
 from tui.panes import PANES
+from tui.screens.tune import TuneScreen, undo_last_tuning
 from tui.themes import BUILTIN_THEME_NAMES
 
 if TYPE_CHECKING:
@@ -40,12 +42,6 @@ class _DashboardApp(Protocol):
     def action_toggle_pause(self) -> None: ...
 
     def action_show_keys(self) -> None: ...
-
-    def action_tune_search(self) -> None: ...
-
-    def action_undo_tuning(self) -> None: ...
-
-    def open_tune(self, scope: Scope) -> None: ...
 
     def action_inject_fault(self) -> None: ...
 
@@ -100,11 +96,11 @@ class DashboardCommands(Provider):
         )
         commands.append(
             _Command("Tune…", "Find any tunable setting by its path or help text and tune it live.",
-                     app.action_tune_search)
+                     partial(search_tunables, self.app))
         )
         commands.append(
             _Command("Undo last tuning", "Revert the last change written by a tuning (also ctrl+z on the Tune screen).",
-                     app.action_undo_tuning)
+                     partial(undo_last, self.app))
         )
         return commands
 
@@ -136,7 +132,7 @@ class TuneCommands(Provider):
     def _open(self, entry: TunableValue) -> Callable[[], object]:
         app = cast(_DashboardApp, self.app)
         path = entry.tunable.path
-        return partial(app.open_tune, Scope(path, (path,)))
+        return partial(self.app.push_screen, TuneScreen(app.gateway, Scope(path, (path,))))
 
     async def discover(self) -> Hits:
         for entry in self._entries:
@@ -156,3 +152,27 @@ class TuneCommands(Provider):
 
 def _one_line(doc: str) -> str:
     return " ".join(doc.split())
+
+
+def search_tunables(app: App[object]) -> None:
+    """The palette's "Tune…": a palette of the tunable keys alone."""
+    app.push_screen(CommandPalette(providers=[TuneCommands],
+                                   placeholder="Tune which setting? Part of its path or its help…"))
+
+
+def undo_last(app: App[object]) -> None:
+    """The palette's "Undo last tuning": on the Tune screen as ``ctrl+z``; elsewhere with a toast."""
+    if isinstance(app.screen, TuneScreen):
+        app.screen.action_tune_undo()
+        return
+    gateway = cast(_DashboardApp, app).gateway
+
+    async def undo() -> None:
+        try:
+            text, ok = await undo_last_tuning(gateway)
+        except Exception as exc:  # noqa: BLE001 — shown to the user, never a crash of the dashboard
+            text, ok = f"{type(exc).__name__}: {exc}", False
+        app.notify(text, title="Tuning undone" if ok else "Nothing undone",
+                   severity="information" if ok else "warning", markup=False)
+
+    app.run_worker(undo(), group="tune-undo", exclusive=True, exit_on_error=False)

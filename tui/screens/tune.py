@@ -67,12 +67,6 @@ class ProposalReady(Message):
         self.proposal = proposal
 
 
-class PreviewStarted(Message):
-    def __init__(self, changes: tuple[Change, ...]) -> None:
-        super().__init__()
-        self.changes = changes
-
-
 class PreviewReady(Message):
     def __init__(self, changes: tuple[Change, ...], lines: list[str] | None, error: str | None) -> None:
         super().__init__()
@@ -294,6 +288,8 @@ class TuneScreen(Screen[None]):
             self.workers.cancel_group(self, "tune-evaluate")
             self.model.preview_cleared()
         else:
+            # The preview shown is now for other values: the spinner runs until the new one is in.
+            self.model.preview_started()
             self._evaluate(changes)
         self._render_side()
 
@@ -311,7 +307,6 @@ class TuneScreen(Screen[None]):
         if proposal.errors or proposal.candidate is None:
             return  # no preview of a config that would not load
         await asyncio.sleep(PREVIEW_DEBOUNCE_S)
-        self.post_message(PreviewStarted(changes))
         try:
             preview = await self.gateway.preview_tuning(proposal, self.model.scope.session)
             lines = preview.lines()
@@ -327,12 +322,6 @@ class TuneScreen(Screen[None]):
             self._render_rows()
             if message.proposal.errors:
                 self.model.preview_cleared()
-            self._render_side()
-
-    @on(PreviewStarted)
-    def _on_preview_started(self, message: PreviewStarted) -> None:
-        if message.changes == self.model.changes():
-            self.model.preview_started()
             self._render_side()
 
     @on(PreviewReady)
