@@ -128,7 +128,7 @@ class TuneRowView(Vertical):
         yield Static(row.path, classes="tune--path", markup=False)
         yield Static(row.meta_line(), classes="tune--meta", markup=False)
         yield Static(row.doc, classes="tune--doc", markup=False)
-        yield Input(row.text, placeholder="(unset: inherits)", select_on_focus=True, compact=True)
+        yield Input(row.text, placeholder="(unset)", select_on_focus=True, compact=True)
         yield Static("", classes="tune--error", markup=False)
 
     def on_descendant_focus(self) -> None:
