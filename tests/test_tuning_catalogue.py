@@ -57,7 +57,8 @@ def test_catalogue_covers_pruning_retry_and_sandbox_with_bounds_and_sources(tmp_
     main, included = tmp_path / "config.json5", tmp_path / "pruning.json5"
 
     ttl = rows["agents.defaults.contextPruning.ttl"]
-    assert (ttl.tunable.type, ttl.tunable.minimum, ttl.tunable.maximum, ttl.tunable.unit) == ("duration", 0, 43200, "min")
+    t = ttl.tunable
+    assert (t.type, t.minimum, t.maximum, t.unit) == ("duration", 0, 43200, "min")
     assert ttl.tunable.default == "5m" and ttl.tunable.effect == "applies live" and ttl.tunable.reload == "hot"
     assert "Idle time since the last request" in ttl.tunable.doc
     assert ttl.value == "5m" and ttl.source == f"include {included}:3"
