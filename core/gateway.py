@@ -53,6 +53,7 @@ from core.sim import SimulatorServer
 from core.telemetry.records import StoredEvent
 from core.telemetry.store import EventStore
 from core.tuning import Change, Proposal, TunableValue, Tuning
+from core.tuning.preview import Preview, PreviewSources, preview_proposal
 from core.tuning.service import TuningService
 
 STOP_GRACE_S = 5.0
@@ -475,3 +476,13 @@ class Gateway:
             await self._on_config_invalid(exc)
             return
         await self._on_config_change(new)
+
+    # -- tuning previews (core/tuning/preview, docs/design/tuning.md#previews) --------------------
+
+    async def preview_tuning(self, changes: Proposal | Sequence[Change],
+                             session_key: str | None = None) -> Preview:
+        proposal = changes if isinstance(changes, Proposal) else await self.tuning.propose(changes)
+        running = self.state is GatewayState.RUNNING
+        sources = PreviewSources(sessions=self.sessions, session=session_key or self.chat.session_key,
+                                 query_events=self.stored_events if running else None)
+        return await preview_proposal(self.config, proposal, sources)

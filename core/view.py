@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from core.sandbox.api import ContainerInfo
     from core.telemetry.records import StoredEvent
     from core.tuning import Change, Proposal, TunableValue, Tuning
+    from core.tuning.preview import Preview
 
 __all__ = ["GatewayState", "GatewayView", "OnDelta", "OnTool"]
 
@@ -188,4 +189,14 @@ class GatewayView(Protocol):
 
     async def tuning_history(self) -> list[Tuning]:
         """Every tuning and undo from the journal, newest first (it survives restarts)."""
+        ...
+
+    # -- tuning previews (docs/design/tuning.md#previews) ------------------------------------
+
+    async def preview_tuning(self, changes: Proposal | Sequence[Change],
+                             session_key: str | None = None) -> Preview:
+        """What ``changes`` (a proposal from :meth:`propose_tuning`, or changes to propose) would do,
+        nothing written: pruning, retry, compaction and sandbox previews for the paths they reach,
+        on session ``session_key`` (key or id; default: the chat's); only the schema errors per
+        path when the candidate does not validate."""
         ...
