@@ -42,9 +42,12 @@ def test_list_set_history_undo_and_exit_codes(tmp_path: Path) -> None:
     assert unknown.returncode == 78 and "did you mean `attempts`" in unknown.stderr
     assert config.read_text(encoding="utf-8") == CONFIG and "Traceback" not in bad.stderr + unknown.stderr
 
-    what_if = _run(tmp_path, "set", "--what-if", "agents.defaults.contextPruning.ttl=10s")
+    what_if = _run(tmp_path, "set", "--what-if", "agents.defaults.contextPruning.ttl=10s", "retry.provider.attempts=2")
     assert what_if.returncode == 0 and '"5m" → "10s"' in what_if.stdout
-    assert config.read_text(encoding="utf-8") == CONFIG
+    assert "delay schedule of the candidate policy" in what_if.stdout
+    preview = json.loads(_run(tmp_path, "set", "--what-if", "--json", "retry.provider.attempts=2").stdout)
+    assert preview["written"] is False and preview["preview"]["retry"] is not None
+    assert config.read_text(encoding="utf-8") == CONFIG and not (tmp_path / "state" / "tuning").exists()
 
     applied = _run(tmp_path, "set", "agents.defaults.contextPruning.ttl=10s", "retry.provider.attempts=6", "--json")
     assert applied.returncode == 0, applied.stderr
