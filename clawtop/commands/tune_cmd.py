@@ -118,7 +118,7 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     print(f"# config: {loaded.source}")
     cells = [(f"{r.tunable.path} = {_shown(r.value)}", _range(r), f"{r.source} · {r.tunable.effect}") for r in rows]
-    width = max((len(c[0]) for c in cells), default=0) + 2
+    width = min(max((len(c[0]) for c in cells), default=0), 72) + 2  # a long list value wraps the row
     kind_width = min(max((len(c[1]) for c in cells), default=0), 40) + 2
     for key, kind, where in cells:
         print(key.ljust(width) + kind.ljust(kind_width) + "# " + where)
