@@ -10,8 +10,9 @@ TTFT, 200 tokens/s, 64 max tokens, OpenClaw's prompt):
    events, timing) and one raw ``httpx`` streamed POST with the same body reading every byte,
    interleaved (which goes first alternates). Target: median of the per-pair ratios ≤ 1.05.
 2. **Accuracy**: the runner's median TTFT and tokens/s vs the simulator's configured values.
-   Target: within 5 %. (tokens/s uses the definition in docs/design/bench.md#measures, ``outputTokens / (tEnd − tFirstToken)``, which
-   counts the first token in the numerator: +1/(n−1) ≈ +1.6 % at 64 tokens by definition.)
+   Target: within 5 %. (tokens/s uses the definition in docs/design/bench.md#measures,
+   ``outputTokens / (tEnd − tFirstToken)``, which counts the first token in the numerator:
+   +1/(n−1) ≈ +1.6 % at 64 tokens by definition.)
 
 Not a test: nothing here runs under pytest; record the printed figures in docs/performance.md.
 """

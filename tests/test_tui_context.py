@@ -22,9 +22,10 @@ def make_gateway(home: Path) -> Gateway:
     (home / "ws").mkdir(exist_ok=True)
     (home / "ws" / "AGENTS.md").write_text("# Rules\nBe brief.\n", encoding="utf-8")
     (home / "ws" / "big.txt").write_text("some file content\n" * 1500, encoding="utf-8")
-    return gateway_with_config(home, f"""{{ simulator: {{ models: {{ fast: {{ ttftMs: 2, tokensPerSec: 8000, replyTokens: 20,
+    config = f"""{{ simulator: {{ models: {{ fast: {{ ttftMs: 2, tokensPerSec: 8000, replyTokens: 20,
                        contextWindow: 32000 }} }} }},
-      agents: {{ defaults: {{ workspace: "{home / 'ws'}" }} }} }}""")
+      agents: {{ defaults: {{ workspace: "{home / 'ws'}" }} }} }}"""
+    return gateway_with_config(home, config)
 
 
 # Shared poller, with this file's patience (a real gateway turn takes a while on slow CI).

@@ -23,10 +23,11 @@ SIZE = (140, 48)
 def make_gateway(home: Path) -> Gateway:
     (home / "ws").mkdir(exist_ok=True)
     (home / "ws" / "big.txt").write_text("0123456789abcdef\n" * 2000, encoding="utf-8")  # 34,000 chars
-    return gateway_with_config(home, f"""{{ simulator: {{ models: {{ fast: {{ ttftMs: 2, tokensPerSec: 8000, replyTokens: 20,
+    config = f"""{{ simulator: {{ models: {{ fast: {{ ttftMs: 2, tokensPerSec: 8000, replyTokens: 20,
                        contextWindow: 16000 }} }} }},
       agents: {{ defaults: {{ workspace: "{home / 'ws'}",
-        contextPruning: {{ mode: "cache-ttl", ttl: "20ms", keepLastAssistants: 1 }} }} }} }}""")
+        contextPruning: {{ mode: "cache-ttl", ttl: "20ms", keepLastAssistants: 1 }} }} }} }}"""
+    return gateway_with_config(home, config)
 
 
 # Shared poller, with this file's patience (a real gateway turn takes a while on slow CI).

@@ -72,7 +72,7 @@ async def test_retried_operation_row_shows_attempts_classes_and_outcome(tmp_path
                                            attempts=2, total_ms=2700))
         await wait_until(pilot, lambda: "op1" in pane.ops and pane.ops["op1"].outcome == "ok")
         assert not pane.has_class("-empty")
-        op, model, timeline, tries, classes, outcome, took = row_text(pane, "op1")
+        _op, model, timeline, tries, classes, outcome, took = row_text(pane, "op1")
         assert model == "sim/fast" and tries == "2/4"
         assert classes == "429 rate_limit → ok"
         assert outcome.startswith("✓ ok") and took == "2.7 s"

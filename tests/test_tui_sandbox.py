@@ -58,7 +58,7 @@ async def test_rows_update_only_changed_cells_and_mark_hits_and_stale(tmp_path: 
         for percent in (5.0, 50.0, 100.0):
             bus.publish(stats("c1", percent, 256 << 20, 4))
         await wait_until(pilot, lambda: "c1" in pane.containers and len(pane.containers["c1"].samples) == 3)
-        name, backend, cpu, mem, pids, hits, hardening = row_text(pane, "c1")
+        _name, backend, cpu, mem, pids, hits, hardening = row_text(pane, "c1")
         assert backend == "docker" and cpu.endswith("100%/1") and cpu.startswith("▁▅█")
         assert mem.endswith("256M/1.0G") and pids.endswith("4/256") and hits == "—"
         assert "ro" in hardening.split() and "net:none" in hardening.split()
@@ -71,7 +71,9 @@ async def test_rows_update_only_changed_cells_and_mark_hits_and_stale(tmp_path: 
 
 
 async def test_process_exec_shows_not_isolated_row_stats_and_detail(tmp_path: Path) -> None:
-    gateway = make_gateway(tmp_path, f'{{ {FAST} agents: {{ defaults: {{ sandbox: {{ mode: "all", backend: "process" }} }} }} }}')
+    gateway = make_gateway(
+        tmp_path, f'{{ {FAST} agents: {{ defaults: {{ sandbox: {{ mode: "all", backend: "process" }} }} }} }}'
+    )
     app = ClawtopApp(gateway)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: gateway.providers is not None and gateway.sandbox is not None)

@@ -271,10 +271,10 @@ class AgentRunner:
 
     async def _maybe_compact(self, key: str, refs: list[str], model_ref: str | None, ref: str,
                              usage: Usage) -> CompactionResult | None:
-        """The threshold compaction after a turn (docs/design/compaction.md#threshold-after-a-turn), preceded
-        by the memory flush (docs/design/compaction.md#memory-flush; once per compaction cycle) so durable notes are
-        written before the history they come from is summarised away. The flush is skipped when the compaction would abort anyway (nothing
-        to cut): no history is lost."""
+        """The threshold compaction after a turn (docs/design/compaction.md#threshold-after-a-turn),
+        preceded by the memory flush (docs/design/compaction.md#memory-flush; once per compaction cycle)
+        so durable notes are written before the history they come from is summarised away. The flush
+        is skipped when the compaction would abort anyway (nothing to cut): no history is lost."""
         compaction = self._compaction
         if not compaction.needs_compaction(ref, usage):
             return None

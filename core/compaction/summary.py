@@ -50,7 +50,9 @@ DEFAULT_SECTIONS = (
     "## Goal\n\n## Constraints & Preferences\n\n## Progress\n### Done\n- [x] …\n### In Progress\n- [ ] …\n"
     "### Blocked\n- …\n\n## Key Decisions\n\n## Next Steps\n\n## Critical Context"
 )
-SAFEGUARD_SECTIONS = "## Decisions\n\n## Open TODOs\n\n## Constraints/Rules\n\n## Pending user asks\n\n## Exact identifiers"
+SAFEGUARD_SECTIONS = (
+    "## Decisions\n\n## Open TODOs\n\n## Constraints/Rules\n\n## Pending user asks\n\n## Exact identifiers"
+)
 REQUIRED_SAFEGUARD_HEADINGS = tuple(line for line in SAFEGUARD_SECTIONS.split("\n") if line.startswith("## "))
 PREFIX_SECTIONS = "## Original Request\n\n## Early Progress\n\n## Context for Suffix"
 STRICT_IDENTIFIERS = ("Keep every opaque identifier literally: UUIDs, hashes, IDs, tokens, hostnames, IPs, ports, "
@@ -62,7 +64,9 @@ _WRITE_TOOLS = frozenset({"write", "edit", "multiedit", "write_file", "edit_file
 def _text(content: Any) -> str:
     if isinstance(content, str):
         return content
-    return "\n".join(str(b.get("text", "")) for b in content or () if isinstance(b, Mapping) and b.get("type") == "text")
+    return "\n".join(
+        str(b.get("text", "")) for b in content or () if isinstance(b, Mapping) and b.get("type") == "text"
+    )
 
 
 def serialize_conversation(messages: Sequence[Message]) -> str:
@@ -94,7 +98,8 @@ def serialize_conversation(messages: Sequence[Message]) -> str:
         elif role == "toolResult":
             text = _text(m.get("content"))
             if len(text) > TOOL_RESULT_MAX_CHARS:
-                text = text[:TOOL_RESULT_MAX_CHARS] + f"\n[... {len(text) - TOOL_RESULT_MAX_CHARS} more characters truncated]"
+                omitted = len(text) - TOOL_RESULT_MAX_CHARS
+                text = text[:TOOL_RESULT_MAX_CHARS] + f"\n[... {omitted} more characters truncated]"
             parts.append(f"[Tool result]: {text}")
         elif role in ("compactionSummary", "branchSummary"):
             parts.append(f"[Summary]: {m.get('summary', '')}")

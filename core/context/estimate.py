@@ -69,8 +69,8 @@ def field(obj: Any, name: str, default: Any = None) -> Any:
 def estimate_text_chars(text: str) -> int:
     """Code-point length plus 3 per CJK/Hangul/Kana char, so ``chars / 4`` ≈ 1 token per CJK char.
 
-    Python strings are code points, so an Ext-B character counts once, as docs/design/context.md#token-estimates requires.
-    ASCII text (the common case) skips the regex.
+    Python strings are code points, so an Ext-B character counts once, as
+    docs/design/context.md#token-estimates requires. ASCII text (the common case) skips the regex.
     """
     if text.isascii():
         return len(text)

@@ -82,7 +82,9 @@ class RetryPolicy:
         return replace(cls.for_provider(RetryConfig(), "default"), name="default")
 
     @classmethod
-    def for_provider(cls, retry: RetryConfig, provider_id: str, override: ProviderRetryOverride | None = None) -> RetryPolicy:
+    def for_provider(
+        cls, retry: RetryConfig, provider_id: str, override: ProviderRetryOverride | None = None
+    ) -> RetryPolicy:
         """``models.providers.<id>.retry`` merged key by key over ``retry.provider``,
         ``retry.budget`` and the global limits (see :meth:`RetryConfig.for_provider`)."""
         r = retry.for_provider(override)

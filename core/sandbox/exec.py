@@ -162,7 +162,8 @@ async def run_exec(
     kwargs: dict[str, Any] = {"workdir": workdir, "environment": [f"{k}={v}" for k, v in env.items()]}
     if user:
         kwargs["user"] = user
-    exec_id = (await asyncio.to_thread(api.exec_create, container_id, ["/bin/sh", "-c", _WRAP, pidfile, *argv], **kwargs))["Id"]
+    command = ["/bin/sh", "-c", _WRAP, pidfile, *argv]
+    exec_id = (await asyncio.to_thread(api.exec_create, container_id, command, **kwargs))["Id"]
     capture = _Capture(limit)
     pump = asyncio.ensure_future(asyncio.to_thread(_pump, api, exec_id, capture))
     timed_out = False

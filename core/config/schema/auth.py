@@ -24,7 +24,9 @@ class CooldownsConfig(StrictModel):
     """First disable period after a billing failure, in hours; doubles per repeat up to
     ``billingMaxHours``. Default 5."""
 
-    billing_backoff_hours_by_provider: dict[ProviderId, Annotated[float, Field(ge=1 / 60, le=720)]] = Field(default_factory=dict)
+    billing_backoff_hours_by_provider: dict[ProviderId, Annotated[float, Field(ge=1 / 60, le=720)]] = Field(
+        default_factory=dict
+    )
     """Per-provider override of ``billingBackoffHours`` (hours, > 0). Default {}."""
 
     billing_max_hours: float = Field(24, ge=1 / 60, le=720)
@@ -55,7 +57,8 @@ class CooldownsConfig(StrictModel):
         errors = []
         if self.billing_max_hours < self.billing_backoff_hours:
             errors.append((("billingMaxHours",), "max_below_base",
-                           f"billingMaxHours ({self.billing_max_hours}) must be ≥ billingBackoffHours ({self.billing_backoff_hours})",
+                           f"billingMaxHours ({self.billing_max_hours}) must be ≥ "
+                           f"billingBackoffHours ({self.billing_backoff_hours})",
                            self.billing_max_hours))
         if self.auth_permanent_max_minutes < self.auth_permanent_backoff_minutes:
             errors.append((("authPermanentMaxMinutes",), "max_below_base",

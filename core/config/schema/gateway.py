@@ -22,7 +22,11 @@ ReloadMode = Literal["off", "hot", "restart", "hybrid"]
 """``off`` = ignore file changes; ``hot`` = apply what can be applied live, never restart;
 ``restart`` = restart the core on any change; ``hybrid`` = hot when possible, else restart."""
 
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)"  # whole name at most 253 characters
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"  # first label
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"  # further dot-separated labels
+)
 
 
 class ReloadConfig(StrictModel):

@@ -226,7 +226,9 @@ class ProviderRetryOverride(StrictModel):
         update = {k: v for k, v in self.model_dump(exclude_none=True, by_alias=False).items() if k in keys}
         merged = base.model_dump(by_alias=False) | update
         # Re-validate: a provider's min over the global max must fail here, not at the first retry.
-        return ProviderRetryPolicy.model_validate({ProviderRetryPolicy.model_fields[k].alias: v for k, v in merged.items()})
+        return ProviderRetryPolicy.model_validate(
+            {ProviderRetryPolicy.model_fields[k].alias: v for k, v in merged.items()}
+        )
 
 
 # --- global section ---------------------------------------------------------------------------

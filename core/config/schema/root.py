@@ -101,7 +101,9 @@ class ClawtopConfig(StrictModel):
         if defaults.compaction.model is not None:
             refs.append((("agents", "defaults", "compaction", "model"), defaults.compaction.model))
         if defaults.compaction.memory_flush.model is not None:
-            refs.append((("agents", "defaults", "compaction", "memoryFlush", "model"), defaults.compaction.memory_flush.model))
+            refs.append(
+                (("agents", "defaults", "compaction", "memoryFlush", "model"), defaults.compaction.memory_flush.model)
+            )
         refs += [(("bench", "models", i), r) for i, r in enumerate(self.bench.models)]
         return refs
 

@@ -57,6 +57,9 @@ are checked at create time."""
 RESERVED_CONTAINER_TARGETS: tuple[str, ...] = ("/workspace", "/agent")
 """Container paths managed by clawtop; binds onto them need ``dangerouslyAllowReservedContainerTargets``."""
 
+_BIND_MODES = frozenset({"ro", "rw", "z", "Z", "shared", "slave", "private", "rshared", "rslave", "rprivate", "nocopy"})
+"""The options Docker accepts after the second colon of a bind (comma-separated)."""
+
 
 _LIVE_LIMIT = reload(Reload.DOCKER_UPDATE, "docker-update")
 """Resource limits a running container takes in place; the rest of ``sandbox`` is drift."""
@@ -171,7 +174,9 @@ class SandboxDockerConfig(StrictModel):
         errors: list[tuple[tuple[str | int, ...], str, str, object]] = []
         net = self.network.lower()
         if net == "host":
-            errors.append((("network",), "network_blocked", 'network "host" is not allowed in the sandbox', self.network))
+            errors.append(
+                (("network",), "network_blocked", 'network "host" is not allowed in the sandbox', self.network)
+            )
         elif net.startswith("container:") and not self.dangerously_allow_container_namespace_join:
             errors.append((
                 ("network",),
@@ -199,7 +204,7 @@ class SandboxDockerConfig(StrictModel):
         if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
             return f"{bind!r} is not host:container[:mode]"
         source, target = posixpath.normpath(parts[0]), posixpath.normpath(parts[1])
-        if len(parts) == 3 and not all(m in {"ro", "rw", "z", "Z", "shared", "slave", "private", "rshared", "rslave", "rprivate", "nocopy"} for m in parts[2].split(",")):
+        if len(parts) == 3 and not all(m in _BIND_MODES for m in parts[2].split(",")):
             return f"{bind!r}: unknown mount mode {parts[2]!r}"
         if not posixpath.isabs(parts[0]):
             return f"{bind!r}: the host path must be absolute"
@@ -213,14 +218,16 @@ class SandboxDockerConfig(StrictModel):
         if not self.dangerously_allow_reserved_container_targets:
             for reserved in RESERVED_CONTAINER_TARGETS:
                 if _under(target, reserved):
-                    return f"{bind!r}: {reserved} is managed by clawtop; set dangerouslyAllowReservedContainerTargets to allow it"
+                    return (f"{bind!r}: {reserved} is managed by clawtop; "
+                            "set dangerouslyAllowReservedContainerTargets to allow it")
         return None
 
     def _swap_problem(self) -> str | None:
         if self.memory_swap is None or self.memory_swap == "unlimited":
             return None
         if self.memory == "unlimited":
-            return 'memorySwap needs a memory limit; with memory "unlimited" set memorySwap to "unlimited" or leave it unset'
+            return ('memorySwap needs a memory limit; '
+                    'with memory "unlimited" set memorySwap to "unlimited" or leave it unset')
         if byte_size(self.memory_swap) < byte_size(self.memory):
             return f"memorySwap ({self.memory_swap}) must be ≥ memory ({self.memory}): it counts memory plus swap"
         return None

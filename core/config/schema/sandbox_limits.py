@@ -68,7 +68,11 @@ CpuLimit = Annotated[
 MemoryLimit = Annotated[
     int | str,
     PlainValidator(lambda v: _unlimited_or(v, _memory, "memory")),
-    WithJsonSchema({"anyOf": [{"type": "string", "pattern": SIZE_PATTERN}, {"type": "integer", "minimum": _MIN_MEMORY}, {"const": UNLIMITED}]}),
+    WithJsonSchema({"anyOf": [
+        {"type": "string", "pattern": SIZE_PATTERN},
+        {"type": "integer", "minimum": _MIN_MEMORY},
+        {"const": UNLIMITED},
+    ]}),
 ]
 """A Docker memory value (``"512m"``, ``"1g"``, bytes; at least ``6m``) or ``"unlimited"``."""
 
@@ -84,7 +88,10 @@ def _setup_command(value: object) -> object:
 SetupCommand = Annotated[
     str | list[str],
     PlainValidator(_setup_command),
-    WithJsonSchema({"anyOf": [{"type": "string", "minLength": 1}, {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}]}),
+    WithJsonSchema({"anyOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+    ]}),
 ]
 
 
@@ -102,7 +109,10 @@ class UlimitRange(StrictModel):
         if self.soft is None and self.hard is None:
             raise ValueError("give soft, hard or both")
         if self.soft is not None and self.hard is not None and self.soft > self.hard:
-            raise_at("UlimitRange", [(("soft",), "ulimit_order", f"soft ({self.soft}) must be ≤ hard ({self.hard})", self.soft)])
+            raise_at(
+                "UlimitRange",
+                [(("soft",), "ulimit_order", f"soft ({self.soft}) must be ≤ hard ({self.hard})", self.soft)],
+            )
         return self
 
 

@@ -34,8 +34,12 @@ SIM_PROVIDER_ID = "sim"
 """Provider id the simulator answers to; reserved, so ``models.providers.sim`` is rejected."""
 
 BUILTIN_SIM_MODELS: dict[str, dict[str, Any]] = {
-    "fast": {"ttftMs": 50, "tokensPerSec": 200.0, "replyTokens": 100, "seed": 0, "contextWindow": DEFAULT_CONTEXT_TOKENS},
-    "slow": {"ttftMs": 800, "tokensPerSec": 30.0, "replyTokens": 100, "seed": 0, "contextWindow": DEFAULT_CONTEXT_TOKENS},
+    "fast": {
+        "ttftMs": 50, "tokensPerSec": 200.0, "replyTokens": 100, "seed": 0, "contextWindow": DEFAULT_CONTEXT_TOKENS,
+    },
+    "slow": {
+        "ttftMs": 800, "tokensPerSec": 30.0, "replyTokens": 100, "seed": 0, "contextWindow": DEFAULT_CONTEXT_TOKENS,
+    },
 }
 """The two models that always exist: ``fast`` (≈ 50 ms to first token, 200 tokens/s) and
 ``slow`` (≈ 800 ms, 30 tokens/s). Keys set in the file override them field by field."""
@@ -129,7 +133,8 @@ class SimFaults(StrictModel):
         if self.fault_rate > 0 and not self.random_faults:
             raise_at(
                 "SimFaults",
-                [(("randomFaults",), "empty_faults", "randomFaults must list at least one token when faultRate > 0", [])],
+                [(("randomFaults",), "empty_faults",
+                  "randomFaults must list at least one token when faultRate > 0", [])],
             )
         return self
 
@@ -178,7 +183,9 @@ class SimulatorConfig(StrictModel):
     port: int = Field(0, ge=0, le=65_535)
     """TCP port; 0 picks a free port at start (shown in the dashboard). Default 0."""
 
-    models: dict[str, SimModel] = Field(default_factory=lambda: {k: SimModel.model_validate(v) for k, v in BUILTIN_SIM_MODELS.items()})
+    models: dict[str, SimModel] = Field(
+        default_factory=lambda: {k: SimModel.model_validate(v) for k, v in BUILTIN_SIM_MODELS.items()}
+    )
     """Simulated models by name. ``fast`` and ``slow`` always exist; keys given here override
     their built-in values field by field, and new names add models (unset fields then take the
     ``fast`` values)."""

@@ -1,9 +1,10 @@
 """``telemetry``: the event store (SQLite) behind the dashboard, bench history and retry/prune
 explanations.
 
-The design fixes what is recorded (docs/design/retry.md#retry-events, docs/design/pruning.md#every-decision-is-explained,
-docs/design/bench.md#clawtop-bench) but not the storage knobs; these are clawtop's, chosen so the writer never blocks
-the gateway (batched flushes) and the file stays bounded (age and row retention).
+The design fixes what is recorded (docs/design/retry.md#retry-events,
+docs/design/pruning.md#every-decision-is-explained, docs/design/bench.md#clawtop-bench) but not the
+storage knobs; these are clawtop's, chosen so the writer never blocks the gateway (batched flushes)
+and the file stays bounded (age and row retention).
 """
 
 from __future__ import annotations
