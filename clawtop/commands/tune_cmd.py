@@ -35,6 +35,7 @@ from core.tuning import (
     tuning_history,
     undo_tuning,
 )
+from core.tuning.preview import PreviewSources, preview_proposal
 
 __all__ = ["parse_assignments", "register"]
 
@@ -117,7 +118,7 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     print(f"# config: {loaded.source}")
     cells = [(f"{r.tunable.path} = {_shown(r.value)}", _range(r), f"{r.source} · {r.tunable.effect}") for r in rows]
-    width = max((len(c[0]) for c in cells), default=0) + 2
+    width = min(max((len(c[0]) for c in cells), default=0), 72) + 2  # a long list value wraps the row
     kind_width = min(max((len(c[1]) for c in cells), default=0), 40) + 2
     for key, kind, where in cells:
         print(key.ljust(width) + kind.ljust(kind_width) + "# " + where)
@@ -149,22 +150,27 @@ def _print_errors(errors: dict[str, str], as_json: bool) -> int:
 
 
 def _what_if(loaded: LoadedConfig, changes: list[Change], args: argparse.Namespace) -> int:
+    """Validate and preview (the Tune screen's preview, computed on the state dir's sessions and the event
+    store read only); nothing is written."""
     proposal = propose(loaded, changes)
     if not proposal.ok:
         return _print_errors(proposal.errors, args.json)
+    sources = PreviewSources.for_loaded(loaded, session=args.session)
+    preview = asyncio.run(preview_proposal(loaded.config, proposal, sources))
     current = {r.tunable.path: r for r in list_tunables(loaded)}
+    rows = [{"path": c.path, "old": current[c.path].value if c.path in current else None, "new": c.value,
+             "effect": proposal.effects.get(c.path)} for c in changes]
     if args.json:
-        print(json.dumps({"ok": True, "written": False, "changes": [
-            {"path": c.path, "old": current[c.path].value if c.path in current else None, "new": c.value,
-             "effect": proposal.effects.get(c.path)} for c in changes],
-            "needsRestart": list(proposal.needs_restart)}, indent=2, ensure_ascii=False))
+        print(json.dumps({"ok": True, "written": False, "changes": rows, "needsRestart": list(proposal.needs_restart),
+                          "preview": preview.to_json()}, indent=2, ensure_ascii=False))
         return 0
     print(f"What if (nothing written; config: {loaded.source}):")
-    for c in changes:
-        old = current[c.path].value if c.path in current else None
-        print(f"  {c.path}: {_shown(old)} → {_shown(c.value)}  ({proposal.effects.get(c.path, '')})")
+    for row in rows:
+        print(f"  {row['path']}: {_shown(row['old'])} → {_shown(row['new'])}  ({row['effect']})")
     if proposal.needs_restart:
         print("Needs a core restart to take effect: " + ", ".join(proposal.needs_restart))
+    for line in preview.lines():
+        print(line)
     return 0
 
 

@@ -335,19 +335,26 @@ def set_value(path: Path, dotted_key: str, value: Any, *, base_hash: str | None,
 
 def set_values(path: Path, values: Sequence[tuple[str, Any]], *, base_hash: str | None,
                env: Mapping[str, str] | None = None, include: IncludeTarget | None = None) -> WriteResult:
-    """Set several keys in one write (each as :func:`set_value` would). With ``include``, ``path`` is a
-    file the config includes and the keys are relative to its top; the result is validated as part of
-    the whole config (so a tuned key that lives in an included file is written there)."""
+    """Set several keys in one write (each as :func:`set_value` would; ``None`` removes the key, so its
+    default applies again). With ``include``, ``path`` is a file the config includes and the keys are
+    relative to its top; the result is validated as part of the whole config (so a tuned key that lives
+    in an included file is written there)."""
     sets = [(split_path(key), value) for key, value in values]
     if not sets or any(not parts for parts, _ in sets):
         raise ConfigError([ConfigIssue("", "an empty key cannot be set", file=str(path))], file=str(path))
 
     def mutate(raw: Any, env_: Mapping[str, str]) -> Any:
         for parts, value in sets:
-            raw = _set_path(raw, parts, value, env_, Path(path))
+            if value is None:
+                patch: Any = None
+                for part in reversed(parts):
+                    patch = {str(part): patch}
+                raw = merge_patch(raw, patch, env_)
+            else:
+                raw = _set_path(raw, parts, value, env_, Path(path))
         return raw
 
-    expected = [(tuple(parts), value) for parts, value in sets if value is not None]
+    expected = [(tuple(parts), value) for parts, value in sets]
     return _write(Path(path), base_hash, env, mutate, expected, include)
 
 

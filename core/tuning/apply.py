@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from core.config.document import text_hash
+from core.config.document import parse_document, text_hash
 from core.config.errors import ConfigConflictError, ConfigError
+from core.config.includes import INCLUDE_KEY
 from core.config.loader import LoadedConfig, effective_env, resolve_text
 from core.config.reload_plan import rule_for
 from core.config.safe_write import ConfigNotWritableError, replace_with_backups
@@ -54,6 +55,8 @@ def route_of(loaded: LoadedConfig, path: str) -> Route:
         origin = loaded.origins.get(tuple(parts[:end]))
         if origin is not None:
             found = tuple(parts[:end]) if origin.included else None
+            if found is None:
+                return _into_include(loaded, parts, tuple(parts[:end])) or Route(loaded.path, path)
             break
     if found is None:
         return Route(loaded.path, path)
@@ -67,6 +70,23 @@ def route_of(loaded: LoadedConfig, path: str) -> Route:
     # ``mount`` is the topmost key still read from ``file``: the include's object sits one level up.
     mount = mount[:-1]
     return Route(Path(file), join_path(parts[len(mount):]), IncludeTarget(loaded.path, tuple(mount)))
+
+
+def _into_include(loaded: LoadedConfig, parts: Sequence[PathPart], at: tuple[PathPart, ...]) -> Route | None:
+    """A new key under an object of the config file that is an ``$include`` goes into the included file
+    (the last one of a list: it wins the merge), where the user keeps that section."""
+    if loaded.raw_text is None:
+        return None
+    try:
+        node = value_at(parse_document(loaded.raw_text, loaded.path).value, at, None)
+    except ConfigError:
+        return None
+    spec = node.get(INCLUDE_KEY) if isinstance(node, dict) else None
+    target = spec[-1] if isinstance(spec, list) and spec and isinstance(spec[-1], str) else spec
+    if not isinstance(target, str) or not target:
+        return None
+    file = Path(os.path.normpath(loaded.path.parent / os.path.expanduser(target)))
+    return Route(file, join_path(parts[len(at):]), IncludeTarget(loaded.path, at))
 
 
 def _read(path: Path) -> bytes | None:
