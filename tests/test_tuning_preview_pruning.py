@@ -155,3 +155,29 @@ async def test_no_pruning_section_outside_its_keys(tmp_path: Path, path: str) ->
                                     PreviewSources.for_state_dir(state))
     assert preview.pruning is None and preview.compaction is None
     assert ("no preview for gateway.port" in preview.notes) == (path == "gateway.port")
+
+
+def test_tune_set_what_if_prints_the_same_figures_as_prune_dry_run(tmp_path: Path) -> None:
+    """The command-line front end of the preview: ``clawtop tune set … --what-if`` writes nothing and its
+    pruning figures are ``clawtop prune --dry-run --set``'s for the same settings."""
+    cfg, state, sid = _setup(tmp_path, PRICED, "acme", "m1", int(time.time() * 1000) - 60_000)
+    before = cfg.read_bytes()
+    env = {"CLAWTOP_STATE_DIR": str(state), "PATH": "/usr/bin:/bin", "HOME": str(state)}
+    sets = [f"{path}={json.dumps(value) if not isinstance(value, str) else value}" for path, value in CHANGES.items()]
+    proc = subprocess.run([sys.executable, "-m", "clawtop.cli", "--config", str(cfg), "tune", "set", *sets,
+                           "--what-if", "--session", sid, "--json"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["written"] is False and cfg.read_bytes() == before
+    pruning = doc["preview"]["pruning"]
+    assert doc["preview"]["sessionId"] == sid and pruning["pricesConfigured"]
+    transcript = SessionStore(state).transcript_path(sid)
+    assert _cli(cfg, state, transcript, *SETS)["figures"] == pruning["ttlExpired"]["candidate"]
+    assert _cli(cfg, state, transcript)["figures"] == pruning["ttlExpired"]["current"]
+    human = subprocess.run([sys.executable, "-m", "clawtop.cli", "--config", str(cfg), "tune", "set", *sets,
+                            "--what-if", "--session", sid], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                           env=env)
+    assert human.returncode == 0, human.stderr
+    assert "Pruning — session" in human.stdout and "as if the TTL had just expired" in human.stdout
+    assert cfg.read_bytes() == before
