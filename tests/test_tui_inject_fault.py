@@ -82,6 +82,8 @@ async def test_f_opens_it_suggestions_complete_and_esc_leaves_without_queuing(tm
         field = app.screen.query_one(Input)
         await pilot.press(*"429:retry-a")
         await wait_until(pilot, lambda: field._suggestion == "429:retry-after=2")
+        check = app.screen.query_one("#inject-fault-check", Static)
+        assert str(check.render()) == "→ completes to 429:retry-after=2" and not check.has_class("-invalid")
         await pilot.press("right")
         assert field.value == "429:retry-after=2"
         await pilot.press("escape")

@@ -83,8 +83,14 @@ class InjectFaultScreen(FramedModal):
         try:
             parse_fault_token(token)
         except ValueError as exc:
-            check.update(str(exc))
-            check.add_class("-invalid")
+            # Half-typed on the way to a suggestion is not an error yet.
+            completion = next((s for s in SUGGESTIONS if s.startswith(token.lower())), None)
+            if completion is not None:
+                check.update(f"→ completes to {completion}")
+                check.remove_class("-invalid")
+            else:
+                check.update(str(exc))
+                check.add_class("-invalid")
         else:
             check.update(f"enter queues {token.lower()} for the next model request")
             check.remove_class("-invalid")
