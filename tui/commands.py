@@ -130,9 +130,8 @@ class TuneCommands(Provider):
         self._entries = await app.gateway.tunables("")
 
     def _open(self, entry: TunableValue) -> Callable[[], object]:
-        app = cast(_DashboardApp, self.app)
-        path = entry.tunable.path
-        return partial(self.app.push_screen, TuneScreen(app.gateway, Scope(path, (path,))))
+        # The screen is built only when chosen: hits are made afresh on every keystroke.
+        return partial(open_tune, self.app, Scope(entry.tunable.path, (entry.tunable.path,)))
 
     async def discover(self) -> Hits:
         for entry in self._entries:
@@ -152,6 +151,10 @@ class TuneCommands(Provider):
 
 def _one_line(doc: str) -> str:
     return " ".join(doc.split())
+
+
+def open_tune(app: App[object], scope: Scope) -> None:
+    app.push_screen(TuneScreen(cast(_DashboardApp, app).gateway, scope))
 
 
 def search_tunables(app: App[object]) -> None:
