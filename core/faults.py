@@ -42,6 +42,7 @@ from typing import Literal
 
 __all__ = [
     "DEFAULT_RANDOM_FAULTS",
+    "FAULT_VOCABULARY",
     "OK",
     "STATUS_FAULTS",
     "FaultKind",
@@ -64,10 +65,14 @@ engine is meant to absorb (a hang or reset would stall a client with default tim
 _STATUS_TOKEN = re.compile(r"(?P<status>\d{3})(?::(?P<option>.+))?")
 _SECONDS = re.compile(r"\d+(?:\.\d+)?")
 
-_VOCABULARY = (
-    "ok, 429, 429:retry-after=S, 429:retry-after-ms=MS, 429:no-retry-after, 529, 500, 502, 503, "
-    "timeout, reset, stream-error, 400:context-overflow"
+FAULT_VOCABULARY: tuple[str, ...] = (
+    "ok", "429", "429:retry-after=S", "429:retry-after-ms=MS", "429:no-retry-after", "529", "500", "502", "503",
+    "timeout", "reset", "stream-error", "400:context-overflow",
 )
+"""Every token form, as error messages and the dashboard's fault input list them (``S`` and
+``MS`` stand for a number)."""
+
+_VOCABULARY = ", ".join(FAULT_VOCABULARY)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

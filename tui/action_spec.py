@@ -10,7 +10,7 @@ import dataclasses
 
 from textual.binding import Binding
 
-__all__ = ["BENCH_ACTIONS", "ActionSpec"]
+__all__ = ["BENCH_ACTIONS", "TUNE_ACTIONS", "ActionSpec"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -55,3 +55,20 @@ BENCH_ACTIONS: tuple[ActionSpec, ...] = (
 )
 """The Bench pane's own keys: bound on the pane (active while it has focus), listed by the keys
 screen as pane bindings, remappable through ``ui.keymap`` by id like every other action."""
+
+
+TUNE_ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec(id="tune-apply", key="ctrl+s", action="tune_apply", description="Apply",
+               help="Tune screen: write the edited values to the config file (old → new listed first).",
+               priority=True),
+    ActionSpec(id="tune-undo", key="ctrl+z", action="tune_undo", description="Undo last",
+               help="Tune screen: undo the last tuning, byte for byte when the file is unchanged since.",
+               priority=True),
+    ActionSpec(id="tune-reload", key="ctrl+r", action="tune_reload", description="Reload values",
+               help="Tune screen: drop the edits and read the values in force again (after a conflict).",
+               priority=True),
+    ActionSpec(id="tune-leave", key="escape", action="tune_leave", description="Back",
+               help="Tune screen: leave the input, then the screen."),
+)
+"""The Tune screen's own keys: bound on that screen (``ctrl`` keys fire even while typing in a
+value), listed by the keys screen, remappable through ``ui.keymap`` by id."""

@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping
 
 from textual.binding import Binding
 
-from tui.action_spec import BENCH_ACTIONS, ActionSpec
+from tui.action_spec import BENCH_ACTIONS, TUNE_ACTIONS, ActionSpec
 from tui.panes import PANES
 from tui.refresh import REFRESH_MAX_MS, REFRESH_MIN_MS
 
-__all__ = ["ACTIONS", "BENCH_ACTIONS", "ActionSpec", "action_ids", "bindings", "by_id", "unknown_keymap_ids"]
+__all__ = ["ACTIONS", "BENCH_ACTIONS", "TUNE_ACTIONS", "ActionSpec", "action_ids", "bindings", "by_id",
+           "unknown_keymap_ids"]
 
 
 def _focus_actions() -> tuple[ActionSpec, ...]:
@@ -69,6 +70,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
         help="Freeze the panes; events are kept and shown on resume.",
     ),
     ActionSpec(
+        id="tune",
+        key="t",
+        # The dashboard screen opens it for its focused pane; on any other screen `t` does nothing.
+        action="screen.tune",
+        description="Tune",
+        help="Context, Prunes, Retries or Sandbox pane: tune its settings live, with a what-if preview.",
+        # Kept off the footer so the main screen stays as it was; `?` and each pane's F1 list it.
+        show=False,
+    ),
+    ActionSpec(
         id="refresh-faster",
         key="plus",
         key_display="+",
@@ -84,6 +95,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
         action="change_refresh(100)",
         description="Slower",
         help=f"Status refresh 100 ms less often (max {REFRESH_MAX_MS / 1000:g} s); not saved.",
+        show=False,
+    ),
+    ActionSpec(
+        id="inject-fault",
+        key="f",
+        action="inject_fault",
+        description="Inject fault",
+        help="Inject fault…: the simulator's next model request gets a one-shot fault (503, "
+             "429:retry-after=S, timeout …), so retry settings meet a real failure. Also in the palette.",
         show=False,
     ),
     ActionSpec(
@@ -120,7 +140,7 @@ def bindings() -> list[Binding]:
 
 
 def action_ids() -> frozenset[str]:
-    return frozenset(spec.id for spec in (*ACTIONS, *BENCH_ACTIONS))
+    return frozenset(spec.id for spec in (*ACTIONS, *BENCH_ACTIONS, *TUNE_ACTIONS))
 
 
 def unknown_keymap_ids(keymap: Mapping[str, str]) -> list[str]:

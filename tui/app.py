@@ -37,6 +37,7 @@ from tui.panes.events import EventsPane
 from tui.refresh import REFRESH_DEFAULT_MS, REFRESH_MAX_MS, REFRESH_MIN_MS
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import KeyRow, KeysScreen, PaneHelpScreen
+from tui.screens.inject_fault import InjectFaultScreen
 from tui.theme_persist import ThemeSaver
 from tui.themes import APP_CSS, DEFAULT_THEME, load_themes
 from tui.widgets.status import StatusInfo
@@ -325,6 +326,10 @@ class ClawtopApp(App[None], inherit_bindings=False):
         if not isinstance(self.screen, KeysScreen):
             self.push_screen(KeysScreen(self.key_rows()))
 
+    def action_inject_fault(self) -> None:
+        if not isinstance(self.screen, InjectFaultScreen):
+            self.push_screen(InjectFaultScreen(self.gateway.inject_fault))
+
     def action_pane_help(self) -> None:
         pane = self.focused_pane()
         if pane is not None and self.screen is self._dashboard:
@@ -391,4 +396,9 @@ class ClawtopApp(App[None], inherit_bindings=False):
             )
             for spec in actions.ACTIONS
         ]
-        return rows + others
+        tune = [
+            KeyRow(keys=self.get_key_display(spec.binding()), description=spec.description, help=spec.help,
+                   binding_id=spec.id, scope="tune screen")
+            for spec in actions.TUNE_ACTIONS
+        ]
+        return rows + tune + others

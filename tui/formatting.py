@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["human_ms"]
+__all__ = ["human_ms", "settings_cell"]
 
 
 def human_ms(ms: float | None) -> str:
@@ -19,3 +19,9 @@ def human_ms(ms: float | None) -> str:
         return f"{minutes}m {secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m"
+
+
+def settings_cell(version: str | None) -> str:
+    """Which settings produced a row: ``tuning <id>``, or ``—`` when no tuning wrote them
+    (defaults, a hand edit, rows stored before settings were versioned)."""
+    return f"tuning {version}" if version else "—"

@@ -4,15 +4,13 @@ function the agent loop runs, never writing anything — how a user tunes settin
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any
 
 from core.pruning.pruner import PruneResult, prune
 from core.pruning.settings import PruneSettings
 from core.pruning.ttl import read_last_cache_touch
 from core.sessions.model import Session
 
-__all__ = ["apply_overrides", "dry_run", "session_model"]
+__all__ = ["dry_run", "session_model"]
 
 
 def session_model(session: Session) -> tuple[str, str]:
@@ -23,20 +21,6 @@ def session_model(session: Session) -> tuple[str, str]:
         if message is not None and message.role == "assistant":
             return message.provider or "", message.model or ""
     return "", ""
-
-
-def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Set dotted camelCase keys (``softTrim.maxChars``) in a copy of a config dict."""
-    out: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
-    for dotted, value in overrides.items():
-        node = out
-        *parents, leaf = dotted.split(".")
-        for part in parents:
-            child = node.get(part)
-            node[part] = child = dict(child) if isinstance(child, dict) else {}
-            node = child
-        node[leaf] = value
-    return out
 
 
 def dry_run(session: Session, settings: PruneSettings, context_window_tokens: int, *, respect_ttl: bool = False,

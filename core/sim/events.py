@@ -1,7 +1,9 @@
-"""Events the simulator publishes: one per generation request.
+"""Events the simulator publishes: one per generation request, and one per one-shot fault queued.
 
 A request that got an injected fault is a :class:`SimFaultInjected`; every other one (including
 a 429 from the simulated rate limiter or a 400 for a bad body) is a :class:`SimRequestServed`.
+A fault queued for the next request (the dashboard's "Inject fault…") is a :class:`SimFaultQueued`;
+the request that meets it later is a :class:`SimFaultInjected` like any scripted one.
 The dashboard and ``clawtop sim``'s request log read them; the bench compares its own client-side
 TTFT with ``ttft_ms`` to see the measurement overhead.
 """
@@ -12,7 +14,7 @@ import dataclasses
 
 from core.events.base import Event, register_kind
 
-__all__ = ["SimFaultInjected", "SimRequestServed", "SimRequestEvent"]
+__all__ = ["SimFaultInjected", "SimFaultQueued", "SimRequestEvent", "SimRequestServed"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,3 +62,14 @@ class SimFaultInjected(SimRequestEvent):
     """A generation request that got a scripted or random fault (``fault`` is its token)."""
 
     kind = "sim.fault_injected"
+
+
+@register_kind
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SimFaultQueued(Event):
+    """A one-shot fault was queued: the next generation request gets ``token``, ahead of the
+    fault script. ``pending`` counts the one-shot faults now waiting, this one included."""
+
+    kind = "sim.fault_queued"
+    token: str
+    pending: int

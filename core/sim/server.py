@@ -16,22 +16,22 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import h11
 
+from core.config.schema.simulator import SimFaults, SimulatorConfig
 from core.events.base import Event
+from core.faults import FAULT_VOCABULARY
 from core.sim.anthropic_api import AnthropicDialect
 from core.sim.dialect import Dialect, json_bytes
+from core.sim.events import SimFaultQueued
 from core.sim.exchange import send_error, serve_generation
+from core.sim.faults import FaultInjectionError, parse_fault_token
 from core.sim.http import HttpConnection, IncomingRequest, RequestTooLarge
 from core.sim.openai_api import OpenAIDialect
 from core.sim.state import SimState, SimStats
 
-if TYPE_CHECKING:  # runtime import would be circular: the config schema imports core.sim.faults
-    from core.config.schema.simulator import SimulatorConfig
-
-__all__ = ["SimulatorServer"]
+__all__ = ["SimulatorServer", "needs_new_server"]
 
 log = logging.getLogger("clawtop.sim")
 
@@ -64,6 +64,7 @@ class SimulatorServer:
         self.host = host if host is not None else config.host
         self.port = port if port is not None else config.port
         self._state = SimState(config, script=script, fault_rate=fault_rate, seed=seed, publish=publish)
+        self._publish = publish
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
 
@@ -88,6 +89,39 @@ class SimulatorServer:
             raise RuntimeError("the simulator is not running; call start() first")
         host = self.host if ":" not in self.host else f"[{self.host}]"
         return f"http://{host}:{self.port}"
+
+    @property
+    def faults_pending(self) -> tuple[int, int]:
+        """``(one-shot faults queued, scripted outcomes left)`` of the running fault plan."""
+        plan = self._state.faults
+        return plan.injected_pending, plan.script_remaining
+
+    def reconfigure_faults(self, faults: SimFaults, *, new_script: bool) -> None:
+        """Swap in a reloaded ``simulator.faults`` without a restart: requests already answered
+        or in progress keep the outcome they drew; ``new_script`` starts the script over from its
+        first token (else it keeps its place). Command-line overrides keep winning."""
+        self.config = self.config.model_copy(update={"faults": faults})
+        self._state.reconfigure_faults(faults, new_script=new_script)
+        log.info("simulator faults reconfigured live (script %s)", "restarted" if new_script else "kept")
+
+    def inject_fault(self, token: str) -> SimFaultQueued:
+        """Queue a one-shot fault for the next generation request, ahead of the script, and
+        publish it. Served even while ``simulator.faults.enabled`` is false: that switch silences
+        the configured script and rate, and this is an explicit request. Raises
+        :class:`~core.sim.faults.FaultInjectionError` for a token outside the vocabulary."""
+        try:
+            fault = parse_fault_token(token)
+        except ValueError as exc:
+            message = str(exc)
+            vocabulary = ", ".join(FAULT_VOCABULARY)
+            if vocabulary not in message:  # some messages name only the rule broken
+                message += f" (fault tokens: {vocabulary})"
+            raise FaultInjectionError(message) from None
+        event = SimFaultQueued(token=fault.token, pending=self._state.faults.inject(fault))
+        if self._publish is not None:
+            self._publish(event)
+        log.info("fault %s queued for the next request (%d waiting)", event.token, event.pending)
+        return event
 
     async def start(self) -> None:
         """Bind and start accepting; with port 0 the chosen port is in :attr:`port` afterwards."""
@@ -193,6 +227,15 @@ class SimulatorServer:
         ]
         first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
         return {"object": "list", "data": data, "has_more": False, "first_id": first, "last_id": last}
+
+
+def needs_new_server(old: SimulatorConfig, new: SimulatorConfig) -> bool:
+    """Whether a config change needs the simulator rebuilt: any change but the fault settings
+    :meth:`SimulatorServer.reconfigure_faults` swaps in live (the fault ``seed`` included, since
+    only a fresh plan replays its draw)."""
+    if old.faults.seed != new.faults.seed:
+        return True
+    return old.model_copy(update={"faults": new.faults}) != new
 
 
 async def _plain(http: HttpConnection, status: int, body: object, headers: list[tuple[str, str]] | None = None) -> None:

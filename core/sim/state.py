@@ -1,7 +1,8 @@
 """The simulator's shared runtime state: models, fault plan, rate limiter, prompt cache, counters.
 
 Built once per :class:`core.sim.SimulatorServer` from the config plus command-line overrides, and
-read by every exchange. Everything here runs on the event loop thread, so plain counters suffice.
+read by every exchange. The counters are only touched on the event loop thread, so plain ones
+suffice; the fault plan is also changed from outside a request (reload, injection) and locks.
 """
 
 from __future__ import annotations
@@ -9,17 +10,14 @@ from __future__ import annotations
 import collections
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from core.config.durations import duration_ms
+from core.config.schema.simulator import SimFaults, SimModel, SimulatorConfig
 from core.events.base import Event
 from core.sim.cache import PromptCache
-from core.sim.faults import FaultPlan, parse_script
+from core.sim.faults import FaultPlan, FaultSpec, parse_script
 from core.sim.ratelimit import RateLimiter
 from core.sim.request import RequestError, model_name
-
-if TYPE_CHECKING:  # runtime import would be circular: the config schema imports core.sim.faults
-    from core.config.schema.simulator import SimModel, SimulatorConfig
 
 __all__ = ["SimState", "SimStats"]
 
@@ -65,12 +63,11 @@ class SimState:
         faults = config.faults
         self.models: dict[str, SimModel] = dict(config.models)
         self.seed_override = seed
-        # Command-line values win; the config's own only count while faults.enabled is true.
-        configured_script = faults.script if faults.enabled else []
-        configured_rate = faults.fault_rate if faults.enabled else 0.0
+        self._script_override = script
+        self._rate_override = fault_rate
         self.faults = FaultPlan(
-            parse_script(script if script is not None else configured_script),
-            fault_rate=fault_rate if fault_rate is not None else configured_rate,
+            self._script(faults),
+            fault_rate=self._rate(faults),
             random_faults=parse_script(faults.random_faults),
             seed=seed if seed is not None else faults.seed,
         )
@@ -80,6 +77,24 @@ class SimState:
         self.cache = PromptCache(min_tokens=config.cache.min_cacheable_tokens, default_ttl_ms=self.default_ttl_ms)
         self.stats = SimStats()
         self.publish = publish
+
+    # Command-line values win; the config's own only count while faults.enabled is true.
+    def _script(self, faults: SimFaults) -> list[FaultSpec]:
+        return parse_script(self._script_override if self._script_override is not None
+                            else faults.script if faults.enabled else [])
+
+    def _rate(self, faults: SimFaults) -> float:
+        if self._rate_override is not None:
+            return self._rate_override
+        return faults.fault_rate if faults.enabled else 0.0
+
+    def reconfigure_faults(self, faults: SimFaults, *, new_script: bool) -> None:
+        """Apply a reloaded ``simulator.faults`` to the running plan. ``new_script`` (the script or
+        the master switch changed) restarts the script from its first token; otherwise the script
+        keeps its place. A command-line override keeps winning over the file."""
+        script = self._script(faults) if new_script and self._script_override is None else None
+        self.faults.reconfigure(script=script, fault_rate=self._rate(faults),
+                                random_faults=parse_script(faults.random_faults))
 
     def model(self, requested: str) -> tuple[str, SimModel]:
         """The simulated model a request names, or a 404 ``not_found_error``."""

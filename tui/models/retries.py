@@ -77,6 +77,8 @@ class OpTimeline:
     failovers: list[str] = dataclasses.field(default_factory=list)
     seq: int = 0
     """Arrival order, for a stable row order and for evicting the oldest."""
+    settings_version: str | None = None
+    """The tuning in force when the operation ended (from its finish event), else None."""
 
     @property
     def start(self) -> float | None:
@@ -126,6 +128,7 @@ class OpTimeline:
 
     def apply_finished(self, event: RetryOperationFinished) -> None:
         self.outcome = event.outcome
+        self.settings_version = event.settings_version
         if event.error:
             self.error = event.error
         if event.error_class and not self.error:

@@ -19,6 +19,7 @@ from textual.widgets import Static
 if TYPE_CHECKING:
     from core.events import Event
     from core.view import GatewayView
+    from tui.models.tune import Scope
 
 
 class Pane(Vertical, can_focus=True):
@@ -81,6 +82,10 @@ class Pane(Vertical, can_focus=True):
     def focus_target(self) -> Widget:
         """The widget the pane's digit key focuses (the pane, or its scrollable body)."""
         return self
+
+    def tune_scope(self) -> Scope | None:
+        """The settings ``t`` tunes from this pane (None: the pane has none)."""
+        return None
 
     def apply_events(self, events: Sequence[Event]) -> None:
         """Take a batch of new events (already coalesced, never while paused). Default: ignore."""

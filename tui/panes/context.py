@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Static
 
 from core.context.events import ContextReportUpdated
 from tui.models.context import ContextModel, marker_positions
+from tui.models.tune import Scope, pruning_scope
 from tui.panes.base import Pane
 
 if TYPE_CHECKING:
@@ -91,6 +92,8 @@ assistant messages, tool results, reserved output) against the model's effective
 The table lists each contributor's estimated tokens and share of the window. The last rows
 compare the estimate with the provider's actual input tokens of the last request, and show
 the chars-per-token ratio in use (learned per model from real usage once calibrated).
+
+`t` opens the Tune screen for pruning and compaction, previewed on this session.
 """
 
     DEFAULT_CSS = """
@@ -124,6 +127,10 @@ the chars-per-token ratio in use (learned per model from real usage once calibra
         table.add_column("tokens", key="tokens")
         table.add_column("%", key="pct")
         table.add_column("estimate vs actual", key="cmp")
+
+    def tune_scope(self) -> Scope:
+        report = self.report
+        return pruning_scope(report.session_id if report is not None else None)
 
     def apply_events(self, events: Sequence[Event]) -> None:
         if self.model.apply(events):

@@ -22,7 +22,9 @@ from textual.widgets import DataTable
 
 from core.pruning.events import PruneDecision
 from core.view import GatewayState
+from tui.formatting import settings_cell
 from tui.models.prunes import PrunesModel, decision_from_stored
+from tui.models.tune import Scope, pruning_scope
 from tui.panes.base import Pane
 from tui.screens.prune_detail import PruneDetailScreen, decision_outcome
 
@@ -49,6 +51,8 @@ class StoredDecisionsLoaded(Message):
 
 COLUMNS = (("time", "time"), ("session", "session"), ("model", "model"), ("outcome", "outcome"),
            ("touched", "touched"), ("saved", "saved"), ("ratio", "ratio"))
+SETTINGS_COLUMN = "settings"
+"""Added once a decision made under a tuning arrives: which tuning's settings produced each row."""
 
 
 class PrunesPane(Pane):
@@ -66,6 +70,9 @@ before → after.
 
 `enter` opens the decision: the gates, inputs and ratios, the prompt-cache cost estimate, and
 for each touched tool result its text before and after. `esc` goes back.
+
+`t` opens the Tune screen for pruning and compaction, previewed on the highlighted
+decision's session. A `settings` column appears once a decision ran under a tuning.
 """
 
     DEFAULT_CSS = """
@@ -121,6 +128,20 @@ for each touched tool result its text before and after. `esc` goes back.
             self.set_class(True, "-ready")
             self._rebuild()
 
+    def tune_scope(self) -> Scope:
+        """Pruning and compaction, previewed on the highlighted decision's session."""
+        decision = self.decisions.get(self._cursor_key() or "")
+        return pruning_scope(decision.session_id if decision is not None else None)
+
+    def _cursor_key(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        try:
+            return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        except Exception:  # noqa: BLE001 — no valid cursor yet
+            return None
+
     def focus_target(self) -> DataTable:
         return self.query_one(DataTable)
 
@@ -132,15 +153,18 @@ for each touched tool result its text before and after. `esc` goes back.
     def _rebuild(self) -> None:
         """Newest first: rebuilt per batch (one repaint), the cursor kept on the same decision."""
         table = self.query_one(DataTable)
-        selected = None
-        if table.row_count:
-            try:
-                selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-            except Exception:  # noqa: BLE001 — no valid cursor yet
-                selected = None
+        selected = self._cursor_key()
         table.clear()
+        versioned = SETTINGS_COLUMN in table.columns
+        if not versioned and any(d.settings_version for d in self.decisions.values()):
+            table.add_column(SETTINGS_COLUMN, key=SETTINGS_COLUMN)
+            versioned = True
         for key in reversed(self.decisions):
-            table.add_row(*row_cells(self.decisions[key]), key=key)
+            decision = self.decisions[key]
+            cells = row_cells(decision)
+            if versioned:
+                cells += (settings_cell(decision.settings_version),)
+            table.add_row(*cells, key=key)
         if selected in self.decisions:
             table.move_cursor(row=table.get_row_index(selected))
 

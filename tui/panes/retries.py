@@ -18,8 +18,9 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import DataTable
 
-from tui.formatting import human_ms
+from tui.formatting import human_ms, settings_cell
 from tui.models.retries import OpTimeline, ProviderGauge, RetriesModel
+from tui.models.tune import Scope, retry_scope
 from tui.panes.base import Pane, same_cell
 from tui.screens.retry_detail import RetryDetailScreen
 from tui.widgets.retry_timeline import (
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from core.view import GatewayView
 
 OP_COLUMNS = ("op", "model", "timeline", "tries", "classes", "outcome", "time")
+SETTINGS_COLUMN = "settings"
+"""Added once an operation that ran under a tuning ends: which tuning's settings it ran with."""
 GAUGE_COLUMNS = ("provider", "requests", "tokens", "reset", "cooldown")
 
 
@@ -55,6 +58,10 @@ remaining, when the bucket resets) and any cooldown with the time left.
 
 `enter` on a row opens every attempt of that operation (planned vs slept delay,
 Retry-After, status, class); `esc` goes back.
+
+`t` opens the Tune screen for the retry policy: the global `retry.*` and the
+highlighted call's provider overrides. A `settings` column appears once an operation ran
+under a tuning.
 """
 
     DEFAULT_CSS = """
@@ -95,6 +102,7 @@ Retry-After, status, class); `esc` goes back.
         self._shown_gauges: dict[str, tuple[str, ...]] = {}
         self.cell_updates = 0
         """Cells rewritten since mount (tests check that unchanged rows cost nothing)."""
+        self._op_columns: tuple[str, ...] = OP_COLUMNS
         self._ops_table: DataTable[object] = DataTable(id="retries-ops", cursor_type="row", zebra_stripes=True)
         self._gauge_table: DataTable[object] = DataTable(id="retries-gauges", cursor_type="none", show_cursor=False)
 
@@ -114,6 +122,18 @@ Retry-After, status, class); `esc` goes back.
 
     def focus_target(self) -> Widget:
         return self._ops_table
+
+    def tune_scope(self) -> Scope:
+        """The retry policy of the highlighted operation's provider (its overrides, then the
+        global one); with no row, the global policy."""
+        table = self._ops_table
+        op = None
+        if table.row_count:
+            try:
+                op = self.ops.get(str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value))
+            except Exception:  # noqa: BLE001 — no valid cursor yet
+                op = None
+        return retry_scope(op.provider if op is not None and op.provider else None)
 
     # -- events -----------------------------------------------------------------------------
 
@@ -154,7 +174,7 @@ Retry-After, status, class); `esc` goes back.
         if op.failovers:
             outcome += f" → {op.failovers[-1]}"
         outcome_style = {"ok": styles.get("ok", ""), "fail": styles.get("ambiguous", "")}.get(op.outcome, "")
-        return (
+        cells: tuple[object, ...] = (
             op.op_id[-8:],
             op.model or op.provider,
             render_timeline(op, styles),
@@ -163,9 +183,21 @@ Retry-After, status, class); `esc` goes back.
             Text(outcome, style=outcome_style),
             human_ms(op.duration_ms()),
         )
+        if SETTINGS_COLUMN in self._op_columns:
+            cells += (settings_cell(op.settings_version),)
+        return cells
+
+    def _show_settings_column(self) -> None:
+        """The first operation run under a tuning adds the settings column (existing rows: —)."""
+        self._ops_table.add_column(SETTINGS_COLUMN, key=SETTINGS_COLUMN, default="—")
+        self._op_columns = (*OP_COLUMNS, SETTINGS_COLUMN)
+        self._shown_ops = {key: (*cells, "—") for key, cells in self._shown_ops.items()}
 
     def _refresh_ops(self, op_ids: set[str]) -> None:
         table = self._ops_table
+        if SETTINGS_COLUMN not in self._op_columns and any(
+                op.settings_version for key in op_ids if (op := self.ops.get(key)) is not None):
+            self._show_settings_column()
         styles = self._styles()
         for op_id in sorted(op_ids, key=lambda k: self.ops[k].seq if k in self.ops else 0):
             op = self.ops.get(op_id)
@@ -177,7 +209,7 @@ Retry-After, status, class); `esc` goes back.
                 table.add_row(*cells, key=op_id)
                 self.cell_updates += len(cells)
             else:
-                for column, old, new in zip(OP_COLUMNS, shown, cells, strict=True):
+                for column, old, new in zip(self._op_columns, shown, cells, strict=True):
                     if not same_cell(old, new):
                         table.update_cell(op_id, column, new)
                         self.cell_updates += 1

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Static
 
 from core.sandbox.api import WEAK_TAG
 from tui.models.sandbox import EXEC_LOG, NOT_ISOLATED, ContainerState, SandboxModel
+from tui.models.tune import Scope, sandbox_scope
 from tui.panes.base import Pane, same_cell
 from tui.screens.sandbox_detail import SandboxDetailScreen
 from tui.widgets.sandbox_cells import exec_cells, human_bytes, short_hardening, spark
@@ -57,6 +58,8 @@ Below: the recent exec log (command name only, exit code, duration, timeout/OOM 
 
 `enter` on a row opens the container: limits, hardening, recent samples and its exec
 log; `esc` goes back. When `agents.defaults.sandbox.mode` is `off` the pane says so.
+
+`t` opens the Tune screen for the docker limits (cpus, memory, memorySwap, pidsLimit).
 """
 
     DEFAULT_CSS = """
@@ -106,6 +109,9 @@ log; `esc` goes back. When `agents.defaults.sandbox.mode` is `off` the pane says
 
     def focus_target(self) -> Widget:
         return self._table
+
+    def tune_scope(self) -> Scope:
+        return sandbox_scope()
 
     @property
     def containers(self) -> dict[str, ContainerState]:

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 
 from tui.panes import PANES, Pane
+from tui.screens.tune import TuneScreen
 from tui.widgets.status import StatusBar
 
 if TYPE_CHECKING:
@@ -45,6 +46,18 @@ class DashboardScreen(Screen[None]):
     @property
     def status(self) -> StatusBar | None:
         return next(iter(self.query(StatusBar)), None)
+
+    def action_tune(self) -> None:
+        """``t``: the Tune screen for the focused pane's settings."""
+        node = self.focused
+        while node is not None and not isinstance(node, Pane):
+            node = node.parent  # type: ignore[assignment]
+        scope = node.tune_scope() if node is not None else None
+        if scope is None:
+            self.notify("t tunes the focused Context, Prunes, Retries or Sandbox pane; "
+                        "ctrl+p → Tune… finds any setting.", timeout=4, markup=False)
+            return
+        self.app.push_screen(TuneScreen(self.gateway, scope))
 
     def apply_events(self, events: Sequence[Event]) -> None:
         """Give one batch to every pane inside a single repaint."""

@@ -66,6 +66,8 @@ def explanation_text(d: PruneDecision) -> str:
     if d.cache_cost:
         cost = d.cache_cost
         lines.append("cache: " + ", ".join(f"{k} {v}" for k, v in cost.items()))
+    if d.settings_version:
+        lines.append(f"settings: tuning {d.settings_version}")
     return "\n".join(lines)
 
 

@@ -58,6 +58,8 @@ class RetryDetailScreen(FramedModal):
             lines.append(f"error: {op.error}")
         if op.policy:
             lines.append(f"policy: {op.policy}")
+        if op.settings_version:
+            lines.append(f"settings: tuning {op.settings_version}")
         return "\n".join(lines)
 
     def on_mount(self) -> None:

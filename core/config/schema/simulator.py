@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, mod
 from core.config.durations import duration_type
 from core.config.schema.base import StrictModel, raise_at
 from core.config.schema.providers import DEFAULT_CONTEXT_TOKENS
+from core.config.schema.reload import Reload, reload
 from core.faults import DEFAULT_RANDOM_FAULTS, parse_fault_token, split_script
 
 __all__ = [
@@ -105,22 +106,30 @@ class SimModel(StrictModel):
 
 
 class SimFaults(StrictModel):
-    """Fault injection: a deterministic script of outcomes plus an optional random rate."""
+    """Fault injection: a deterministic script of outcomes plus an optional random rate.
 
-    enabled: bool = True
+    ``enabled``, ``script``, ``faultRate`` and ``randomFaults`` apply live: they are swapped into
+    the running simulator's plan (a changed script starts from its first token; requests in
+    flight keep the outcome they drew). ``seed`` needs a restart: it fixes the random draw from
+    the simulator's start, which only a restart replays.
+    """
+
+    enabled: bool = Field(True, json_schema_extra=reload(Reload.HOT, "sim-faults"))
     """Master switch: false ignores ``script`` and ``faultRate`` (keeps a prepared script in the
     file without running it). Default true; nothing fails unless a script or rate is set."""
 
-    script: FaultScript = Field(default_factory=list)
+    script: FaultScript = Field(default_factory=list, json_schema_extra=reload(Reload.HOT, "sim-faults"))
     """Outcomes of successive generation requests (all models and both APIs share one counter),
     as a list of tokens or one comma-separated string (``"429,ok,529"``); after the list every
-    request is ``ok`` apart from ``faultRate``. ``clawtop sim --script`` replaces it. Default []."""
+    request is ``ok`` apart from ``faultRate``. A change applies live and the new script starts
+    from its first token. ``clawtop sim --script`` replaces it. Default []."""
 
-    fault_rate: float = Field(0.0, ge=0, le=1)
+    fault_rate: float = Field(0.0, ge=0, le=1, json_schema_extra=reload(Reload.HOT, "sim-faults"))
     """Probability that a request after the script fails with a token drawn from
     ``randomFaults``. ``clawtop sim --fault-rate`` replaces it. Default 0 (no random faults)."""
 
-    random_faults: FaultScript = Field(default_factory=lambda: list(DEFAULT_RANDOM_FAULTS))
+    random_faults: FaultScript = Field(default_factory=lambda: list(DEFAULT_RANDOM_FAULTS),
+                                       json_schema_extra=reload(Reload.HOT, "sim-faults"))
     """Tokens drawn uniformly for random faults. Default ``["429", "529", "500", "502", "503"]``
     (the transient ones retries are meant for)."""
 
