@@ -16,10 +16,10 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import h11
 
+from core.config.schema.simulator import SimulatorConfig, is_loopback_host
 from core.events.base import Event
 from core.sim.anthropic_api import AnthropicDialect
 from core.sim.dialect import Dialect, json_bytes
@@ -27,9 +27,6 @@ from core.sim.exchange import send_error, serve_generation
 from core.sim.http import HttpConnection, IncomingRequest, RequestTooLarge
 from core.sim.openai_api import OpenAIDialect
 from core.sim.state import SimState, SimStats
-
-if TYPE_CHECKING:  # runtime import would be circular: the config schema imports core.sim.faults
-    from core.config.schema.simulator import SimulatorConfig
 
 __all__ = ["SimulatorServer"]
 
@@ -62,6 +59,10 @@ class SimulatorServer:
     ) -> None:
         self.config = config
         self.host = host if host is not None else config.host
+        if not config.allow_non_loopback and not is_loopback_host(self.host):
+            # The --host flag goes through the same rule as simulator.host in the file.
+            raise ValueError(f"{self.host!r} is not a loopback address and the simulator has no "
+                             "authentication; set simulator.allowNonLoopback: true to expose it")
         self.port = port if port is not None else config.port
         self._state = SimState(config, script=script, fault_rate=fault_rate, seed=seed, publish=publish)
         self._server: asyncio.Server | None = None
@@ -95,6 +96,9 @@ class SimulatorServer:
             return
         self._server = await asyncio.start_server(self._on_connection, self.host, self.port, backlog=1024)
         self.port = self._server.sockets[0].getsockname()[1]
+        if not is_loopback_host(self.host):
+            log.warning("the simulator (no authentication) is listening on non-loopback %s "
+                        "because simulator.allowNonLoopback is true", self.base_url)
         log.info("simulator listening on %s (models: %s)", self.base_url, ", ".join(self.models))
 
     async def stop(self) -> None:
