@@ -23,13 +23,14 @@ from clawtop.commands import (
     send_cmd,
     sessions_cmd,
     sim_cmd,
+    tune_cmd,
 )
 from core.config.errors import EXIT_CONFIG, ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
 
 _GROUPS = (dashboard_cmd, gateway_cmd, config_cmd, events_cmd, send_cmd, sim_cmd, bench_cmd, prune_cmd, context_cmd,
-           sessions_cmd, sandbox_cmd)
+           sessions_cmd, sandbox_cmd, tune_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,7 +31,7 @@ from core.compaction.compactor import CompactionResult
 from core.config.appliers import ReloadAppliers
 from core.config.diff import config_changed_paths
 from core.config.errors import ConfigError
-from core.config.loader import LoadedConfig
+from core.config.loader import LoadedConfig, load_config
 from core.config.reload_plan import decide, plan_reload
 from core.config.schema.root import ClawtopConfig
 from core.config.schema.simulator import SIM_PROVIDER_ID
@@ -52,6 +52,9 @@ from core.sessions.store import SessionStore
 from core.sim import SimulatorServer
 from core.telemetry.records import StoredEvent
 from core.telemetry.store import EventStore
+from core.tuning import Change, Proposal, TunableValue, Tuning
+from core.tuning.preview import Preview, PreviewSources, preview_proposal
+from core.tuning.service import TuningService
 
 STOP_GRACE_S = 5.0
 """How long ``stop()`` lets cancelled in-flight turns unwind before closing their clients."""
@@ -98,7 +101,10 @@ class Gateway:
         """The built-in simulator while running (``simulator.enabled``), else None."""
         self.providers: ProviderRegistry | None = None
         """Model clients by provider id (``sim`` included) while running."""
-        self.retry = RetryEngine(self.bus.publish)
+        self.tuning = TuningService(loaded=lambda: self.loaded, env=env, publish=self.bus.publish,
+                                    reload=self._reload_from_disk)
+        """Live tuning: catalogue, apply, undo, history and the settings version in force."""
+        self.retry = RetryEngine(self.bus.publish, settings_version=lambda: self.tuning.version)
         """The single retry owner of every provider call (its budgets outlive restarts)."""
         self.cooldowns = CooldownTracker(self.config.auth.cooldowns, publish=self.bus.publish)
         """Provider cooldown ladders shared by every turn's fallback chain."""
@@ -115,7 +121,8 @@ class Gateway:
         """What every model call uses (chat, agent, compaction, bench): see :mod:`core.providers.call`."""
         self.agent = AgentRunner(config=lambda: self.config, publish=self.bus.publish, sessions=self.sessions,
                                  context=self.context, models=self.models, sandbox=lambda: self.sandbox,
-                                 workspace=self._workspace_dir, inflight=self.inflight)
+                                 workspace=self._workspace_dir, inflight=self.inflight,
+                                 settings_version=lambda: self.tuning.version)
         """Agent turns: tools, prune hook, transcript, compaction (one per session at a time)."""
         self.chat = ChatService(self.agent)
         """Chat turns (the dashboard's Chat pane and ``clawtop send``) on the agent runner."""
@@ -188,6 +195,7 @@ class Gateway:
             if self.state is not GatewayState.STOPPED:
                 return
             self.state = GatewayState.STARTING
+            await self.tuning.refresh_version()
             await self.store.open()
             self.store.attach(self.bus, queue_size=self.config.telemetry.subscriber_queue_size)
             try:
@@ -336,6 +344,7 @@ class Gateway:
         register("", context, name="context")  # it holds the whole config: every change
         register("agents.defaults.sandbox", self.sandbox_runtime.reconfigure, name="sandbox")
         register("gateway.reload.debounceMs", debounce, name="watcher")
+        register("", self.tuning.on_reload, name="settings-version")
 
     async def _restart_core(self, old: LoadedConfig) -> None:
         """Restart the core in process with the new config; the bus and its subscribers
@@ -435,3 +444,45 @@ class Gateway:
 
     async def bench_run(self, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
         return await asyncio.to_thread(load_run, self.loaded.db_path, ref)
+
+    # -- live tuning: catalogue, propose, apply, undo, history (issue #11, tune-core) -------------
+
+    @property
+    def settings_version(self) -> str | None:
+        return self.tuning.version
+
+    async def tunables(self, prefix: str = "") -> list[TunableValue]:
+        return await self.tuning.tunables(prefix)
+
+    async def propose_tuning(self, changes: Sequence[Change]) -> Proposal:
+        return await self.tuning.propose(changes)
+
+    async def apply_tuning(self, changes: Sequence[Change], *, expected_hash: str | None = None) -> Tuning:
+        return await self.tuning.apply(changes, origin="dashboard", expected_hash=expected_hash)
+
+    async def undo_tuning(self, tuning_id: str | None = None) -> Tuning:
+        return await self.tuning.undo(tuning_id, origin="dashboard")
+
+    async def tuning_history(self) -> list[Tuning]:
+        return await self.tuning.history()
+
+    async def _reload_from_disk(self) -> None:
+        """Take the config file as now written, through the same path as a watched change (reload plan,
+        appliers, ``config.reloaded``), so a tuned value is used by the very next call."""
+        try:
+            new = await asyncio.to_thread(load_config, self.loaded.path if self.loaded.explicit else None,
+                                          env=self._env)
+        except ConfigError as exc:
+            await self._on_config_invalid(exc)
+            return
+        await self._on_config_change(new)
+
+    # -- tuning previews (core/tuning/preview, docs/design/tuning.md#previews) --------------------
+
+    async def preview_tuning(self, changes: Proposal | Sequence[Change],
+                             session_key: str | None = None) -> Preview:
+        proposal = changes if isinstance(changes, Proposal) else await self.tuning.propose(changes)
+        running = self.state is GatewayState.RUNNING
+        sources = PreviewSources(sessions=self.sessions, session=session_key or self.chat.session_key,
+                                 query_events=self.stored_events if running else None)
+        return await preview_proposal(self.config, proposal, sources)

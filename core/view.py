@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from core.pruning.events import PruneDecision
     from core.sandbox.api import ContainerInfo
     from core.telemetry.records import StoredEvent
+    from core.tuning import Change, Proposal, TunableValue, Tuning
+    from core.tuning.preview import Preview
 
 __all__ = ["GatewayState", "GatewayView", "OnDelta", "OnTool"]
 
@@ -155,4 +157,46 @@ class GatewayView(Protocol):
     @property
     def sandbox_containers(self) -> Mapping[str, ContainerInfo]:
         """The latest known info (limits, hardening) per sandbox name; an in-memory read."""
+        ...
+
+    # -- live tuning: catalogue, propose, apply, undo, history (issue #11, tune-core) --------
+
+    @property
+    def settings_version(self) -> str | None:
+        """The id of the tuning whose settings are in force (shown next to prune decisions and retry
+        records), or None when no tuning produced them (defaults, a hand edit)."""
+        ...
+
+    async def tunables(self, prefix: str = "") -> list[TunableValue]:
+        """Every tunable key at or under ``prefix`` with its current value, source and reload effect."""
+        ...
+
+    async def propose_tuning(self, changes: Sequence[Change]) -> Proposal:
+        """Validate ``changes`` as a candidate config in memory (errors per key); nothing is written."""
+        ...
+
+    async def apply_tuning(self, changes: Sequence[Change], *, expected_hash: str | None = None) -> Tuning:
+        """Write ``changes`` (origin ``dashboard``), journal and publish ``config.tuned``; the running gateway
+        uses them on its next call. Raises :class:`core.tuning.TuningError`, nothing written: invalid values
+        (``errors`` per key), a file changed on disk since it was read (``conflict``; ``expected_hash``, when
+        given, is the config file hash the caller read), a read-only or immutable file."""
+        ...
+
+    async def undo_tuning(self, tuning_id: str | None = None) -> Tuning:
+        """Revert the last tuning not yet undone (or ``tuning_id``): byte for byte when its files are
+        unchanged, else only its keys (the returned tuning's ``note`` says which). Raises ``TuningError``."""
+        ...
+
+    async def tuning_history(self) -> list[Tuning]:
+        """Every tuning and undo from the journal, newest first (it survives restarts)."""
+        ...
+
+    # -- tuning previews (docs/design/tuning.md#previews) ------------------------------------
+
+    async def preview_tuning(self, changes: Proposal | Sequence[Change],
+                             session_key: str | None = None) -> Preview:
+        """What ``changes`` (a proposal from :meth:`propose_tuning`, or changes to propose) would do,
+        nothing written: pruning, retry, compaction and sandbox previews for the paths they reach,
+        on session ``session_key`` (key or id; default: the chat's); only the schema errors per
+        path when the candidate does not validate."""
         ...

@@ -136,6 +136,7 @@ def test_gateway_registers_its_live_parts(tmp_path: Path) -> None:
         ("", "context"),
         ("agents.defaults.sandbox", "sandbox"),
         ("gateway.reload.debounceMs", "watcher"),
+        ("", "settings-version"),
     ]
 
 

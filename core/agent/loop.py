@@ -97,7 +97,8 @@ class AgentRunner:
     def __init__(self, *, config: Callable[[], ClawtopConfig], publish: Callable[[Event], None],
                  sessions: SessionStore | None, context: ContextAccountant, models: ModelAccess,
                  sandbox: Callable[[], SandboxManager | None], workspace: Callable[[], Path],
-                 inflight: set[asyncio.Task[object]], clock: Callable[[], float] = time.monotonic) -> None:
+                 inflight: set[asyncio.Task[object]], clock: Callable[[], float] = time.monotonic,
+                 settings_version: Callable[[], str | None] = lambda: None) -> None:
         self._config = config
         self._publish = publish
         self._models = models
@@ -107,7 +108,7 @@ class AgentRunner:
         self.scheduler = TurnScheduler(config().agents.defaults.max_concurrent)
         states = SessionStates()
         self._transcripts = Transcripts(sessions, workspace)
-        self._pruning = PruneStep(config, publish, self._transcripts, states)
+        self._pruning = PruneStep(config, publish, self._transcripts, states, settings_version)
         self._reports = ReportStep(config, context, self._transcripts, states, self._pruning, self.tool_specs)
         self._compaction = CompactStep(config, models, publish, self._transcripts, states, self._pruning,
                                        self._reports)

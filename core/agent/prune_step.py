@@ -10,6 +10,7 @@ the dashboard's prune detail, bounded to the most recent decisions.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -75,8 +76,10 @@ class PruneStep:
     """Runs the prune hook and keeps each session's TTL clock (in :class:`SessionStates`)."""
 
     def __init__(self, config: Callable[[], ClawtopConfig], publish: Callable[[Event], None],
-                 transcripts: Transcripts, states: SessionStates) -> None:
+                 transcripts: Transcripts, states: SessionStates,
+                 settings_version: Callable[[], str | None] = lambda: None) -> None:
         self._config = config
+        self._settings_version = settings_version
         self._publish = publish
         self._transcripts = transcripts
         self._states = states
@@ -114,7 +117,7 @@ class PruneStep:
                        model=model_id)
         after = [_message(m) for m in result.messages]
         self._remember(result.decision, messages, after)
-        self._publish(result.decision)
+        self._publish(dataclasses.replace(result.decision, settings_version=self._settings_version()))
         state.clock = TouchClock(ref, now if result.touch_clock else clock.touched_ms, dict(result.sticky))
         return after
 

@@ -16,6 +16,7 @@ rewrite ``"5m"`` as ``300000``); code that needs a number calls :func:`duration_
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from typing import Annotated, Any
@@ -25,6 +26,7 @@ from pydantic import PlainValidator, WithJsonSchema
 __all__ = [
     "UNIT_MS",
     "Duration",
+    "DurationBounds",
     "DurationError",
     "duration_ms",
     "duration_type",
@@ -49,6 +51,16 @@ _ACCEPTED = 'a duration like "500ms", "30s", "5m", "1h", "2d", "1h30m", or a who
 
 DURATION_PATTERN = r"^\s*(?:\d+|(?:\d+(?:\.\d+)?(?:[mM][sS]|[sSmMhHdD]))+)\s*$"
 """The accepted string forms as a JSON Schema ``pattern`` (editor completion and linting)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DurationBounds:
+    """Marker on a duration type's ``Annotated`` metadata (pydantic ignores it): the bounds in ms and
+    the unit of a bare number, so the tuning catalogue can show them without parsing messages."""
+
+    min_ms: int
+    max_ms: int | None
+    default_unit: str
 
 
 class DurationError(ValueError):
@@ -155,6 +167,7 @@ def duration_type(*, min_ms: int = 0, max_ms: int | None = None, default_unit: s
         str | int,
         PlainValidator(_check),
         WithJsonSchema(schema),
+        DurationBounds(min_ms, max_ms, default_unit),
     ]
 
 

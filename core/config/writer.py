@@ -5,7 +5,9 @@ docs/design/config.md#clawtop-goes-further): if the file on disk no longer hashe
 written (:class:`ConfigConflictError`). The would-be file is resolved and validated exactly like a load before it
 replaces the old one, so an invalid write leaves the file untouched. Values that came from ``${VAR}`` stay references
 when the caller writes back their resolved (or redacted) form, so secrets never land in the file.
-Five rotating backups are kept (``.bak``, ``.bak.1`` … ``.bak.4``, docs/design/config.md#backups-and-write-safety).
+Five rotating backups are kept (``.bak``, ``.bak.1`` … ``.bak.4``, docs/design/config.md#backups-and-write-safety);
+a read-only or immutable file is refused with no backup left behind (:mod:`core.config.safe_write`). A key that
+lives in an ``$include``d file is written in that file (:class:`IncludeTarget`).
 """
 
 from __future__ import annotations
@@ -13,10 +15,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
-import shutil
-import tempfile
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +24,24 @@ from core.config.diff import changed_paths, same
 from core.config.document import decode, parse_document, text_hash
 from core.config.envsubst import substitute_string
 from core.config.errors import ConfigConflictError, ConfigError, ConfigIssue
+from core.config.includes import Reader
 from core.config.loader import effective_env, resolve_text, validate_resolved
 from core.config.paths import state_dir
 from core.config.reload_plan import ReloadPlan, plan_reload
+from core.config.safe_write import BACKUPS, ConfigNotWritableError, replace_with_backups, write_new
 from core.config.spans import PathPart, join_path, split_path
 from core.config.textedit import render_changes
+
+__all__ = [
+    "BACKUPS", "NEW_FILE_TEXT", "ConfigNotWritableError", "IncludeTarget", "WriteResult", "apply_patch",
+    "merge_patch", "restore_refs", "set_value", "set_values", "value_at",
+]
 
 NEW_FILE_TEXT = (
     "// clawtop config (JSON5). clawtop keeps your comments and formatting when it edits this\n"
     "// file. All keys: `clawtop config schema`.\n"
     "{\n}\n"
 )
-BACKUPS = 5
 _DELETE = object()
 _LOCKS: dict[Path, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -187,6 +193,16 @@ def value_at(data: Any, parts: Iterable[PathPart], missing: Any) -> Any:
 # --- the write itself ---------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class IncludeTarget:
+    """The file being written is not the config itself but one that ``root`` includes, its object
+    mounted at ``mount`` (the key path of the object whose ``$include`` names it). The would-be file
+    is then validated as part of ``root``, and requested values are checked at ``mount`` + key."""
+
+    root: Path
+    mount: tuple[PathPart, ...] = ()
+
+
 def _read_current(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
@@ -205,8 +221,19 @@ def _check_base(path: Path, current: bytes | None, base_hash: str | None) -> Non
         raise ConfigConflictError(f"config {path} changed on disk since it was read; re-read and retry")
 
 
+def _reader_with(path: Path, data: bytes) -> Reader:
+    """Reads files from disk, except ``path``, which reads as ``data`` (the would-be include file)."""
+    real = os.path.realpath(path)
+
+    def read(candidate: Path) -> bytes:
+        return data if os.path.realpath(candidate) == real else candidate.read_bytes()
+
+    return read
+
+
 def _write(path: Path, base_hash: str | None, env: Mapping[str, str] | None,
-           mutate: Any, expected: list[tuple[tuple[PathPart, ...], Any]]) -> WriteResult:
+           mutate: Any, expected: list[tuple[tuple[PathPart, ...], Any]],
+           include: IncludeTarget | None = None) -> WriteResult:
     base_env: Mapping[str, str] = os.environ if env is None else env
     full_env = effective_env(base_env, state_dir(base_env))
     path = path.absolute()
@@ -219,15 +246,22 @@ def _write(path: Path, base_hash: str | None, env: Mapping[str, str] | None,
             raise ConfigError([ConfigIssue("", "cannot edit this file: its top level is not a plain "
                                                "JSON5 object clawtop can follow", file=str(path))],
                               file=str(path))
-        old_dump = _old_view(text, path, full_env)
+        root = path if include is None else include.root.absolute()
+        root_text = text if include is None else decode(root.read_bytes(), root)
+        old_dump = _old_view(root_text, root, full_env)
         new_raw = mutate(copy.deepcopy(doc.value), full_env)
         new_text = render_changes(text, doc.tree, new_raw)
+        data = new_text.encode("utf-8")
         try:
-            resolved = resolve_text(new_text, path, full_env)
-            config = validate_resolved(resolved, str(path))
+            if include is None:
+                resolved = resolve_text(new_text, path, full_env)
+            else:
+                resolved = resolve_text(root_text, root, full_env, reader=_reader_with(path, data))
+            config = validate_resolved(resolved, str(root))
         except ConfigError as exc:
             raise _unlocated(exc, path) from None
-        _check_expected(resolved, expected, full_env, path)
+        mount = () if include is None else include.mount
+        _check_expected(resolved, [((*mount, *p), v) for p, v in expected], full_env, path)
         if old_dump is None:
             changed: tuple[str, ...] = ("<root>",)
         else:
@@ -235,11 +269,13 @@ def _write(path: Path, base_hash: str | None, env: Mapping[str, str] | None,
             changed = tuple(changed_paths(old_dump[0], new_dump))
         if current is not None and new_text == text:
             return WriteResult(path, (), text_hash(current), noop=True, plan=plan_reload(()), text=text)
-        data = new_text.encode("utf-8")
         # Re-check right before replacing: another process may have written meanwhile.
         _check_base(path, _read_current(path), base_hash)
-        backup = _rotate_backups(path) if current is not None else None
-        _atomic_write(path, data)
+        if current is None:
+            write_new(path, data)
+            backup = None
+        else:
+            backup = replace_with_backups(path, data)
         return WriteResult(path, changed, text_hash(data), created=current is None, backup=backup,
                            plan=plan_reload(changed), text=new_text)
 
@@ -284,51 +320,6 @@ def _check_expected(resolved: Any, expected: list[tuple[tuple[PathPart, ...], An
         raise ConfigError(issues, file=str(path))
 
 
-def _rotate_backups(path: Path) -> Path:
-    """``.bak`` is the file as it was before this write; older copies shift to ``.bak.1`` …"""
-    names = [path.with_name(path.name + ".bak")] + [
-        path.with_name(f"{path.name}.bak.{i}") for i in range(1, BACKUPS)
-    ]
-    for older, newer in zip(reversed(names[1:]), reversed(names[:-1]), strict=True):
-        if newer.exists():
-            os.replace(newer, older)
-    shutil.copy2(path, names[0])
-    return names[0]
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, ``os.replace``: readers see old or new, never half.
-
-    The file's mode is kept; a new file is private (0600) because it may hold tokens.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o600
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
 def set_value(path: Path, dotted_key: str, value: Any, *, base_hash: str | None,
               env: Mapping[str, str] | None = None) -> WriteResult:
     """Set one key (replacing objects/arrays wholesale); creates the file if it is missing."""
@@ -340,6 +331,31 @@ def set_value(path: Path, dotted_key: str, value: Any, *, base_hash: str | None,
         lambda raw, env_: _set_path(raw, parts, value, env_, Path(path)),
         [] if value is None else [(tuple(parts), value)],
     )
+
+
+def set_values(path: Path, values: Sequence[tuple[str, Any]], *, base_hash: str | None,
+               env: Mapping[str, str] | None = None, include: IncludeTarget | None = None) -> WriteResult:
+    """Set several keys in one write (each as :func:`set_value` would; ``None`` removes the key, so its
+    default applies again). With ``include``, ``path`` is a file the config includes and the keys are
+    relative to its top; the result is validated as part of the whole config (so a tuned key that lives
+    in an included file is written there)."""
+    sets = [(split_path(key), value) for key, value in values]
+    if not sets or any(not parts for parts, _ in sets):
+        raise ConfigError([ConfigIssue("", "an empty key cannot be set", file=str(path))], file=str(path))
+
+    def mutate(raw: Any, env_: Mapping[str, str]) -> Any:
+        for parts, value in sets:
+            if value is None:
+                patch: Any = None
+                for part in reversed(parts):
+                    patch = {str(part): patch}
+                raw = merge_patch(raw, patch, env_)
+            else:
+                raw = _set_path(raw, parts, value, env_, Path(path))
+        return raw
+
+    expected = [(tuple(parts), value) for parts, value in sets]
+    return _write(Path(path), base_hash, env, mutate, expected, include)
 
 
 def apply_patch(path: Path, patch: dict[str, Any], *, base_hash: str | None,

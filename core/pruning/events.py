@@ -76,3 +76,6 @@ class PruneDecision(Event):
     tokens_saved_est: int = 0
     cache_cost: dict[str, Any] | None = None
     explanation: str = ""
+    settings_version: str | None = None
+    """The id of the tuning in force when the decision was made (docs/design/tuning.md#settings-version);
+    None when no tuning produced the settings (defaults, a hand edit) or for rows stored before."""

@@ -293,7 +293,7 @@ class _Operation:
         self.e.publish(RetryOperationFinished(
             op_id=self.record.op_id, operation=self.record.operation, provider=self.provider, outcome=outcome,
             attempts=len(self.record.attempts), total_ms=self.record.total_ms, error_class=self.record.error_class,
-            decision_reason=reason, error=self.record.error or ""))
+            decision_reason=reason, error=self.record.error or "", settings_version=self.e.settings_version()))
 
     def failure(self, exc: Exception) -> RetryFailed:
         """The final error for the caller, with a message that says what happened and why."""
@@ -339,8 +339,10 @@ class RetryEngine:
 
     def __init__(self, publish: Callable[[Event], None], *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, wall: Callable[[], float] = time.time,
-                 random: Random = secure_random, budgets: RetryBudgets | None = None) -> None:
+                 random: Random = secure_random, budgets: RetryBudgets | None = None,
+                 settings_version: Callable[[], str | None] = lambda: None) -> None:
         self.publish = publish
+        self.settings_version = settings_version
         self.clock, self.sleep, self.wall, self.random = clock, sleep, wall, random
         self.budgets = budgets or RetryBudgets(clock=clock)
 

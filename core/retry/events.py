@@ -101,6 +101,9 @@ class RetryOperationFinished(Event):
     error_class: str | None = None
     decision_reason: str = ""
     error: str = ""
+    settings_version: str | None = None
+    """The id of the tuning in force when the operation ended (docs/design/tuning.md#settings-version), else
+    None."""
 
 
 @register_kind
