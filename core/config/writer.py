@@ -7,7 +7,8 @@ replaces the old one, so an invalid write leaves the file untouched. Values that
 when the caller writes back their resolved (or redacted) form, so secrets never land in the file.
 Five rotating backups are kept (``.bak``, ``.bak.1`` … ``.bak.4``, docs/design/config.md#backups-and-write-safety);
 a read-only or immutable file is refused with no backup left behind (:mod:`core.config.safe_write`). A key that
-lives in an ``$include``d file is written in that file (:class:`IncludeTarget`).
+lives in an ``$include``d file is written in that file (:class:`IncludeTarget`). Writers are serialised across
+processes (:mod:`core.config.locking`), and a symlinked file is written through to its target.
 """
 
 from __future__ import annotations
