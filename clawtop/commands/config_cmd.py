@@ -14,17 +14,18 @@ import dataclasses
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
-
-import json5
 
 from core.config.document import text_hash
 from core.config.errors import EXIT_CONFIG, EXIT_CONFLICT, ConfigConflictError, ConfigError, ConfigIssue
 from core.config.loader import NO_FILE_SOURCE, LoadedConfig, load_config
+from core.config.locking import config_write_lock, write_target
 from core.config.paths import resolve_config_location
+from core.config.reading import NotReadable, read_regular_file
 from core.config.reload_plan import rule_for
 from core.config.schema import ClawtopConfig, json_schema, redacted_dump
-from core.config.spans import PathPart, join_path, split_path
+from core.config.spans import Json5LimitError, Json5SyntaxError, PathPart, join_path, parse_tree, split_path
 from core.config.validate import lookup_schema_path
 from core.config.writer import apply_patch, set_value, value_at
 
@@ -183,10 +184,16 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def parse_cli_value(text: str) -> Any:
-    """A JSON5 literal if it parses (``5``, ``true``, ``null``, ``[1,2]``), else the string."""
+    """A JSON5 literal if it parses (``5``, ``true``, ``null``, ``[1,2]``), else the string.
+
+    Parsed with the config's own parser and its limits: a value nested 80 deep or a number of
+    5,000 digits is refused with exit 78 instead of a RecursionError or ValueError traceback."""
     try:
-        return json5.loads(text)
-    except ValueError:
+        return parse_tree(text).value
+    except Json5LimitError as exc:
+        where = f" at {join_path(exc.path)}" if exc.path else ""
+        raise ConfigError([ConfigIssue("", f"the value given{where}: {exc.message}")]) from None
+    except Json5SyntaxError:
         return text
 
 
@@ -200,16 +207,13 @@ def _snapshot(explicit: str | None) -> dict[str, Any] | None:
 def _write(args: argparse.Namespace, action: Any) -> int:
     path, _ = resolve_config_location(args.config, os.environ)
     try:
-        current = path.read_bytes()
-    except FileNotFoundError:
-        current = None
-    except OSError as exc:
-        raise ConfigError([ConfigIssue("", f"cannot read config: {exc.strerror or exc}", file=str(path))],
-                          file=str(path)) from None
-    before = _snapshot(str(path)) if current is not None else redacted_dump(ClawtopConfig.model_validate({}))
-    base = text_hash(current) if current is not None else None
-    try:
-        result = action(path, base)
+        # The lock covers this read too, so concurrent ``config set`` runs queue instead of
+        # refusing each other with exit 75 (each one's base is the file the previous one wrote).
+        with config_write_lock(path):
+            current = _read_for_write(path)
+            before = _snapshot(str(path)) if current is not None else redacted_dump(ClawtopConfig.model_validate({}))
+            base = text_hash(current) if current is not None else None
+            result = action(path, base)
     except ConfigConflictError as exc:
         print(f"config write refused: {exc}", file=sys.stderr)
         return EXIT_CONFLICT
@@ -226,6 +230,19 @@ def _write(args: argparse.Namespace, action: Any) -> int:
         rule = rule_for(changed)
         print(f"  {changed}: {old} → {new}  (reload: {rule.kind}, {rule.action})")
     return 0
+
+
+def _read_for_write(path: Path) -> bytes | None:
+    try:
+        return read_regular_file(write_target(path))
+    except FileNotFoundError:
+        return None
+    except NotReadable as exc:
+        raise ConfigError([ConfigIssue("", f"cannot read config: the path {exc}", file=str(path))],
+                          file=str(path)) from None
+    except OSError as exc:
+        raise ConfigError([ConfigIssue("", f"cannot read config: {exc.strerror or exc}", file=str(path))],
+                          file=str(path)) from None
 
 
 def _shown(value: Any) -> str:

@@ -17,8 +17,21 @@ from typing import Any
 import json5
 
 from core.config.errors import ConfigError, ConfigIssue
-from core.config.spans import Json5SyntaxError, LineIndex, Node, PathPart, find, parse_tree
+from core.config.spans import (
+    Json5LimitError,
+    Json5SyntaxError,
+    LineIndex,
+    Node,
+    PathPart,
+    find,
+    is_blank,
+    join_path,
+    parse_tree,
+)
 
+MAX_FALLBACK_CHARS = 64 * 1024
+"""Largest text the ``json5`` package is asked about when the span parser rejects it: it needs
+about 25 µs per character (50 s for a 2 MiB file), and a real config is a few KiB."""
 _JSON5_ERROR = re.compile(r"^<string>:(\d+) (.*?) at column (\d+)$")
 
 
@@ -85,19 +98,30 @@ def parse_document(text: str, file: Path) -> Json5Document:
     The span parser gives both values and positions and is ~50x faster than the ``json5``
     package (whose parse of a 500-line file takes half a second, too slow for hot reload). Only
     when it rejects a text is ``json5`` asked: if ``json5`` accepts it, its values are used
-    without positions; otherwise our message (which names the key) is reported.
+    without positions; otherwise our message (which names the key) is reported. Texts over
+    :data:`MAX_FALLBACK_CHARS` get our message at once.
     """
     lines = LineIndex(text)
+    if is_blank(text):
+        # An empty file (or one with only comments) means "all defaults", as the schema docs say:
+        # creating an empty config is a common first step (docs/design/config.md#limits).
+        return Json5Document(file, text, {}, None, lines)
     try:
         tree = parse_tree(text)
         return Json5Document(file, text, tree.value, tree, lines)
+    except Json5LimitError as exc:
+        raise ConfigError([ConfigIssue(
+            join_path(exc.path), exc.message, file=str(file), line=exc.line, column=exc.column,
+        )], file=str(file)) from None
     except Json5SyntaxError as exc:
         span_error: Json5SyntaxError | None = exc
     except RecursionError:
         span_error = Json5SyntaxError("the document is nested too deeply", 0, 1, 1)
+    if len(text) > MAX_FALLBACK_CHARS:
+        raise _syntax_error(file, span_error, "") from None
     try:
         value = json5.loads(text)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise _syntax_error(file, span_error, str(exc)) from None
     except RecursionError:
         raise _syntax_error(file, span_error, "the document is nested too deeply") from None

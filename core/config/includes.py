@@ -4,15 +4,17 @@
 is deep-merged in order; sibling keys are deep-merged on top. Deep merge: arrays concatenate,
 objects recurse, later scalars win. Paths are relative to the including file and must stay
 inside the top-level config's folder (lexically and after symlinks), unless a root listed in
-``$CLAWTOP_INCLUDE_ROOTS`` allows it. Limits: depth 10, 2 MiB per file, a cycle is reported with
-the whole chain. Every problem becomes a :class:`ConfigIssue`; resolution goes on after one so
-the user sees all of them at once.
+``$CLAWTOP_INCLUDE_ROOTS`` allows it. Limits (docs/design/config.md#limits): depth 10, 2 MiB per
+file, regular files only, 256 include loads per config; a cycle is reported with the whole chain.
+Every problem becomes a :class:`ConfigIssue`; resolution goes on after one so the user sees all of
+them at once.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 from core.config.document import Json5Document, decode, parse_document
 from core.config.errors import ConfigError, ConfigIssue
 from core.config.provenance import Origins, PathKey, origin_in, prefixed, sub
+from core.config.reading import NotReadable, file_kind, read_regular_file
 from core.config.spans import join_path
 
 INCLUDE_KEY = "$include"
@@ -27,8 +30,12 @@ INCLUDE_ROOTS_ENV = "CLAWTOP_INCLUDE_ROOTS"
 MAX_DEPTH = 10
 MAX_BYTES = 2 * 1024 * 1024
 MAX_PATH_CHARS = 4096
-# Keys that would poison a JS object; meaningless in Python but skipped for parity with OpenClaw.
-_BLOCKED_KEYS = frozenset({"__proto__", "constructor", "prototype"})
+MAX_FILES = 256
+"""Most include loads in one config: an include fan-out of 10⁵ files fails fast instead of
+taking seconds (a real config includes a handful)."""
+BLOCKED_KEYS = frozenset({"__proto__", "constructor", "prototype"})
+"""Keys that would poison a JavaScript object: OpenClaw drops them silently; clawtop reports
+them as unknown keys wherever they appear (exit 78), so a file means the same to both."""
 
 Reader = Callable[[Path], bytes]
 
@@ -43,7 +50,7 @@ class IncludeResult:
 
 
 def _read_bytes(path: Path) -> bytes:
-    return path.read_bytes()
+    return read_regular_file(path, max_bytes=MAX_BYTES)
 
 
 def include_roots(config_file: Path, env: Mapping[str, str]) -> tuple[Path, ...]:
@@ -67,6 +74,7 @@ class _Resolver:
         self.reader = reader
         self.issues: list[ConfigIssue] = []
         self.files: list[Path] = []
+        self.loads = 0
 
     def issue(self, doc: Json5Document, path: PathKey, message: str) -> None:
         pos = doc.position(path, key=True) or doc.position(path)
@@ -89,7 +97,9 @@ class _Resolver:
                 return self._include_object(value, doc, at, depth, chain)
             out: dict[str, Any] = {}
             for key, item in value.items():
-                if key in _BLOCKED_KEYS:
+                if key in BLOCKED_KEYS:
+                    self.issue(doc, (*at, key), f"unknown key `{key}` (reserved: it would poison a "
+                                                "JavaScript object, so it is never a config key)")
                     continue
                 out[key], child = self.resolve(item, doc, (*at, key), depth, chain)
                 origins.update(prefixed(child, key))
@@ -166,12 +176,26 @@ class _Resolver:
         if not _inside(real, self.real_roots):
             self.issue(doc, where, f"include {target!r} resolves (via a symlink) outside the config folder")
             return None
+        if self.loads >= MAX_FILES:
+            if self.loads == MAX_FILES:  # said once, not once per extra include
+                self.loads += 1
+                self.issue(doc, where, f"more than {MAX_FILES} includes in one config; the rest were not read")
+            return None
+        self.loads += 1
         try:
-            size = path.stat().st_size
-            if size > MAX_BYTES:
-                self.issue(doc, where, f"included file {path} is {size} bytes; the limit is 2 MiB")
+            # Checked here too, not only by the default reader: a writer's reader serves the
+            # would-be text of the files it rewrites and reads the others from disk.
+            info = path.stat()
+            if not stat.S_ISREG(info.st_mode):
+                self.issue(doc, where, f"included file {path} is {file_kind(info.st_mode)}, not a regular file")
+                return None
+            if info.st_size > MAX_BYTES:
+                self.issue(doc, where, f"included file {path} is {info.st_size} bytes; the limit is 2 MiB")
                 return None
             data = self.reader(path)
+        except NotReadable as exc:
+            self.issue(doc, where, f"included file {path} {exc}")
+            return None
         except FileNotFoundError:
             self.issue(doc, where, f"included file not found: {path}")
             return None
@@ -198,8 +222,6 @@ def deep_merge(a: Any, a_origins: Origins, b: Any, b_origins: Origins) -> tuple[
         for key in a:
             origins.update(prefixed(sub(a_origins, key), key))
         for key, value in b.items():
-            if key in _BLOCKED_KEYS:
-                continue
             if key in out:
                 for stale in [p for p in origins if p and p[0] == key]:
                     del origins[stale]
@@ -232,4 +254,4 @@ def resolve_includes(
     return IncludeResult(data, origins, tuple(dict.fromkeys(resolver.files)))
 
 
-__all__ = ["INCLUDE_KEY", "IncludeResult", "deep_merge", "resolve_includes"]
+__all__ = ["BLOCKED_KEYS", "INCLUDE_KEY", "IncludeResult", "deep_merge", "resolve_includes"]

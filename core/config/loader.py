@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from core.config.errors import ConfigError, ConfigIssue
 from core.config.includes import Reader, resolve_includes
 from core.config.paths import resolve_config_location, resolve_db_path, state_dir as _state_dir
 from core.config.provenance import Origin, Origins, PathKey
+from core.config.reading import NotReadable, file_kind, read_regular_file
 from core.config.schema import ClawtopConfig
 from core.config.validate import validate_data
 
@@ -108,7 +110,7 @@ def load_config(
     state = _state_dir(base_env)
     full_env = effective_env(base_env, state, dotenv=dotenv)
     try:
-        data_bytes = path.read_bytes()
+        data_bytes = read_regular_file(path)
     except FileNotFoundError:
         if explicit_given:
             raise ConfigError(
@@ -117,8 +119,8 @@ def load_config(
                 file=str(path),
             ) from None
         return _defaults(path, state, base_env)
-    except IsADirectoryError:
-        raise ConfigError([ConfigIssue("", "is a directory, not a config file", file=str(path))],
+    except NotReadable as exc:
+        raise ConfigError([ConfigIssue("", f"cannot read config: the path {exc}", file=str(path))],
                           file=str(path)) from None
     except OSError as exc:
         raise ConfigError([ConfigIssue("", f"cannot read config: {exc.strerror or exc}",
@@ -126,6 +128,8 @@ def load_config(
     text = decode(data_bytes, path)
     resolved = resolve_text(text, path, full_env)
     config = validate_resolved(resolved, str(path))
+    db_path = _db_path(config, state, base_env)
+    _check_db_path(config, db_path, resolved.origins, str(path))
     return LoadedConfig(
         config=config,
         path=path,
@@ -135,7 +139,7 @@ def load_config(
         raw_hash=text_hash(data_bytes),
         data=resolved.data,
         state_dir=state,
-        db_path=_db_path(config, state, base_env),
+        db_path=db_path,
         env_refs=resolved.env_refs,
         origins=resolved.origins,
         include_files=resolved.include_files,
@@ -150,6 +154,26 @@ def _defaults(path: Path, state: Path, env: Mapping[str, str]) -> LoadedConfig:
         config=config, path=path, exists=False, source=NO_FILE_SOURCE, raw_text=None,
         raw_hash=None, data={}, state_dir=state, db_path=_db_path(config, state, env),
     )
+
+
+def _check_db_path(config: ClawtopConfig, db_path: Path, origins: Origins, file: str) -> None:
+    """A configured ``telemetry.dbPath`` naming a device, FIFO or directory validates as a string
+    but fails at the first turn ("database is locked" on ``/dev/null``): refuse it at load."""
+    if not config.telemetry.db_path:
+        return
+    try:
+        mode = os.stat(db_path).st_mode
+    except OSError:
+        return  # absent (created on first use) or unreachable: the telemetry store reports it
+    if stat.S_ISREG(mode):
+        return
+    origin = origins.get(("telemetry", "dbPath"))
+    raise ConfigError([ConfigIssue(
+        "telemetry.dbPath", f"{db_path} is {file_kind(mode)}: telemetry needs a SQLite file there",
+        file=origin.file if origin else file, line=origin.line if origin else None,
+        column=origin.column if origin else None,
+        expected="a path to a regular file (or to nothing yet)",
+    )], file=file)
 
 
 def _db_path(config: ClawtopConfig, state: Path, env: Mapping[str, str]) -> Path:

@@ -38,6 +38,17 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 _DIGITS = frozenset("0123456789")
 
 
+MAX_NESTING = 64
+"""Deepest nesting of objects/arrays accepted (a real config nests fewer than 10 levels)."""
+MAX_ITEMS = 10_000
+"""Most members of one object or items of one array."""
+MAX_NODES = 50_000
+"""Most values in one document (a 2 MiB file of ``[0,0,…]`` would otherwise hold a million)."""
+MAX_NUMBER_CHARS = 400
+"""Longest number literal: Python refuses to convert integers of more than 4,300 digits, and no
+setting needs more than a few dozen."""
+
+
 class Json5SyntaxError(ValueError):
     """The text is not JSON5; ``offset`` points at the offending character (0-based)."""
 
@@ -47,6 +58,15 @@ class Json5SyntaxError(ValueError):
         self.line = line
         self.column = column
         super().__init__(f"{message} at line {line}, column {column}")
+
+
+class Json5LimitError(Json5SyntaxError):
+    """The text may be JSON5 but exceeds a size limit (nesting, items, number length): final,
+    no other parser is asked (docs/design/config.md#limits). ``path`` is where it happened."""
+
+    def __init__(self, message: str, offset: int, line: int, column: int, path: tuple[PathPart, ...]) -> None:
+        super().__init__(message, offset, line, column)
+        self.path = path
 
 
 @dataclasses.dataclass(slots=True, eq=False)
@@ -62,12 +82,18 @@ class Node:
     items: list[Node] = dataclasses.field(default_factory=list)
     item_commas: list[int | None] = dataclasses.field(default_factory=list)
 
+    _index: dict[str, Member] | None = dataclasses.field(default=None, repr=False)
+    _indexed: int = dataclasses.field(default=-1, repr=False)
+
     def member(self, key: str) -> Member | None:
-        """The member named ``key``; with duplicate keys the last one wins, as in ``json5``."""
-        for member in reversed(self.members):
-            if member.key == key:
-                return member
-        return None
+        """The member named ``key``; with duplicate keys the last one wins, as in ``json5``.
+
+        Looked up in a dict (rebuilt when ``members`` changed length): a scan per lookup made
+        locating every key of a 10,000-key object quadratic."""
+        if self._index is None or self._indexed != len(self.members):
+            self._index = {m.key: m for m in self.members}
+            self._indexed = len(self.members)
+        return self._index.get(key)
 
 
 @dataclasses.dataclass(slots=True, eq=False)
@@ -124,11 +150,32 @@ class _Parser:
         self.pos = 0
         self.n = len(text)
         self.lines = LineIndex(text)
+        self.depth = 0
+        self.nodes = 0
+        self.path: list[PathPart] = []  # keys/indexes down to the value being parsed
 
     def error(self, message: str, offset: int | None = None) -> Json5SyntaxError:
         offset = self.pos if offset is None else offset
         line, col = self.lines.line_col(min(offset, self.n))
         return Json5SyntaxError(message, offset, line, col)
+
+    def limit(self, message: str, offset: int | None = None) -> Json5LimitError:
+        offset = self.pos if offset is None else offset
+        line, col = self.lines.line_col(min(offset, self.n))
+        return Json5LimitError(message, offset, line, col, tuple(self.path))
+
+    def _count(self, items: int) -> None:
+        """Account for one more value (``items`` in its container so far)."""
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise self.limit(f"too many values: the limit is {MAX_NODES:,} in one file")
+        if items > MAX_ITEMS:
+            raise self.limit(f"too many items in one object or array: the limit is {MAX_ITEMS:,}")
+
+    def _enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.limit(f"nested too deeply: the limit is {MAX_NESTING} levels of objects/arrays")
 
     def unexpected(self) -> Json5SyntaxError:
         if self.pos >= self.n:
@@ -186,6 +233,7 @@ class _Parser:
         return offset < self.n and _is_id_part(self.text[offset])
 
     def obj(self) -> Node:
+        self._enter()
         node = Node("object", self.pos, -1, {})
         self.pos += 1
         while True:
@@ -200,15 +248,19 @@ class _Parser:
                 raise self.error(f"expected ':' after key {key!r}")
             self.pos += 1
             self.skip()
+            self.path.append(key)
             value = self.value()
+            self.path.pop()
             member = Member(key, key_start, key_end, key_quote, value)
             node.members.append(member)
+            self._count(len(node.members))
             node.value[key] = value.value
             member.comma = self._separator("}", "object", f"the value of {key!r}")
             if member.comma is None:
                 break
         self.pos += 1
         node.end = self.pos
+        self.depth -= 1
         return node
 
     def key(self) -> tuple[str, str | None]:
@@ -310,6 +362,8 @@ class _Parser:
                 self.pos += 1
             if self.pos == digits_start:
                 raise self.error("invalid hex number", start)
+            if self.pos - start > MAX_NUMBER_CHARS:
+                raise self.limit(f"number too long: the limit is {MAX_NUMBER_CHARS} characters", start)
             value: int | float = int(text[digits_start : self.pos], 16)
             return Node("number", start, self.pos, -value if sign < 0 else value)
         int_start = self.pos
@@ -338,6 +392,8 @@ class _Parser:
                 raise self.error("invalid number: exponent has no digits", start)
         if self._id_continues(self.pos):
             raise self.unexpected()
+        if self.pos - start > MAX_NUMBER_CHARS:
+            raise self.limit(f"number too long: the limit is {MAX_NUMBER_CHARS} characters", start)
         literal = text[start : self.pos].lstrip("+")
         value = float(literal) if is_float else int(literal)
         return Node("number", start, self.pos, value)
@@ -347,21 +403,26 @@ class _Parser:
             self.pos += 1
 
     def arr(self) -> Node:
+        self._enter()
         node = Node("array", self.pos, -1, [])
         self.pos += 1
         while True:
             self.skip()
             if self.pos < self.n and self.text[self.pos] == "]":
                 break
+            self.path.append(len(node.items))
             item = self.value()
+            self.path.pop()
             node.items.append(item)
             node.value.append(item.value)
+            self._count(len(node.items))
             comma = self._separator("]", "array", "an array item")
             node.item_commas.append(comma)
             if comma is None:
                 break
         self.pos += 1
         node.end = self.pos
+        self.depth -= 1
         return node
 
     def _separator(self, close: str, container: str, after: str) -> int | None:
@@ -377,6 +438,16 @@ class _Parser:
         if ch == close:
             return None
         raise self.error(f"expected ',' or '{close}' after {after}, found {ch!r}")
+
+
+def is_blank(text: str) -> bool:
+    """True when ``text`` holds only whitespace and comments (no value at all)."""
+    parser = _Parser(text)
+    try:
+        parser.skip()
+    except Json5SyntaxError:
+        return False
+    return parser.pos >= parser.n
 
 
 def parse_tree(text: str) -> Node:

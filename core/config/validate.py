@@ -23,10 +23,13 @@ from pydantic import BaseModel, ValidationError
 
 from core.config.errors import ConfigError, ConfigIssue
 from core.config.provenance import Origins, PathKey, nearest
+from core.config.schema.base import redact_url_userinfo
 from core.config.spans import PathPart, join_path
 
 _SECRET_KEY = re.compile(r"(key|token|secret|password|passwd|credential|auth)", re.IGNORECASE)
 _MISSING = object()
+MAX_ISSUES = 100
+"""Errors explained one by one; a file with 10,000 unknown keys reports the first ones fast."""
 _SHOULD = re.compile(
     r"^(?:Input|Value|String|List|Dictionary|Tuple|Set|Decimal|Data) should (?:be|have) (.*)$", re.S
 )
@@ -192,6 +195,7 @@ def describe(value: Any, path: PathKey = (), *, secret: bool | None = None) -> s
     if isinstance(value, bool) or value is None:
         return json.dumps(value)
     if isinstance(value, str):
+        value = redact_url_userinfo(value)
         shown = value if len(value) <= 60 else value[:57] + "..."
         return f"{json.dumps(shown, ensure_ascii=False)} (a string)"
     if isinstance(value, (int, float)):
@@ -227,7 +231,8 @@ def issues_from_validation_error(
 ) -> list[ConfigIssue]:
     """One issue per distinct path; union alternatives are folded into "expected X or Y"."""
     by_path: dict[tuple[PathKey, str], ConfigIssue] = {}
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    for err in errors[:MAX_ISSUES]:
         etype = err["type"]
         path = _real_path(tuple(err["loc"]), data, etype)
         dotted = join_path(path)
@@ -259,7 +264,11 @@ def issues_from_validation_error(
             expected=expected, found=found, suggestion=suggestion,
         )
     # In file order: the user fixes them top to bottom.
-    return sorted(by_path.values(), key=lambda i: (i.file or "", i.line or 0, i.column or 0))
+    issues = sorted(by_path.values(), key=lambda i: (i.file or "", i.line or 0, i.column or 0))
+    if len(errors) > MAX_ISSUES:
+        issues.append(ConfigIssue("", f"… and {len(errors) - MAX_ISSUES} more problems not listed "
+                                      "(fix these first)", file=file))
+    return issues
 
 
 def _types_at(model: type[BaseModel], parts: Sequence[PathPart]) -> list[Any]:
@@ -267,6 +276,43 @@ def _types_at(model: type[BaseModel], parts: Sequence[PathPart]) -> list[Any]:
     for part in parts:
         types_here = [t for tp in types_here for t in child_types(tp, part)]
     return types_here
+
+
+MAX_DEPTH = 64
+"""Deepest nesting after includes are merged in (each file is held to the same bound by the
+parser; an include placed deep in another file could otherwise exceed it)."""
+
+
+def _static_issues(data: Any, origins: Origins, file: str | None) -> list[ConfigIssue]:
+    """Problems no schema type states: a NUL byte in any key or string (no path, URL or name can
+    hold one: it would validate, then crash the first system call), nesting beyond
+    :data:`MAX_DEPTH`. Walked with an explicit stack, never recursion."""
+    issues: list[ConfigIssue] = []
+
+    def add(path: PathKey, message: str) -> None:
+        origin = nearest(origins, path)
+        issues.append(ConfigIssue(
+            join_path(path), message, file=origin.file if origin else file,
+            line=origin.line if origin else None, column=origin.column if origin else None,
+        ))
+
+    stack: list[tuple[PathKey, Any]] = [((), data)]
+    while stack and len(issues) < 20:
+        path, value = stack.pop()
+        if len(path) > MAX_DEPTH:
+            add(path[:MAX_DEPTH], f"nested too deeply: the limit is {MAX_DEPTH} levels")
+            continue
+        if isinstance(value, str):
+            if "\0" in value:
+                add(path, "contains a NUL byte (\\u0000), which no path, URL or name can hold")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if "\0" in key:
+                    add((*path, key), "the key contains a NUL byte (\\u0000)")
+                stack.append(((*path, key), item))
+        elif isinstance(value, list):
+            stack.extend(((*path, index), item) for index, item in enumerate(value))
+    return sorted(issues, key=lambda i: (i.file or "", i.line or 0, i.column or 0))
 
 
 def validate_data(
@@ -285,6 +331,9 @@ def validate_data(
             ],
             file=file,
         )
+    static = _static_issues(data, origins, file)
+    if static:
+        raise ConfigError(static, file=file)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

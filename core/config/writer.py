@@ -7,7 +7,8 @@ replaces the old one, so an invalid write leaves the file untouched. Values that
 when the caller writes back their resolved (or redacted) form, so secrets never land in the file.
 Five rotating backups are kept (``.bak``, ``.bak.1`` … ``.bak.4``, docs/design/config.md#backups-and-write-safety);
 a read-only or immutable file is refused with no backup left behind (:mod:`core.config.safe_write`). A key that
-lives in an ``$include``d file is written in that file (:class:`IncludeTarget`).
+lives in an ``$include``d file is written in that file (:class:`IncludeTarget`). Writers are serialised across
+processes (:mod:`core.config.locking`), and a symlinked file is written through to its target.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,12 @@ from core.config.envsubst import substitute_string
 from core.config.errors import ConfigConflictError, ConfigError, ConfigIssue
 from core.config.includes import Reader
 from core.config.loader import effective_env, resolve_text, validate_resolved
+from core.config.locking import config_write_lock, write_target
 from core.config.paths import state_dir
+from core.config.reading import NotReadable, read_regular_file
 from core.config.reload_plan import ReloadPlan, plan_reload
 from core.config.safe_write import BACKUPS, ConfigNotWritableError, replace_with_backups, write_new
-from core.config.spans import PathPart, join_path, split_path
+from core.config.spans import PathPart, is_blank, join_path, split_path
 from core.config.textedit import render_changes
 
 __all__ = [
@@ -43,8 +45,6 @@ NEW_FILE_TEXT = (
     "{\n}\n"
 )
 _DELETE = object()
-_LOCKS: dict[Path, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
 
 try:  # the schema's placeholder for redacted secrets; a round-tripped redacted view restores it
     from core.config.schema.base import REDACTED
@@ -64,11 +64,6 @@ class WriteResult:
     backup: Path | None = None
     plan: ReloadPlan = dataclasses.field(default_factory=ReloadPlan)
     text: str = ""
-
-
-def _lock_for(path: Path) -> threading.Lock:
-    with _LOCKS_GUARD:
-        return _LOCKS.setdefault(path.absolute(), threading.Lock())
 
 
 # --- building the new raw document --------------------------------------------------------------
@@ -205,9 +200,25 @@ class IncludeTarget:
 
 def _read_current(path: Path) -> bytes | None:
     try:
-        return path.read_bytes()
+        return read_regular_file(path)
     except FileNotFoundError:
         return None
+    except NotReadable as exc:
+        raise ConfigError([ConfigIssue("", f"cannot edit this file: the path {exc}", file=str(path))],
+                          file=str(path)) from None
+
+
+def _editable_text(current: bytes | None, path: Path) -> str:
+    """The text to edit: a new file's template for a missing or empty file; a file holding only
+    comments (all defaults) gets an empty object after them, so the comments are kept."""
+    if current is None:
+        return NEW_FILE_TEXT
+    text = decode(current, path)
+    if not text.strip():
+        return NEW_FILE_TEXT
+    if is_blank(text):
+        return text + ("" if text.endswith("\n") else "\n") + "{\n}\n"
+    return text
 
 
 def _check_base(path: Path, current: bytes | None, base_hash: str | None) -> None:
@@ -226,7 +237,7 @@ def _reader_with(path: Path, data: bytes) -> Reader:
     real = os.path.realpath(path)
 
     def read(candidate: Path) -> bytes:
-        return data if os.path.realpath(candidate) == real else candidate.read_bytes()
+        return data if os.path.realpath(candidate) == real else read_regular_file(candidate)
 
     return read
 
@@ -237,20 +248,27 @@ def _write(path: Path, base_hash: str | None, env: Mapping[str, str] | None,
     base_env: Mapping[str, str] = os.environ if env is None else env
     full_env = effective_env(base_env, state_dir(base_env))
     path = path.absolute()
-    with _lock_for(path):
-        current = _read_current(path)
+    # Includes resolve from where the config is named (``path``); bytes go to the link's target.
+    target = write_target(path)
+    with config_write_lock(path):
+        current = _read_current(target)
         _check_base(path, current, base_hash)
-        text = NEW_FILE_TEXT if current is None else decode(current, path)
+        text = _editable_text(current, path)
         doc = parse_document(text, path)
         if doc.tree is None or doc.tree.kind != "object":
             raise ConfigError([ConfigIssue("", "cannot edit this file: its top level is not a plain "
                                                "JSON5 object clawtop can follow", file=str(path))],
                               file=str(path))
         root = path if include is None else include.root.absolute()
-        root_text = text if include is None else decode(root.read_bytes(), root)
+        root_text = text if include is None else decode(read_regular_file(root), root)
         old_dump = _old_view(root_text, root, full_env)
-        new_raw = mutate(copy.deepcopy(doc.value), full_env)
-        new_text = render_changes(text, doc.tree, new_raw)
+        try:
+            new_raw = mutate(copy.deepcopy(doc.value), full_env)
+            new_text = render_changes(text, doc.tree, new_raw)
+        except RecursionError:
+            # A value from code (the CLI's is bounded by the parser) nested past Python's stack.
+            raise ConfigError([ConfigIssue("", "the new value is nested too deeply", file=str(path))],
+                              file=str(path)) from None
         data = new_text.encode("utf-8")
         try:
             if include is None:
@@ -269,13 +287,14 @@ def _write(path: Path, base_hash: str | None, env: Mapping[str, str] | None,
             changed = tuple(changed_paths(old_dump[0], new_dump))
         if current is not None and new_text == text:
             return WriteResult(path, (), text_hash(current), noop=True, plan=plan_reload(()), text=text)
-        # Re-check right before replacing: another process may have written meanwhile.
-        _check_base(path, _read_current(path), base_hash)
+        # Under the lock no other clawtop writer can replace the file now; this re-check catches
+        # an editor that saved it while the new text was being validated.
+        _check_base(path, _read_current(target), base_hash)
         if current is None:
-            write_new(path, data)
+            write_new(target, data)
             backup = None
         else:
-            backup = replace_with_backups(path, data)
+            backup = replace_with_backups(target, data)
         return WriteResult(path, changed, text_hash(data), created=current is None, backup=backup,
                            plan=plan_reload(changed), text=new_text)
 

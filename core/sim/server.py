@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import h11
 
-from core.config.schema.simulator import SimFaults, SimulatorConfig
+from core.config.schema.simulator import SimFaults, SimulatorConfig, is_loopback_host
 from core.events.base import Event
 from core.faults import FAULT_VOCABULARY
 from core.sim.anthropic_api import AnthropicDialect
@@ -62,6 +62,10 @@ class SimulatorServer:
     ) -> None:
         self.config = config
         self.host = host if host is not None else config.host
+        if not config.allow_non_loopback and not is_loopback_host(self.host):
+            # The --host flag goes through the same rule as simulator.host in the file.
+            raise ValueError(f"{self.host!r} is not a loopback address and the simulator has no "
+                             "authentication; set simulator.allowNonLoopback: true to expose it")
         self.port = port if port is not None else config.port
         self._state = SimState(config, script=script, fault_rate=fault_rate, seed=seed, publish=publish)
         self._publish = publish
@@ -129,6 +133,9 @@ class SimulatorServer:
             return
         self._server = await asyncio.start_server(self._on_connection, self.host, self.port, backlog=1024)
         self.port = self._server.sockets[0].getsockname()[1]
+        if not is_loopback_host(self.host):
+            log.warning("the simulator (no authentication) is listening on non-loopback %s "
+                        "because simulator.allowNonLoopback is true", self.base_url)
         log.info("simulator listening on %s (models: %s)", self.base_url, ", ".join(self.models))
 
     async def stop(self) -> None:

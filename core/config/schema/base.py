@@ -10,6 +10,7 @@ numbers and "did you mean" suggestions by walking these models).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 __all__ = [
     "SECRET",
     "REDACTED",
+    "redact_url_userinfo",
     "ModelRef",
     "NonEmptyStr",
     "ProviderId",
@@ -38,6 +40,22 @@ REDACTED = "__REDACTED__"
 MAX_TIMER_MS = 2_147_000_000
 """Upper bound for any millisecond delay: OpenClaw clamps every delay to this
 (docs/design/retry.md#settings-and-normalisation)."""
+
+
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/?#@\s]*)@")
+
+
+def _redact_userinfo(match: re.Match[str]) -> str:
+    user, sep, _password = match.group(2).partition(":")
+    # ``user:password@`` keeps the user name; a lone ``token@`` is usually a credential itself.
+    shown = f"{user}:{REDACTED}" if sep else REDACTED
+    return f"{match.group(1)}{shown}@"
+
+
+def redact_url_userinfo(text: str) -> str:
+    """``text`` with the credentials of every URL's user-info replaced (``http://u:KEY@host`` →
+    ``http://u:__REDACTED__@host``): a key can hide in a ``baseUrl`` as well as in ``apiKey``."""
+    return _URL_USERINFO.sub(_redact_userinfo, text) if "@" in text else text
 
 
 class StrictModel(BaseModel):
@@ -59,6 +77,7 @@ class StrictModel(BaseModel):
         loc_by_alias=True,
         serialize_by_alias=True,
         str_strip_whitespace=False,
+        strict=True,
     )
 
 

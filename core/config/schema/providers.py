@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from core.config.schema.base import SECRET, NonEmptyStr, ProviderId, StrictModel, raise_at
+from core.config.schema.base import SECRET, NonEmptyStr, ProviderId, StrictModel, raise_at, redact_url_userinfo
 from core.config.schema.reload import Reload, reload
 from core.config.schema.retry import ProviderRetryOverride
 
@@ -141,9 +141,16 @@ class ProviderConfig(StrictModel):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
+        shown = redact_url_userinfo(value)
         parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"{value!r} is not an http(s) URL (e.g. http://127.0.0.1:11434/v1)")
+        if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
+            raise ValueError(f"{shown!r} is not an http(s) URL (e.g. http://127.0.0.1:11434/v1)")
+        try:
+            port = parts.port  # urllib checks the port's range only when it is read
+        except ValueError:
+            port = 0
+        if port == 0:
+            raise ValueError(f"{shown!r} has an invalid port: it must be a number from 1 to 65535")
         return value
 
     @model_validator(mode="after")

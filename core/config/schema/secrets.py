@@ -2,7 +2,8 @@
 docs/design/bench.md#clawtop-bench).
 
 A field is secret when its ``json_schema_extra`` carries ``{"secret": True}`` (``apiKey``,
-``gateway.token``). Redaction walks the model tree rather than matching key names, so a new
+``gateway.token``); besides, the credentials in any URL's user-info (``http://u:KEY@host``) are
+redacted wherever the URL appears. Redaction walks the model tree rather than matching key names, so a new
 secret field is covered by marking it, and a harmless key that happens to be called ``token``
 is not mangled.
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from core.config.schema.base import REDACTED, is_secret_field
+from core.config.schema.base import REDACTED, is_secret_field, redact_url_userinfo
 
 __all__ = ["REDACTED", "canonical_json", "config_hash", "redacted_dump", "secret_paths"]
 
@@ -43,6 +44,11 @@ def _redact_value(value: Any, dumped: Any, path: tuple[str, ...], found: list[st
         return {k: _redact_value(value[k], dumped[k], (*path, str(k)), found) for k in dumped}
     if isinstance(value, (list, tuple)) and isinstance(dumped, list):
         return [_redact_value(v, d, (*path, str(i)), found) for i, (v, d) in enumerate(zip(value, dumped, strict=True))]
+    if isinstance(dumped, str):
+        redacted = redact_url_userinfo(dumped)
+        if redacted != dumped and found is not None:
+            found.append(".".join(path))
+        return redacted
     return dumped
 
 

@@ -10,6 +10,7 @@ are clawtop's own and are documented one by one.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING, Annotated, Any, Self, TypeAlias
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
@@ -179,6 +180,18 @@ class SimCache(StrictModel):
     ``"5m"``."""
 
 
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback IP literals; any other name or address (and ``""``,
+    which binds every interface) may reach the network."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 class SimulatorConfig(StrictModel):
     """Root ``simulator`` section."""
 
@@ -187,7 +200,13 @@ class SimulatorConfig(StrictModel):
     ``sim/fast``); turning it off while a ref still points at ``sim/…`` is a validation error."""
 
     host: str = "127.0.0.1"
-    """Interface the simulator listens on. Default ``127.0.0.1`` (loopback only)."""
+    """Interface the simulator listens on. Default ``127.0.0.1`` (loopback only). The simulator
+    has no authentication, so a non-loopback address (``0.0.0.0``, a LAN address, a host name
+    other than ``localhost``) is refused unless ``allowNonLoopback`` is true."""
+
+    allow_non_loopback: bool = False
+    """Allow ``host`` to be a non-loopback address, exposing the unauthenticated simulator to the
+    network (a warning is logged each time it starts so). Default false."""
 
     port: int = Field(0, ge=0, le=65_535)
     """TCP port; 0 picks a free port at start (shown in the dashboard). Default 0."""
@@ -207,6 +226,17 @@ class SimulatorConfig(StrictModel):
 
     cache: SimCache = Field(default_factory=SimCache)
     """Prompt-cache model."""
+
+    @model_validator(mode="after")
+    def _loopback_only(self) -> Self:
+        if not self.allow_non_loopback and not is_loopback_host(self.host):
+            raise_at("SimulatorConfig", [(
+                ("host",), "non_loopback_host",
+                f"{self.host!r} is not a loopback address: the simulator has no authentication; "
+                "use 127.0.0.1 / ::1 / localhost, or set simulator.allowNonLoopback: true to expose it",
+                self.host,
+            )])
+        return self
 
     @model_validator(mode="before")
     @classmethod
