@@ -269,3 +269,12 @@ def test_store_reads_rows_without_a_session_id_without_failing(tmp_path: Path) -
     store.index_path.write_text(json.dumps(data))
     again = SessionStore(tmp_path)
     assert [r.key for r in again.list()][-1] == "odd" and "bad" not in again.entries()
+
+
+def test_send_reports_an_unusable_session_file_without_a_traceback(tmp_path: Path) -> None:
+    index = sessions_dir(tmp_path / "state") / "sessions.json"
+    index.mkdir(parents=True)  # not a file at all: nothing to rebuild into
+    result = run(tmp_path, "send", "hello")
+    assert_no_traceback(result)
+    assert result.returncode == 1
+    assert "clawtop send: session 'main':" in result.stderr and "Is a directory" in result.stderr
