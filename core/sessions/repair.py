@@ -129,11 +129,14 @@ def rebuild_rows(data: dict[str, Any], *, state_dir: Path, sessions_dir: Path, a
                 continue
             path = transcripts[sid]
             fixes.append(Fix("relinked", key, sid, f"transcript found at {path}"))
+        claimed.add(sid)
+        if value is None and path == sessions_dir / f"{sid}.jsonl":
+            out[key] = row  # OpenClaw may leave sessionFile out for the default name
+            continue
         stored = stored_session_file(path, state_dir)
-        if value != stored and isinstance(value, str) and Path(value).is_absolute() and not stored.startswith("/"):
+        if value != stored and isinstance(value, str) and Path(value).is_absolute() and not Path(stored).is_absolute():
             fixes.append(Fix("relative", key, sid, f"sessionFile {value} → {stored}"))
         out[key] = {**row, "sessionFile": stored}
-        claimed.add(sid)
     orphans = sorted((p.stat().st_mtime_ns, sid, p) for sid, p in transcripts.items() if sid not in claimed)
     default_sid = orphans[-1][1] if claim_default and orphans and DEFAULT_KEY not in out else None
     for mtime_ns, sid, path in orphans:

@@ -278,3 +278,14 @@ def test_send_reports_an_unusable_session_file_without_a_traceback(tmp_path: Pat
     assert_no_traceback(result)
     assert result.returncode == 1
     assert "clawtop send: session 'main':" in result.stderr and "Is a directory" in result.stderr
+
+
+def test_repair_leaves_a_consistent_index_alone(tmp_path: Path) -> None:
+    store = _seed(tmp_path, "hi")
+    data = json.loads(store.index_path.read_text())
+    del data["other"]["sessionFile"]  # OpenClaw may leave out the default file name
+    store.index_path.write_text(json.dumps(data))
+    before = store.index_path.read_bytes()
+    report = store.repair()
+    assert report.fixes == [] and not report.written and report.rows == 2
+    assert store.index_path.read_bytes() == before
