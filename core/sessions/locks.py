@@ -75,15 +75,17 @@ def _alive(pid: int) -> bool:
 
 def lock_file_is_stale(lock_path: Path, st: os.stat_result, now: float | None = None) -> bool:
     """Whether the lock file described by ``st`` was left by a holder that is gone: older than
-    :data:`LOCK_STALE_S` (OpenClaw's rule), its pid no longer running, or no pid long after it
-    was created."""
+    :data:`LOCK_STALE_S` (OpenClaw's rule), its pid no longer running, or still empty long after
+    it was created."""
     age = (time.time() if now is None else now) - st.st_mtime
     if age > LOCK_STALE_S:
         return True
     pid = holder_pid(lock_path)
-    if pid is None:
+    if pid is not None:
+        return pid != os.getpid() and not _alive(pid)
+    if st.st_size == 0:
         return age > EMPTY_GRACE_S
-    return pid != os.getpid() and not _alive(pid)
+    return False  # content we do not know (another writer's format): only the age rule applies
 
 
 def _take_over_if_stale(lock_path: Path) -> bool:

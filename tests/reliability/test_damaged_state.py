@@ -23,7 +23,7 @@ import pytest
 from core.events import Event, EventBus
 from core.events.kinds import GatewayStopped
 from core.sessions.events import SessionIndexRebuilt
-from core.sessions.locks import store_lock
+from core.sessions.locks import holder_pid, store_lock
 from core.sessions.messages import AgentMessage
 from core.sessions.model import MessageEntry
 from core.sessions.store import SessionStore
@@ -289,3 +289,16 @@ def test_repair_leaves_a_consistent_index_alone(tmp_path: Path) -> None:
     report = store.repair()
     assert report.fixes == [] and not report.written and report.rows == 2
     assert store.index_path.read_bytes() == before
+
+
+def test_a_lock_file_in_another_format_falls_under_the_age_rule_only(tmp_path: Path) -> None:
+    store = _seed(tmp_path, "hi")
+    lock = store.index_path.with_name("sessions.json.lock")
+    lock.write_text('{"owner": "openclaw"}')  # not ours to judge by pid
+    old = time.time() - 10
+    os.utime(lock, (old, old))
+    with pytest.raises(TimeoutError), store_lock(store.index_path, timeout_s=0.5):
+        pass
+    os.utime(lock, (old - 30, old - 30))  # past the 30 s rule: a crashed writer's
+    with store_lock(store.index_path, timeout_s=0.5):
+        assert holder_pid(lock) == os.getpid()
