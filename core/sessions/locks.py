@@ -164,20 +164,38 @@ def _acquire(path: Path) -> int:
 
 @contextlib.asynccontextmanager
 async def turn_lock(path: Path) -> AsyncIterator[None]:
-    """Hold the ``flock`` of ``path`` for the body. Waits in a worker thread; if the waiting task
-    is cancelled, the lock the thread still obtains is released at once, never leaked."""
-    future = asyncio.ensure_future(asyncio.to_thread(_acquire, path))
-    try:
-        fd = await asyncio.shield(future)
-    except asyncio.CancelledError:
-        future.add_done_callback(_close_when_acquired)
-        raise
+    """Hold the ``flock`` of ``path`` for the body.
+
+    Waits in a thread of its own rather than the loop's default executor: a gateway with many
+    sessions waiting on other processes would otherwise fill the executor with blocked waiters
+    and starve the turns that hold locks of the file reads and appends they need. If the waiting
+    task is cancelled, the lock the thread still obtains is released at once, never leaked."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[int] = loop.create_future()
+
+    def wait() -> None:
+        try:
+            fd = _acquire(path)
+        except OSError as exc:  # the only failure of an open + flock; handed to the waiting task
+            loop.call_soon_threadsafe(_fail, future, exc)
+            return
+        loop.call_soon_threadsafe(_deliver, future, fd)
+
+    threading.Thread(target=wait, name="clawtop-turn-lock", daemon=True).start()
+    fd = await future
     try:
         yield
     finally:
         os.close(fd)  # closing the only descriptor drops the flock
 
 
-def _close_when_acquired(future: asyncio.Future[int]) -> None:
-    if not future.cancelled() and future.exception() is None:
-        os.close(future.result())
+def _deliver(future: asyncio.Future[int], fd: int) -> None:
+    if future.done():  # the waiter was cancelled meanwhile
+        os.close(fd)
+    else:
+        future.set_result(fd)
+
+
+def _fail(future: asyncio.Future[int], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)

@@ -9,11 +9,16 @@ telemetry database another one holds locked must wait, not crash.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
+from core.sessions.locks import turn_lock, turn_lock_path
 from tests.reliability.state_support import (
     assert_no_traceback,
     branch_user_texts,
@@ -70,3 +75,39 @@ def test_a_gateway_waits_for_a_new_telemetry_database_another_one_is_creating(tm
         kinds = {row[0] for row in conn.execute("SELECT kind FROM events")}
     assert {"gateway.started", "chat.turn_finished", "gateway.stopped"} <= kinds
     assert not list(db.parent.glob("*.damaged-*"))  # a locked file is not a damaged one
+
+
+HOLD = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_the_turn_lock_waits_for_another_process_and_a_cancelled_waiter_leaks_nothing(tmp_path: Path) -> None:
+    path = turn_lock_path(tmp_path, "main")
+    path.parent.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(path), "1.5"], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+
+    async def scenario() -> float:
+        cancelled = asyncio.ensure_future(_enter(path))
+        await asyncio.sleep(0.3)
+        assert not cancelled.done()  # another process holds it
+        cancelled.cancel()
+        started = time.monotonic()
+        async with asyncio.timeout(10), turn_lock(path):  # obtained once the holder exits
+            return time.monotonic() - started
+
+    try:
+        waited = asyncio.run(scenario())
+    finally:
+        holder.wait(timeout=10)
+    assert waited >= 0.8  # it really waited for the other process
+
+
+async def _enter(path: Path) -> None:
+    async with turn_lock(path):
+        pass
