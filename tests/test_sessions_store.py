@@ -27,7 +27,9 @@ def test_create_append_reopen_and_index(tmp_path: Path) -> None:
     assert [e.id for e in reopened.entries] == [first, second]
     assert reopened.by_id[second].parent_id == first
     (row,) = store.list()
-    assert row.key == "agent:work:main" and row.session_file == str(path)
+    # Relative to the state dir (issue #13: a moved or copied state dir keeps working).
+    assert row.key == "agent:work:main" and row.session_file == f"agents/work/sessions/{session.id}.jsonl"
+    assert store.transcript_path(session.id) == path
     store.update_entry(session.id, total_tokens=1234, compaction_count=1)
     raw = json.loads((path.parent / "sessions.json").read_text())
     assert raw["agent:work:main"]["totalTokens"] == 1234

@@ -8,7 +8,12 @@ document ``{reply, model, usage, stopReason, ttftMs, latencyMs, opId, turnId, se
 attempts, error}``.
 
 Exit codes: 0 the model answered; 1 the turn failed (the classified error is on stderr, and in
-the JSON's ``error`` with ``--json``); 2 usage errors (bad ``--model``); 78 invalid config.
+the JSON's ``error`` with ``--json``) or the session's files could not be used (the reason on
+stderr); 2 usage errors (bad ``--model``); 78 invalid config.
+
+Concurrent ``send``s on one session are safe: each waits for the session's turn lock, so their
+turns run one after another and all of them stay on the active branch
+(docs/design/sessions.md#locking).
 """
 
 from __future__ import annotations
@@ -99,6 +104,11 @@ async def _send(loaded: LoadedConfig, text: str, *, model_ref: str | None, as_js
                                              session_key=session_key, on_tool=tool_calls.append)
         except TurnFailed as failure:
             outcome: TurnResult | TurnFailed = failure
+        except OSError as exc:
+            # The session's files could not be read or written (e.g. sessions.json.lock held by
+            # a live process for more than 10 s, a full disk): a clear error, not a traceback.
+            print(f"clawtop send: session {session_key!r}: {exc}", file=sys.stderr)
+            return EXIT_TURN_FAILED
         else:
             outcome = result
     finally:

@@ -1,9 +1,11 @@
-"""``clawtop sessions ls|show|import``: inspect an agent's sessions and bring in OpenClaw ones.
+"""``clawtop sessions ls|show|import|repair``: inspect an agent's sessions, bring in OpenClaw ones,
+rebuild the index.
 
 Reads ``<state>/agents/<agent>/sessions/`` directly (no gateway needed). Exit codes: 0 success,
 1 unknown session or unreadable file, 2 usage errors, 78 invalid config (raised as
-``ConfigError`` and reported by ``clawtop.cli``). Skipped (torn) transcript lines are reported
-on stderr, never fatal.
+``ConfigError`` and reported by ``clawtop.cli``). Skipped (torn) transcript lines and a damaged
+``sessions.json`` (rebuilt from the transcripts; the store logs a warning) are reported on
+stderr, never fatal.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ _PREVIEW = 80
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``sessions`` with ``ls``, ``show`` and ``import``."""
+    """Add ``sessions`` with ``ls``, ``show``, ``import`` and ``repair``."""
     sessions = subparsers.add_parser(
-        "sessions", help="list, show and import session transcripts",
+        "sessions", help="list, show, import and repair session transcripts",
         description="Sessions of one agent: the sessions.json index and JSONL transcripts.")
     sessions.set_defaults(handler=lambda args: _print_help(sessions))
     commands = sessions.add_subparsers(title="sessions commands", metavar="COMMAND")
@@ -39,14 +41,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ls = commands.add_parser("ls", help="list sessions, most recent first")
     ls.set_defaults(handler=run_ls)
     show = commands.add_parser("show", help="print a session's active branch")
-    show.add_argument("session_id", metavar="ID")
+    show.add_argument("session_id", metavar="ID", help="session id, or a session key such as main")
     show.add_argument("--context", action="store_true",
                       help="print the model-context messages (compaction applied) instead")
     show.set_defaults(handler=run_show)
     imp = commands.add_parser("import", help="import an OpenClaw transcript (.jsonl)")
     imp.add_argument("file", metavar="FILE")
     imp.set_defaults(handler=run_import)
-    for sub in (ls, show, imp):
+    repair = commands.add_parser(
+        "repair", help="rebuild sessions.json from the transcripts and report what was fixed",
+        description="Make the index agree with the transcripts: a damaged sessions.json is kept "
+        "aside and rebuilt (its complete rows salvaged), transcripts without a row get one, rows "
+        "whose transcript is gone are dropped, absolute sessionFile paths become relative, a lock "
+        "left by a dead process is taken over.")
+    repair.set_defaults(handler=run_repair)
+    for sub in (ls, show, imp, repair):
         sub.add_argument("--agent", default="main", help="agent id (default main)")
         sub.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -93,8 +102,9 @@ def run_ls(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     store = _store(args)
+    row = store.entries().get(args.session_id)
     try:
-        session = store.open(args.session_id)
+        session = store.open(row.session_id if row is not None else args.session_id)
     except (SessionNotFound, ValueError) as exc:
         print(f"error: no session {exc}", file=sys.stderr)
         return 1
@@ -155,4 +165,23 @@ def run_import(args: argparse.Namespace) -> int:
         print(json.dumps({"sessionId": session_id, "sessionFile": row and row.session_file}))
     else:
         print(f"imported {args.file} as session {session_id}")
+    return 0
+
+
+def run_repair(args: argparse.Namespace) -> int:
+    report = _store(args).repair()
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        return 0
+    if report.stale_lock_pid is not None:
+        print(f"took over {report.index}.lock (its holder, pid {report.stale_lock_pid}, is gone)")
+    if report.damaged is not None:
+        print(f"{report.index} was damaged ({report.damaged}); kept as {report.kept_as}")
+    for fix in report.fixes:
+        who = " ".join(part for part in (fix.key, fix.session_id and f"({fix.session_id})") if part)
+        print(f"{fix.action:<9} {who}: {fix.detail}")
+    if report.written:
+        print(f"rebuilt {report.index}: {report.rows} sessions, {len(report.fixes)} fixed")
+    else:
+        print(f"{report.index}: {report.rows} sessions, nothing to fix")
     return 0

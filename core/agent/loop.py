@@ -3,7 +3,8 @@
 Per turn (docs/design/pruning.md#when-the-hook-runs, docs/design/pruning.md#the-ttl-clock,
 docs/design/compaction.md#triggers):
 
-1. wait for the session's turn (:class:`~core.agent.scheduler.TurnScheduler`);
+1. wait for the session's turn (:class:`~core.agent.scheduler.TurnScheduler` in this process,
+   the session's turn lock across processes);
 2. open the session transcript, build the system prompt (core.context) and the context
    messages (compaction applied by the session model);
 3. before **every** model call — the first and each tool-loop continuation — run the prune hook
@@ -158,7 +159,7 @@ class AgentRunner:
                        system: str | None = None) -> TurnResult:
         """One user turn. Returns the final reply; raises :class:`TurnFailed` when a model call
         got no answer (tool results already produced stay in the transcript)."""
-        async with self.scheduler.turn(session_key):
+        async with self.scheduler.turn(session_key), self._transcripts.hold(session_key):
             task = asyncio.current_task()
             if task is not None:
                 self._inflight.add(task)
@@ -304,7 +305,7 @@ class AgentRunner:
                       instructions: str | None = None) -> CompactionResult:
         """``/compact [instructions]``: force a compaction of the session, in its turn order
         (never in the middle of a running turn). Returns core.compaction's result."""
-        async with self.scheduler.turn(session_key):
+        async with self.scheduler.turn(session_key), self._transcripts.hold(session_key):
             return await self._compaction.compact(session_key, trigger="manual", instructions=instructions or None)
 
     async def context_text(self, session_key: str = DEFAULT_SESSION_KEY, mode: str | None = "list") -> str:

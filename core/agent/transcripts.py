@@ -8,6 +8,7 @@ same calls then keep the session in :attr:`Transcripts.cached` only, so the loop
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -66,21 +67,25 @@ class Transcripts:
         self._open[key] = fresh
         return fresh
 
+    def hold(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """The cross-process turn lock of ``key`` (nothing to hold without a store): a turn holds
+        it from its first read of the transcript to its last append."""
+        if self.store is None:
+            return contextlib.nullcontext()
+        return self.store.turn_lock(key)
+
     async def _open_or_create(self, store: SessionStore, key: str) -> Session:
         """``key`` names a row of ``sessions.json`` (e.g. ``main``) or an existing session id;
-        anything else becomes a new session stored under that key."""
-        rows = await asyncio.to_thread(store.entries)
-        row = rows.get(key)
-        session_id = row.session_id if row is not None else None
-        if session_id is None:
-            found = next((r for r in rows.values() if r.session_id.lower() == key.lower()), None)
-            session_id = found.session_id if found is not None else None
-        if session_id is not None:
+        anything else becomes a new session stored under that key (race-free across processes:
+        looked up and created under the index lock)."""
+        cwd = str(self.workspace_dir())
+        for _ in range(2):
+            session_id, _created = await asyncio.to_thread(lambda: store.open_or_create(key, cwd=cwd))
             try:
                 return await store.open_async(session_id)
-            except SessionNotFound:
-                log.warning("session %s of key %s has no transcript; starting a new one", session_id, key)
-        return await asyncio.to_thread(lambda: store.create(key, cwd=str(self.workspace_dir())))
+            except SessionNotFound:  # removed between the lookup and the read: look again
+                log.warning("session %s of key %s vanished while opening it; looking again", session_id, key)
+        raise SessionNotFound(key)
 
     async def new(self, key: str) -> Session:
         """``/new``: a fresh session under ``key`` (the old transcript stays on disk)."""

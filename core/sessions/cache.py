@@ -20,7 +20,6 @@ anything else is ignored; 0 disables the cache.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -35,6 +34,7 @@ from core.sessions.events import (
     SessionCacheHit,
     SessionCacheMiss,
 )
+from core.sessions.index import parse_store
 from core.sessions.model import Session
 from core.sessions.transcript import Publish
 
@@ -264,14 +264,17 @@ class SessionStoreCache(FileTtlCache[str]):
                          clock=clock)
 
     def read(self, path: str, loader: Callable[[str], tuple[str, int, int]]) -> dict[str, Any]:
-        """A private copy of the store; ``loader(path)`` returns ``(text, mtime_ns, size)``."""
+        """A private copy of the store; ``loader(path)`` returns ``(text, mtime_ns, size)``.
+        Raises :class:`~core.sessions.index.IndexDamaged` for a file that is not a JSON object
+        (never cached, so the repaired file is read next time)."""
         text = self.get(path, _stat(path))
         if text is None:
             text, mtime_ns, size = loader(path)
+            data = parse_store(text)
             if size >= 0:  # a missing file is not cached: its creation must be seen at once
                 self.put(path, text, mtime_ns, size)
-        data = json.loads(text) if text.strip() else {}
-        return data if isinstance(data, dict) else {}
+            return data
+        return parse_store(text)
 
     def unchanged(self, path: str, text: str) -> bool:
         """Whether ``text`` equals the cached, still-valid serialisation (write can be skipped)."""

@@ -1,7 +1,8 @@
-"""Event kinds of the session layer: cache hits/misses/evictions and skipped transcript lines.
+"""Event kinds of the session layer: cache hits/misses/evictions, skipped transcript lines and
+index rebuilds.
 
 Published so the dashboard's status line can show cache hit rates and so a torn line (a crash
-mid-write) is visible in telemetry instead of silently dropped.
+mid-write) or a damaged ``sessions.json`` is visible in telemetry instead of silently dropped.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Literal
 from core.events.base import Event, register_kind
 
 __all__ = ["CacheName", "EvictReason", "MissReason", "SessionCacheEvict", "SessionCacheHit", "SessionCacheMiss",
-           "TornLineSkipped"]
+           "SessionIndexRebuilt", "TornLineSkipped"]
 
 CacheName = Literal["manager", "store"]
 MissReason = Literal["absent", "expired", "changed", "disabled"]
@@ -67,3 +68,19 @@ class TornLineSkipped(Event):
     length: int
     last: bool
     error: str
+
+
+@register_kind
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SessionIndexRebuilt(Event):
+    """``sessions.json`` was rebuilt from the transcripts: automatically because it was damaged
+    (``reason`` says how; the damaged file is kept as ``kept_as``), or by ``clawtop sessions
+    repair`` (``reason`` ``"repair"``). ``rows`` is the rebuilt index's size, ``fixes`` the number
+    of rows added, dropped or relinked."""
+
+    kind = "session.index.rebuilt"
+    path: str
+    reason: str
+    kept_as: str
+    rows: int
+    fixes: int

@@ -1,36 +1,39 @@
 """``sessions.json``: the per-agent map sessionKey → :class:`SessionEntry` (docs/design/sessions.md#session-row-fields,
 docs/design/sessions.md#session-store-cache).
 
-Writes follow OpenClaw's discipline so clawtop and a running OpenClaw can share a directory: an
-in-process lock per path plus the lock file ``sessions.json.lock`` (created exclusively; waited
-for up to 10 s; taken over when older than 30 s, i.e. left by a crashed writer), the store
-re-read inside the lock (so a concurrent writer's rows are never overwritten), then a temp file,
-fsync and atomic rename — a reader sees the old or the new file, never a half-written one.
+Writes follow OpenClaw's discipline so clawtop and a running OpenClaw can share a directory: the
+lock of :func:`core.sessions.locks.store_lock`, the store re-read inside the lock (so a concurrent
+writer's rows are never overwritten), then a temp file, fsync and atomic rename — a reader sees
+the old or the new file, never a half-written one.
+
+Reading is strict about the file's shape and forgiving about its rows: a file that is not a JSON
+object (garbage, truncated, an array, not UTF-8) raises :class:`IndexDamaged`, which the store
+answers by rebuilding the index from the transcripts (docs/design/sessions.md#repair); a row
+without a string ``sessionId`` is ignored. ``sessionFile`` is written relative to the state dir,
+so the state dir can be moved or copied (docs/design/sessions.md#relative-paths).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
 import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "LOCK_STALE_S",
-    "LOCK_TIMEOUT_S",
+    "IndexDamaged",
     "SessionEntry",
+    "decode_store",
     "dumps_store",
-    "store_lock",
+    "parse_store",
+    "resolve_session_file",
+    "salvage_rows",
+    "stored_session_file",
+    "valid_row",
     "write_store_text",
 ]
-
-LOCK_TIMEOUT_S = 10.0
-LOCK_STALE_S = 30.0
 
 _JSON_NAMES = {
     "session_id": "sessionId", "updated_at": "updatedAt", "session_file": "sessionFile",
@@ -113,39 +116,6 @@ class SessionEntry:
                 raise TypeError(f"unknown SessionEntry field {name!r}")
 
 
-_PATH_LOCKS: dict[str, threading.Lock] = {}
-_PATH_LOCKS_GUARD = threading.Lock()
-
-
-@contextlib.contextmanager
-def store_lock(store_path: Path) -> Iterator[None]:
-    """The in-process lock for ``store_path`` plus its cross-process lock file."""
-    with _PATH_LOCKS_GUARD:
-        lock = _PATH_LOCKS.setdefault(str(store_path), threading.Lock())
-    with lock:
-        lock_path = store_path.with_name(store_path.name + ".lock")
-        deadline = time.monotonic() + LOCK_TIMEOUT_S
-        while True:
-            try:
-                fd = os.open(lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-                break
-            except FileExistsError:
-                with contextlib.suppress(OSError):
-                    if time.time() - lock_path.stat().st_mtime > LOCK_STALE_S:
-                        lock_path.unlink()  # left behind by a crashed writer
-                        continue
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{lock_path} held for more than {LOCK_TIMEOUT_S:.0f} s") from None
-                time.sleep(0.02)
-        try:
-            os.write(fd, f"{os.getpid()}\n".encode())
-            os.close(fd)
-            yield
-        finally:
-            with contextlib.suppress(OSError):
-                lock_path.unlink()
-
-
 def write_store_text(store_path: Path, text: str) -> tuple[int, int]:
     """Atomically replace the store with ``text``; returns the new ``(mtime_ns, size)``."""
     tmp = store_path.with_name(f".{store_path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
@@ -162,3 +132,95 @@ def write_store_text(store_path: Path, text: str) -> tuple[int, int]:
 def dumps_store(data: dict[str, Any]) -> str:
     """OpenClaw writes the store pretty-printed with two spaces."""
     return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+class IndexDamaged(ValueError):
+    """``sessions.json`` is not a JSON object; ``reason`` says what it is instead."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def decode_store(data: bytes) -> str:
+    """The file's text; :class:`IndexDamaged` when it is not UTF-8."""
+    try:
+        return data.decode()
+    except UnicodeDecodeError as exc:
+        raise IndexDamaged(f"not UTF-8 (byte {exc.start})") from None
+
+
+def parse_store(text: str) -> dict[str, Any]:
+    """The rows of a store's text (empty text: no rows); :class:`IndexDamaged` unless the text is
+    one JSON object."""
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise IndexDamaged(f"not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise IndexDamaged(f"top level is a JSON {type(data).__name__}, not an object")
+    return data
+
+
+def valid_row(value: Any) -> bool:
+    """A row clawtop can use: an object with a string ``sessionId``."""
+    return isinstance(value, dict) and isinstance(value.get("sessionId"), str) and bool(value["sessionId"])
+
+
+def salvage_rows(text: str) -> dict[str, Any]:
+    """The complete ``"key": value`` pairs before the damage of a top-level object (a file cut
+    off mid-write keeps every row it finished); nothing for anything that is not an object."""
+    body = text.lstrip()
+    if not body.startswith("{"):
+        return {}
+    decoder = json.JSONDecoder()
+    out: dict[str, Any] = {}
+    pos, end = 1, len(body)
+
+    def skip(i: int, chars: str) -> int:
+        while i < end and body[i] in chars:
+            i += 1
+        return i
+
+    while True:
+        pos = skip(pos, " \t\r\n,")
+        try:
+            key, pos = decoder.raw_decode(body, pos)
+        except ValueError:
+            return out
+        pos = skip(pos, " \t\r\n")
+        if not isinstance(key, str) or body[pos:pos + 1] != ":":
+            return out
+        pos = skip(pos + 1, " \t\r\n")
+        try:
+            value, pos = decoder.raw_decode(body, pos)
+        except ValueError:
+            return out
+        out[key] = value
+
+
+def resolve_session_file(value: str, state_dir: Path, sessions_dir: Path) -> Path:
+    """Where a row's ``sessionFile`` is now. Relative: under the state dir. Absolute (older
+    clawtop, OpenClaw): as written when that is in this sessions dir; otherwise a file of the
+    same name in this sessions dir wins — the state dir was moved or copied, and a copy must
+    never append to the original's transcript — and the absolute path is used only when no
+    such file exists here and it does."""
+    path = Path(value)
+    if not path.is_absolute():
+        return state_dir / path
+    if Path(os.path.normpath(path)).parent == sessions_dir:
+        return path
+    local = sessions_dir / path.name
+    if local.exists() or not path.exists():
+        return local
+    return path
+
+
+def stored_session_file(path: Path, state_dir: Path) -> str:
+    """The ``sessionFile`` to write for ``path``: relative to the state dir when inside it."""
+    try:
+        return Path(os.path.normpath(path)).relative_to(state_dir).as_posix()
+    except ValueError:
+        return str(path)

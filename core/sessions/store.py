@@ -12,7 +12,8 @@ event loop (the parse and the write+fsync run in a thread, events are published 
 
 from __future__ import annotations
 
-import json
+import contextlib
+import logging
 import os
 import re
 import threading
@@ -21,9 +22,23 @@ from pathlib import Path
 from typing import Any
 
 from core.sessions.cache import SessionManagerCache, SessionStoreCache
-from core.sessions.index import SessionEntry, dumps_store, store_lock, write_store_text
+from core.sessions.events import SessionIndexRebuilt
+from core.sessions.index import (
+    IndexDamaged,
+    SessionEntry,
+    decode_store,
+    dumps_store,
+    parse_store,
+    resolve_session_file,
+    salvage_rows,
+    stored_session_file,
+    valid_row,
+    write_store_text,
+)
+from core.sessions.locks import holder_pid, lock_file_is_stale, store_lock, turn_lock, turn_lock_path
 from core.sessions.messages import now_ms
-from core.sessions.model import CompactionEntry, Entry, MessageEntry, Session
+from core.sessions.model import Entry, Session
+from core.sessions.repair import RepairReport, quarantine, rebuild_rows, usage_fields
 from core.sessions.transcript import (
     FsyncPolicy,
     Publish,
@@ -35,6 +50,8 @@ from core.sessions.transcript import (
 )
 
 __all__ = ["SESSION_ID_RE", "SessionNotFound", "SessionStore"]
+
+log = logging.getLogger("clawtop.sessions")
 
 SESSION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$", re.IGNORECASE)
 
@@ -57,7 +74,8 @@ class SessionStore:
         fsync: FsyncPolicy = "always",
     ) -> None:
         self.agent_id = agent_id
-        self.dir = Path(state_dir) / "agents" / agent_id / "sessions"
+        self.state_dir = Path(os.path.normpath(Path(state_dir).absolute()))
+        self.dir = self.state_dir / "agents" / agent_id / "sessions"
         self.index_path = self.dir / "sessions.json"
         self.fsync: FsyncPolicy = fsync
         self._publish = publish
@@ -77,16 +95,24 @@ class SessionStore:
 
     # -- index ------------------------------------------------------------------------------
     def _read_index(self) -> dict[str, Any]:
-        return self.store_cache.read(str(self.index_path), _load_text)
+        try:
+            return self.store_cache.read(str(self.index_path), _load_text)
+        except IndexDamaged:
+            # Rebuilt under the lock (another process may have repaired it meanwhile).
+            with store_lock(self.index_path):
+                return self._locked_rows()
 
     def entries(self) -> dict[str, SessionEntry]:
-        """sessionKey → row (a private copy)."""
-        return {k: SessionEntry.from_json(k, v) for k, v in self._read_index().items()
-                if isinstance(v, dict)}
+        """sessionKey → row (a private copy); rows without a session id are left out."""
+        return {k: SessionEntry.from_json(k, v) for k, v in self._read_index().items() if valid_row(v)}
 
     def list(self) -> list[SessionEntry]:
         """All rows, most recently updated first."""
-        return sorted(self.entries().values(), key=lambda e: e.updated_at or 0, reverse=True)
+        def updated(entry: SessionEntry) -> float:
+            value: object = entry.updated_at  # whatever the file held: a bad value sorts last
+            return value if isinstance(value, int | float) else 0
+
+        return sorted(self.entries().values(), key=updated, reverse=True)
 
     def find(self, session_id: str) -> SessionEntry | None:
         for entry in self.entries().values():
@@ -94,15 +120,42 @@ class SessionStore:
                 return entry
         return None
 
+    def _locked_rows(self) -> dict[str, Any]:
+        """The index as it is on disk (call with the store lock held). A damaged file is moved
+        aside and the index rebuilt from the transcripts, salvaging the rows it still holds."""
+        path = str(self.index_path)
+        try:
+            text, _, _ = _load_text(path)
+            return parse_store(text)
+        except IndexDamaged as damage:
+            reason = damage.reason
+        raw = self.index_path.read_bytes()
+        salvaged = salvage_rows(raw.decode(errors="replace"))
+        data, fixes = rebuild_rows(salvaged, state_dir=self.state_dir, sessions_dir=self.dir,
+                                   agent_id=self.agent_id, claim_default=True, publish=self._publish)
+        kept = quarantine(self.index_path)
+        self._write_index(data)
+        log.warning("%s was damaged (%s): rebuilt from the transcripts (%d rows, %d salvaged); "
+                    "the damaged file is kept as %s", path, reason, len(data), len(salvaged), kept)
+        if self._publish is not None:
+            self._publish(SessionIndexRebuilt(path=path, reason=reason, kept_as=str(kept), rows=len(data),
+                                              fixes=len(fixes)))
+        return data
+
+    def _write_index(self, data: dict[str, Any]) -> None:
+        path = str(self.index_path)
+        new_text = dumps_store(data)
+        if self.store_cache.unchanged(path, new_text):
+            return
+        mtime_ns, size = write_store_text(self.index_path, new_text)
+        self.store_cache.put(path, new_text, mtime_ns, size)
+
     def _mutate_index(self, session_id: str, key: str | None, fields: dict[str, Any]) -> None:
         """Update (or add under ``key``) the row of ``session_id``, re-reading under the lock."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        path = str(self.index_path)
         with store_lock(self.index_path):
-            text, _, _ = _load_text(path)
-            data = json.loads(text) if text.strip() else {}
-            row_key = next((k for k, v in data.items() if isinstance(v, dict)
-                            and v.get("sessionId") == session_id), None)
+            data = self._locked_rows()
+            row_key = next((k for k, v in data.items() if valid_row(v) and v["sessionId"] == session_id), None)
             if row_key is None:
                 if key is None:
                     raise SessionNotFound(session_id)
@@ -112,12 +165,45 @@ class SessionStore:
             entry.update(**fields)
             if "updated_at" not in fields:
                 entry.updated_at = now_ms()
+            if entry.session_file and Path(entry.session_file).is_absolute():
+                # An older absolute path is rewritten relative, so the state dir stays movable.
+                entry.session_file = stored_session_file(self._resolve(entry.session_file), self.state_dir)
             data[row_key] = entry.to_json()
-            new_text = dumps_store(data)
-            if self.store_cache.unchanged(path, new_text):
-                return
-            mtime_ns, size = write_store_text(self.index_path, new_text)
-            self.store_cache.put(path, new_text, mtime_ns, size)
+            self._write_index(data)
+
+    def repair(self) -> RepairReport:
+        """``clawtop sessions repair``: take over a dead holder's lock, rebuild a damaged index,
+        make the index agree with the transcripts on disk, and say what changed."""
+        report = RepairReport(index=str(self.index_path))
+        lock_path = self.index_path.with_name(self.index_path.name + ".lock")
+        try:
+            if lock_file_is_stale(lock_path, lock_path.stat()):
+                report.stale_lock_pid = holder_pid(lock_path) or 0
+        except FileNotFoundError:
+            pass
+        if not self.dir.is_dir():
+            return report
+        with store_lock(self.index_path):
+            try:
+                text, _, _ = _load_text(str(self.index_path))
+                data = parse_store(text)
+            except IndexDamaged as damage:
+                report.damaged = damage.reason
+                data = salvage_rows(self.index_path.read_bytes().decode(errors="replace"))
+            rows, report.fixes = rebuild_rows(data, state_dir=self.state_dir, sessions_dir=self.dir,
+                                              agent_id=self.agent_id, claim_default=report.damaged is not None,
+                                              publish=self._publish)
+            report.rows = len(rows)
+            if report.damaged is not None:
+                report.kept_as = str(quarantine(self.index_path))
+            if report.damaged is not None or rows != data or not self.index_path.exists():
+                self._write_index(rows)
+                report.written = True
+        if report.written and self._publish is not None:
+            self._publish(SessionIndexRebuilt(path=str(self.index_path), reason=report.damaged or "repair",
+                                              kept_as=report.kept_as or "", rows=report.rows,
+                                              fixes=len(report.fixes)))
+        return report
 
     def update_entry(self, session_id: str, **fields: Any) -> None:
         """Set row fields (snake_case, e.g. ``total_tokens=…``); ``updatedAt`` becomes now."""
@@ -130,8 +216,11 @@ class SessionStore:
             raise ValueError(f"invalid session id {session_id!r}")
         row = self.find(session_id) if self.index_path.exists() else None
         if row is not None and row.session_file:
-            return Path(row.session_file)
+            return self._resolve(row.session_file)
         return self.dir / f"{session_id}.jsonl"
+
+    def _resolve(self, session_file: str) -> Path:
+        return resolve_session_file(session_file, self.state_dir, self.dir)
 
     def create(self, session_key: str | None = None, *, cwd: str = "") -> Session:
         """A new session: header written durably, row added, session cached."""
@@ -139,16 +228,55 @@ class SessionStore:
         self._install(session, session_key or f"agent:{self.agent_id}:{session.id}")
         return session
 
-    def _install(self, session: Session, key: str, **fields: Any) -> None:
+    def open_or_create(self, key: str, *, cwd: str = "") -> tuple[str, bool]:
+        """The session id stored under ``key`` (or ``key`` itself when it is an existing session
+        id), else a new session stored under ``key``; returns ``(session id, created)``.
+
+        Looked up and created under the index lock, so two processes starting the first turn of a
+        key at once get one session: the second one finds the first one's row."""
         self.dir.mkdir(parents=True, exist_ok=True)
+        with store_lock(self.index_path):
+            data = self._locked_rows()
+            row = data.get(key)
+            if not valid_row(row):
+                row = next((v for v in data.values() if valid_row(v) and v["sessionId"].lower() == key.lower()),
+                           None)
+            if row is not None:
+                sid = row["sessionId"]
+                file = row.get("sessionFile")
+                path = self._resolve(file) if isinstance(file, str) and file else self.dir / f"{sid}.jsonl"
+                if SESSION_ID_RE.match(sid) and path.exists():
+                    return sid, False
+                log.warning("session %s of key %s has no transcript; starting a new one", sid, key)
+            session = Session.new(str(uuid.uuid4()), cwd=cwd or os.getcwd())
+            self._write_new(session)
+            data[key] = self._new_row(session, key, {}).to_json()
+            self._write_index(data)
+            return session.id, True
+
+    def turn_lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Held by an agent turn on ``key`` from its first read to its last append, so turns of
+        one session serialise across processes too (docs/design/sessions.md#locking)."""
+        return turn_lock(turn_lock_path(self.dir, key))
+
+    def _write_new(self, session: Session) -> None:
         path = self.dir / f"{session.id}.jsonl"
         write_transcript(path, session, fsync=self.fsync)
         st = path.stat()
         session.path, session.size, session.mtime_ns = str(path), st.st_size, st.st_mtime_ns
         self.manager_cache.put(str(path), session, st.st_mtime_ns, st.st_size)
+
+    def _new_row(self, session: Session, key: str, fields: dict[str, Any]) -> SessionEntry:
         now = now_ms()
-        self._mutate_index(session.id, key, {"session_file": str(path), "updated_at": now,
-                                             "session_started_at": now, **fields})
+        entry = SessionEntry(session_id=session.id, key=key)
+        entry.update(session_file=stored_session_file(Path(session.path or ""), self.state_dir),
+                     updated_at=now, session_started_at=now, **fields)
+        return entry
+
+    def _install(self, session: Session, key: str, **fields: Any) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._write_new(session)
+        self._mutate_index(session.id, key, self._new_row(session, key, fields).to_json())
 
     def open(self, session_id: str) -> Session:
         """The session (cached while its file is unchanged; a shared object — read only)."""
@@ -223,7 +351,7 @@ class SessionStore:
         if not SESSION_ID_RE.match(sid or "") or (self.dir / f"{sid}.jsonl").exists():
             sid = str(uuid.uuid4())
             session.header.raw["id"] = sid
-        self._install(session, f"agent:{self.agent_id}:{sid}", **_usage_fields(session))
+        self._install(session, f"agent:{self.agent_id}:{sid}", **usage_fields(session))
         return sid
 
     def close(self) -> None:
@@ -233,27 +361,13 @@ class SessionStore:
             self._writers.clear()
 
 
-def _usage_fields(session: Session) -> dict[str, Any]:
-    """Row counters derived from a transcript (last assistant usage, compaction count)."""
-    fields: dict[str, Any] = {
-        "compaction_count": sum(isinstance(e, CompactionEntry) for e in session.entries)}
-    for entry in reversed(session.entries):
-        if isinstance(entry, MessageEntry) and entry.role == "assistant":
-            usage = entry.message.usage or {}
-            prompt = sum(int(usage.get(k) or 0) for k in ("input", "cacheRead", "cacheWrite"))
-            fields.update(input_tokens=usage.get("input"), output_tokens=usage.get("output"),
-                          cache_read=usage.get("cacheRead"), cache_write=usage.get("cacheWrite"),
-                          total_tokens=prompt, total_tokens_fresh=True)
-            break
-    return fields
-
-
 def _load_text(path: str) -> tuple[str, int, int]:
-    """``(text, mtime_ns, size)`` of the store; a missing file reads as empty."""
+    """``(text, mtime_ns, size)`` of the store; a missing file reads as empty; not UTF-8 raises
+    :class:`IndexDamaged`."""
     try:
         with open(path, "rb") as fh:
             st = os.fstat(fh.fileno())
             data = fh.read()
     except FileNotFoundError:
         return "", 0, -1
-    return data.decode(), st.st_mtime_ns, len(data)
+    return decode_store(data), st.st_mtime_ns, len(data)

@@ -1,4 +1,6 @@
-"""Opening the telemetry database: the pragmas every writer uses, setup, and read-only access.
+"""Opening the telemetry database: the pragmas every writer uses, setup, the store's connection
+(waiting out another gateway's lock), telling a damaged file from a busy one, moving a damaged
+file aside, and read-only access.
 
 The pragmas live here, in one place, because the ingest benchmark's raw ``sqlite3`` baseline must
 use exactly the same ones as the store, or the ratio it reports would compare different things.
@@ -6,10 +8,24 @@ use exactly the same ones as the store, or the ratio it reports would compare di
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
 import sqlite3
+import time
 from pathlib import Path
 
+import aiosqlite
+
 from core.telemetry.migrations import migrate
+
+log = logging.getLogger("core.telemetry.store")
+
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_NOTADB = 5, 6, 11, 26
+
+OPEN_WAIT_S = 30.0
+"""How long opening the store waits out ``database is locked`` (another gateway's long
+transaction) before giving up on the file and writing to a temporary database instead."""
 
 BUSY_TIMEOUT_S = 5.0
 """How long a statement waits for another connection's lock before failing (readers in WAL mode
@@ -74,3 +90,65 @@ def has_events_table(conn: sqlite3.Connection) -> bool:
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'"
     ).fetchone()
     return row is not None
+
+
+def is_busy(exc: BaseException) -> bool:
+    """``database is locked``: another connection holds a lock longer than the busy timeout
+    (a concurrent gateway's migration or flush); worth waiting for, never fatal."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.OperationalError) and code is not None and code & 0xFF in (
+        _SQLITE_BUSY, _SQLITE_LOCKED)
+
+
+def is_damaged(exc: BaseException, path: Path) -> bool:
+    """Whether ``exc`` says the file at ``path`` is not a usable database (garbage, truncated,
+    a directory) — as opposed to a lock or a permission problem, where the file itself is fine."""
+    if path.is_dir():
+        return True
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.DatabaseError) and code is not None and code & 0xFF in (
+        _SQLITE_CORRUPT, _SQLITE_NOTADB)
+
+
+def quarantine_database(path: Path) -> Path:
+    """Move a damaged database aside (``<name>.damaged-<epoch ms>``, its ``-wal``/``-shm`` with
+    it: a stale log must never be replayed into the fresh file); returns where it went."""
+    target = path.with_name(f"{path.name}.damaged-{int(time.time() * 1000)}")
+    os.replace(path, target)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.replace(side, target.with_name(target.name + suffix))
+    return target
+
+
+async def connect_store(path: Path) -> aiosqlite.Connection:
+    """A writer connection to a migrated database at ``path``; ``database is locked`` (another
+    gateway mid-migration or mid-flush) is waited out for up to :data:`OPEN_WAIT_S`."""
+    deadline = time.monotonic() + OPEN_WAIT_S
+    delay = 0.05
+    while True:
+        try:
+            return await _connect_once(path)
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc) or time.monotonic() + delay > deadline:
+                raise
+            log.info("telemetry: %s is locked by another connection; waiting", path)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 1.0)
+
+
+async def _connect_once(path: Path) -> aiosqlite.Connection:
+    # Migrations run on a short-lived plain sqlite3 connection (shared with the bench
+    # and tests); off the loop because the first open may create indexes.
+    await asyncio.to_thread(prepare_database, path)
+    conn = await aiosqlite.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        for pragma in WRITER_PRAGMAS:
+            await conn.execute(pragma)
+        # Reads the last page of the events table: a file cut short fails here, at open.
+        await conn.execute_fetchall("SELECT max(id) FROM events")
+    except BaseException:
+        await conn.close()
+        raise
+    return conn

@@ -5,14 +5,24 @@ writes them with one ``executemany`` in one transaction per flush: at most every
 ``flush_interval_ms`` (so an event is durable within that bound) or as soon as ``batch_size``
 events are pending. SQLite work runs on aiosqlite's thread, so the event loop (and with it the
 gateway) never waits on the disk; the bus's drop-oldest queue bounds memory if the disk stalls.
+
+Why the store never stops the gateway (docs/design/sessions.md#damaged-telemetry-database): a
+database another gateway holds locked is waited for; a damaged one (garbage, truncated, a
+directory at the path) — found at open or by a later write — is moved aside, kept, and replaced
+by a fresh file, said in a :class:`~core.telemetry.events.TelemetryDatabaseReplaced` event and a
+log line; when not even a fresh file can be made there, the store writes to a temporary database
+for the gateway's lifetime. Turns never fail because telemetry cannot be written.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
+import os
 import sqlite3
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
@@ -23,8 +33,9 @@ import aiosqlite
 from core.config.schema.telemetry import TelemetryConfig
 from core.events.base import Event
 from core.events.bus import EventBus, Subscription
-from core.telemetry.database import BUSY_TIMEOUT_S, WRITER_PRAGMAS, prepare_database
+from core.telemetry.database import connect_store, is_damaged, quarantine_database
 from core.telemetry.encoding import INSERT_SQL, Row, encode_rows
+from core.telemetry.events import TelemetryDatabaseReplaced
 from core.telemetry.records import EventFilter, StoredEvent, build_select, decode_row
 from core.telemetry.retention import RetentionPolicy, apply_retention
 
@@ -37,6 +48,7 @@ Checked after each flush, so an idle store does no retention work at all."""
 
 RETRY_DELAY_S = 1.0
 """Minimum wait before re-trying a failed flush (a full disk should not be hammered)."""
+
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -108,6 +120,11 @@ class EventStore:
         self._write_errors = 0
         self._lost = 0
         self._last_error: str | None = None
+        self._bus: EventBus | None = None
+        self._notices: list[Event] = []
+        """Replacement notices made before :meth:`attach` gave the store a bus."""
+        self._temporary: Path | None = None
+        """The temporary database written instead of :attr:`path`, if it came to that."""
 
     @property
     def path(self) -> Path:
@@ -119,22 +136,52 @@ class EventStore:
         return self._sub
 
     async def open(self) -> None:
-        """Create the file and its directories if needed, migrate, apply retention."""
+        """Create the file and its directories if needed, migrate, apply retention. A damaged
+        file is replaced (see the module docstring), so this fails only when not even a
+        temporary database can be made."""
         if self._conn is not None:
             raise RuntimeError("EventStore is already open")
-        # Migrations run on a short-lived plain sqlite3 connection (shared with the bench
-        # and tests); off the loop because the first open may create indexes.
-        await asyncio.to_thread(prepare_database, self._path)
-        conn = await aiosqlite.connect(self._path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         try:
-            for pragma in WRITER_PRAGMAS:
-                await conn.execute(pragma)
-        except BaseException:
-            await conn.close()
-            raise
-        self._conn = conn
+            self._conn = await connect_store(self._path)
+        except (sqlite3.Error, OSError) as exc:
+            self._conn = await self._replace(exc)
         # A failed retention pass must not stop the gateway from recording: logged, retried.
         await self._retention_quietly()
+
+    async def _replace(self, failure: BaseException) -> aiosqlite.Connection:
+        """A connection to a fresh database after ``failure`` made :attr:`path` unusable: the
+        damaged file moved aside and a new one made there, else a temporary database."""
+        path = self._path
+        reason = f"{type(failure).__name__}: {failure}"
+        kept = ""
+        conn: aiosqlite.Connection | None = None
+        if is_damaged(failure, path):
+            try:
+                kept = str(await asyncio.to_thread(quarantine_database, path))
+                conn = await connect_store(path)
+            except (sqlite3.Error, OSError) as exc:
+                reason += f"; a fresh file there failed too: {type(exc).__name__}: {exc}"
+        active = path
+        if conn is None:
+            fd, name = tempfile.mkstemp(prefix="clawtop-telemetry-", suffix=".sqlite3")
+            os.close(fd)
+            active = self._temporary = Path(name)
+            conn = await connect_store(active)
+        if kept:
+            logger.warning("telemetry: %s is damaged (%s); moved it to %s and started a new database",
+                           path, reason, kept)
+        if active != path:
+            logger.error("telemetry: cannot write %s (%s); events of this run go to the temporary %s "
+                         "and are lost at exit", path, reason, active)
+        self._notice(TelemetryDatabaseReplaced(path=str(path), reason=reason, kept_as=kept,
+                                               active_path=str(active)))
+        return conn
+
+    def _notice(self, event: Event) -> None:
+        if self._bus is not None:
+            self._bus.publish(event)
+        else:
+            self._notices.append(event)
 
     async def __aenter__(self) -> EventStore:
         await self.open()
@@ -160,6 +207,10 @@ class EventStore:
         self._sub = bus.subscribe(SUBSCRIBER_NAME, maxsize=queue_size)
         self._carry_limit = max(queue_size, self._batch_size)
         self._task = asyncio.create_task(self._run(self._sub), name="telemetry-store-writer")
+        self._bus = bus
+        notices, self._notices = self._notices, []
+        for event in notices:  # after subscribing: the new database records its own origin
+            bus.publish(event)
         return self._sub
 
     async def flush(self) -> int:
@@ -195,6 +246,10 @@ class EventStore:
         finally:
             self._conn = None
             await conn.close()
+            if self._temporary is not None:
+                for suffix in ("", "-wal", "-shm"):
+                    with contextlib.suppress(OSError):
+                        os.unlink(f"{self._temporary}{suffix}")
 
     async def query(self, **filters: Unpack[EventFilter]) -> list[StoredEvent]:
         """Stored (flushed) events matching every given filter, in id (= publish) order.
@@ -312,6 +367,11 @@ class EventStore:
             self._write_errors += 1
             self._last_error = f"{type(exc).__name__}: {exc}"
             logger.warning("telemetry: flush of %d events failed (%s); will retry", len(rows), exc)
+            if is_damaged(exc, self._path) and self._temporary is None:
+                # Damaged under a running gateway: the kept rows go to the replacement next flush.
+                with contextlib.suppress(sqlite3.Error, ValueError):
+                    await conn.close()
+                self._conn = await self._replace(exc)
             return 0
         self._last_flush_seconds = time.perf_counter() - started
         self._last_flush_rows = len(rows)
@@ -348,3 +408,4 @@ async def _rollback_quietly(conn: aiosqlite.Connection) -> bool:
     except (sqlite3.Error, ValueError):  # ValueError: aiosqlite's "Connection closed"
         return False
     return True
+
