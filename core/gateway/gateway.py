@@ -5,7 +5,10 @@ Later capabilities hang off it too: sessions, and — when ``agents.defaults.san
 not ``off`` — the sandbox runtime (:mod:`core.sandbox.runtime`: the manager ``exec`` runs in, its stats
 sampler and live limit tuning). It is async-first: the dashboard runs
 it as a background task of its own event loop, ``clawtop gateway`` runs it headless. It never
-imports the UI; the UI subscribes to :attr:`Gateway.bus`.
+imports the UI; the UI subscribes to its bus through :mod:`core.gateway.facade`.
+
+This module holds its construction, lifecycle (start, stop, providers and simulator) and config
+reload (plan, appliers, in-process restart).
 
 The simulator is the default model: when ``simulator.enabled`` (the default) the gateway starts
 it on a loopback port of its own and registers it as provider ``sim`` (Anthropic Messages API),
@@ -15,19 +18,13 @@ used exactly like a configured provider, so a fresh install has a live dashboard
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from core.agent.loop import AgentRunner, OnDelta, OnTool
+from core.agent.loop import AgentRunner
 from core.agent.transcripts import workspace_dir
-from core.bench.runner import BenchRunner, BenchSpec, run_and_store
-from core.bench.store import RunRow, list_runs, load_run
 from core.chat import ChatService
-from core.chat.result import TurnResult
-from core.compaction.compactor import CompactionResult
 from core.config.appliers import ReloadAppliers
 from core.config.diff import config_changed_paths
 from core.config.errors import ConfigError
@@ -36,24 +33,21 @@ from core.config.reload_plan import decide, plan_reload
 from core.config.schema.root import ClawtopConfig
 from core.config.schema.simulator import SIM_PROVIDER_ID
 from core.config.watcher import ConfigWatcher
-from core.config.writer import set_value
 from core.context import Calibrator, ContextAccountant
-from core.events import ConfigInvalid, ConfigReloaded, Event, EventBus, GatewayStarted, GatewayStopped, Subscription
+from core.events import ConfigInvalid, ConfigReloaded, Event, EventBus, GatewayStarted, GatewayStopped
 from core.events.kinds import ReloadAction
+from core.gateway.facade import GatewayFacade
+from core.gateway.state import GatewayState
 from core.providers import ProviderRegistry
 from core.providers.call import ModelAccess
-from core.pruning.events import PruneDecision
 from core.retry import CooldownTracker, RetryEngine
-from core.sandbox.api import ContainerInfo, SandboxManager
+from core.sandbox.api import SandboxManager
 from core.sandbox.runtime import SandboxRuntime
 from core.sandbox.stats import StatsSampler
 from core.sessions.events import TornLineSkipped
 from core.sessions.store import SessionStore
-from core.sim import FaultInjectionError, SimFaultQueued, SimulatorServer, needs_new_server
-from core.telemetry.records import StoredEvent
+from core.sim import SimulatorServer, needs_new_server
 from core.telemetry.store import EventStore
-from core.tuning import Change, Proposal, TunableValue, Tuning
-from core.tuning.preview import Preview, PreviewSources, preview_proposal
 from core.tuning.service import TuningService
 
 STOP_GRACE_S = 5.0
@@ -62,20 +56,12 @@ STOP_GRACE_S = 5.0
 log = logging.getLogger("clawtop.gateway")
 
 
-class GatewayState(enum.Enum):
-    """Lifecycle of the gateway, shown in the dashboard's status bar."""
-
-    STOPPED = "stopped"
-    STARTING = "starting"
-    RUNNING = "running"
-    STOPPING = "stopping"
-
-
-class Gateway:
+class Gateway(GatewayFacade):
     """Owns config, bus and store; ``start()`` brings them up, ``stop()`` flushes and closes.
 
     ``watch_config`` turns on hot reload of the config file (on for real runs, off for tests
-    that want a frozen config).
+    that want a frozen config). What the dashboard asks of it (:class:`core.view.GatewayView`) is
+    in :class:`GatewayFacade`.
     """
 
     def __init__(
@@ -140,11 +126,6 @@ class Gateway:
         """The sandbox stats sampler while the sandbox manager runs."""
         return self.sandbox_runtime.stats
 
-    @property
-    def sandbox_containers(self) -> dict[str, ContainerInfo]:
-        """Latest ``ContainerInfo`` per sandbox name (limits, hardening) for the dashboard."""
-        return self.sandbox_runtime.containers
-
     def _workspace_dir(self) -> Path:
         """Where the agent's tools work (read per turn: ``agents.defaults.workspace`` is hot)."""
         return workspace_dir(self.loaded, self._env)
@@ -183,11 +164,6 @@ class Gateway:
             retention_days=telemetry.retention_days,
             retention_rows=telemetry.retention_rows,
         )
-
-    @property
-    def config(self) -> ClawtopConfig:
-        """The config in force (the last valid one)."""
-        return self.loaded.config
 
     async def start(self) -> None:
         """Open the store, attach it to the bus, start watching the config file."""
@@ -377,102 +353,6 @@ class Gateway:
         self.bus.publish(ConfigInvalid(path=str(self.loaded.path), issues=issues))
         log.warning("config reload skipped (invalid config): %s", "; ".join(issues))
 
-    # -- GatewayView (core/view.py): everything the dashboard asks of the gateway -----------------
-    # Thin delegations only, so the UI never reaches into the bus, store, loader or agent.
-
-    def subscribe(self, name: str) -> Subscription:
-        return self.bus.subscribe(name)
-
-    @property
-    def events_published(self) -> int:
-        return self.bus.published
-
-    @property
-    def events_dropped(self) -> int:
-        return self.bus.dropped
-
-    async def stored_events(self, kinds: Sequence[str], *, limit: int,
-                            newest_first: bool = True) -> list[StoredEvent]:
-        return await self.store.query(kinds=list(kinds), limit=limit, newest_first=newest_first)
-
-    @property
-    def config_source(self) -> str:
-        return self.loaded.source
-
-    @property
-    def config_path(self) -> Path:
-        return self.loaded.path
-
-    @property
-    def config_raw_hash(self) -> str | None:
-        return self.loaded.raw_hash
-
-    async def save_config_value(self, key: str, value: object, *, base_hash: str | None) -> str | None:
-        result = await asyncio.to_thread(set_value, self.loaded.path, key, value, base_hash=base_hash,
-                                         env=self._env)
-        return result.new_hash
-
-    @property
-    def session_cache_hit_rate(self) -> float | None:
-        stats = self.sessions.manager_cache.stats
-        return stats.hit_rate if stats.hits + stats.misses else None
-
-    async def chat_send(self, text: str, *, on_delta: OnDelta | None = None,
-                        on_tool: OnTool | None = None) -> TurnResult:
-        return await self.chat.send(text, on_delta=on_delta, on_tool=on_tool)
-
-    def cancel_turn(self) -> int:
-        tasks = [task for task in self.inflight if not task.done()]
-        for task in tasks:
-            task.cancel()
-        return len(tasks)
-
-    async def chat_new(self) -> str:
-        return await self.chat.reset()
-
-    async def chat_compact(self, instructions: str | None = None) -> CompactionResult:
-        result: CompactionResult = await self.chat.compact(instructions)
-        return result
-
-    async def chat_context(self, mode: str = "list") -> str:
-        return await self.chat.context(mode)
-
-    def prune_detail(self, decision: PruneDecision) -> list[dict[str, Any]] | None:
-        return self.agent.prune_detail(decision)
-
-    def bench_runner(self, spec: BenchSpec) -> BenchRunner:
-        return BenchRunner(self, spec)
-
-    async def run_bench(self, runner: BenchRunner) -> dict[str, Any]:
-        return await run_and_store(self, runner.spec, runner=runner)
-
-    async def bench_history(self, limit: int = 50) -> list[RunRow]:
-        return await asyncio.to_thread(list_runs, self.loaded.db_path, limit=limit)
-
-    async def bench_run(self, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        return await asyncio.to_thread(load_run, self.loaded.db_path, ref)
-
-    # -- live tuning: catalogue, propose, apply, undo, history (issue #11, tune-core) -------------
-
-    @property
-    def settings_version(self) -> str | None:
-        return self.tuning.version
-
-    async def tunables(self, prefix: str = "") -> list[TunableValue]:
-        return await self.tuning.tunables(prefix)
-
-    async def propose_tuning(self, changes: Sequence[Change]) -> Proposal:
-        return await self.tuning.propose(changes)
-
-    async def apply_tuning(self, changes: Sequence[Change], *, expected_hash: str | None = None) -> Tuning:
-        return await self.tuning.apply(changes, origin="dashboard", expected_hash=expected_hash)
-
-    async def undo_tuning(self, tuning_id: str | None = None) -> Tuning:
-        return await self.tuning.undo(tuning_id, origin="dashboard")
-
-    async def tuning_history(self) -> list[Tuning]:
-        return await self.tuning.history()
-
     async def _reload_from_disk(self) -> None:
         """Take the config file as now written, through the same path as a watched change (reload plan,
         appliers, ``config.reloaded``), so a tuned value is used by the very next call."""
@@ -484,24 +364,3 @@ class Gateway:
             return
         await self._on_config_change(new)
 
-    # -- tuning previews (core/tuning/preview, docs/design/tuning.md#previews) --------------------
-
-    async def preview_tuning(self, changes: Proposal | Sequence[Change],
-                             session_key: str | None = None) -> Preview:
-        proposal = changes if isinstance(changes, Proposal) else await self.tuning.propose(changes)
-        running = self.state is GatewayState.RUNNING
-        sources = PreviewSources(sessions=self.sessions, session=session_key or self.chat.session_key,
-                                 query_events=self.stored_events if running else None)
-        return await preview_proposal(self.config, proposal, sources)
-
-    # -- live tuning: simulator faults (issue #11, tune-faults) -----------------------------------
-
-    def inject_fault(self, token: str) -> SimFaultQueued:
-        """Queue a one-shot simulator fault for the next model request (see :class:`GatewayView`)."""
-        if self.simulator is None:
-            if not self.config.simulator.enabled:
-                raise FaultInjectionError(
-                    "the simulator is disabled (simulator.enabled is false): there is no simulated "
-                    "provider to inject a fault into")
-            raise FaultInjectionError("the simulator is not running (the gateway has not started)")
-        return self.simulator.inject_fault(token)
