@@ -4,7 +4,9 @@ replace that rolls the backups back when it fails (docs/design/config.md#backups
 The order matters for the "nothing lost, nothing stray" rule: the new text is written to a temp file
 first (a full disk or a read-only folder fails here, before any backup exists), then the backups
 rotate, then ``os.replace``; if the replace fails (an immutable file), the rotation is undone so the
-folder looks exactly as before.
+folder looks exactly as before. A writer killed between its temp file and the replace (``kill -9``) cannot
+clean up after itself, so temp files carry their writer's pid and the next write removes those of dead
+writers.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from pathlib import Path
 
 from core.config.errors import ConfigError, ConfigIssue
 
-__all__ = ["BACKUPS", "ConfigNotWritableError", "check_writable", "replace_with_backups", "write_new"]
+__all__ = ["BACKUPS", "ConfigNotWritableError", "check_writable", "remove_dead_temp_files", "replace_with_backups",
+           "write_new"]
 
 BACKUPS = 5
 
@@ -67,10 +70,51 @@ def _unrotate(backup: Path, moves: list[tuple[Path, Path]]) -> None:
         os.replace(older, newer)
 
 
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def remove_dead_temp_files(path: Path) -> list[Path]:
+    """Remove the temp files a killed writer of ``path`` left (``.<name>.<pid>.<random>.tmp`` whose pid
+    is gone); returns those removed. Only our own pattern is touched, and never a file of a live process:
+    this one's (another thread may be writing) or one whose pid is still running (or was reused; the
+    file then stays until a later write)."""
+    prefix = _temp_prefix(path)
+    removed: list[Path] = []
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return removed
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid_text = name[len(prefix):].split(".", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _pid_alive(int(pid_text)):
+            continue
+        stray = path.parent / name
+        try:
+            stray.unlink()
+        except OSError:
+            continue
+        removed.append(stray)
+    return removed
+
+
 def _temp_file(path: Path, data: bytes, mode: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    remove_dead_temp_files(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f"{_temp_prefix(path)}{os.getpid()}.", suffix=".tmp", dir=path.parent)
     except PermissionError:
         raise _refuse(path, f"its folder {path.parent} is not writable") from None
     try:
