@@ -373,8 +373,11 @@ class ClawtopApp(App[None], inherit_bindings=False):
         by_id: dict[str, list[str]] = collections.defaultdict(list)
         others: list[KeyRow] = []
         registry = actions.by_id()
+        pane_listed = {spec.id for spec in actions.CHAT_ACTIONS}
         for active_binding in active.values():
             binding = active_binding.binding
+            if binding.id in pane_listed:
+                continue
             if binding.id in registry:
                 by_id[binding.id].append(self.get_key_display(binding))
             else:
@@ -401,4 +404,11 @@ class ClawtopApp(App[None], inherit_bindings=False):
                    binding_id=spec.id, scope="tune screen")
             for spec in actions.TUNE_ACTIONS
         ]
-        return rows + tune + others
+        # Both chat keys are on escape (one enabled at a time), so the active bindings, keyed by
+        # key, would hold one of them at most: list them from the registry.
+        chat = [
+            KeyRow(keys=self.get_key_display(spec.binding()), description=spec.description, help=spec.help,
+                   binding_id=spec.id, scope="chat pane")
+            for spec in actions.CHAT_ACTIONS
+        ]
+        return rows + chat + tune + others
