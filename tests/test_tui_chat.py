@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from pathlib import Path
 
@@ -151,3 +152,22 @@ async def test_escape_cancels_a_running_turn_and_the_chat_takes_the_next_message
         assert ("user", "you › again") in pane.transcript
         await pilot.press("escape")
         await wait_until(pilot, lambda: not pane.busy)
+
+
+async def test_context_list_names_only_commands_the_chat_knows(tmp_path: Path) -> None:
+    gateway = make_gateway(tmp_path, f"{{ simulator: {{ {FAST} }} }}")
+    app = ClawtopApp(gateway)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.dashboard.query_one(ChatPane)
+        chat_input = pane.query_one(Input)
+        await wait_until(pilot, lambda: not chat_input.disabled)
+        chat_input.focus()
+        await pilot.press(*"/context list", "enter")
+        await wait_until(pilot, lambda: not pane.busy and pane.transcript[-1][0] == "meta")
+        text = pane.transcript[-1][1]
+        assert text.startswith("🧠 Context breakdown")
+        # A command token: a slash word at a word start, not a path segment.
+        mentioned = set(re.findall(r"(?:^|[\s“\"(])(/[a-z]+)\b(?![/.])", text, flags=re.MULTILINE))
+        assert mentioned and mentioned <= {"/context", "/compact", "/new"}, mentioned
+        await pilot.press(*"/status", "enter")  # the chat itself says no such command exists
+        assert pane.transcript[-1][1].startswith("✗ unknown command /status")
