@@ -38,6 +38,7 @@ from tui.refresh import REFRESH_DEFAULT_MS, REFRESH_MAX_MS, REFRESH_MIN_MS
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import KeyRow, KeysScreen, PaneHelpScreen
 from tui.screens.inject_fault import InjectFaultScreen
+from tui.screenshot_dir import screenshot_directory
 from tui.theme_persist import ThemeSaver
 from tui.themes import APP_CSS, DEFAULT_THEME, load_themes
 from tui.widgets.status import StatusInfo
@@ -329,6 +330,11 @@ class ClawtopApp(App[None], inherit_bindings=False):
     def action_inject_fault(self) -> None:
         if not isinstance(self.screen, InjectFaultScreen):
             self.push_screen(InjectFaultScreen(self.gateway.inject_fault))
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's Screenshot, into a folder that exists (Textual's toast says where)."""
+        return super().deliver_screenshot(filename, path or str(screenshot_directory()), time_format)
 
     def action_pane_help(self) -> None:
         pane = self.focused_pane()
