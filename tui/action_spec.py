@@ -52,6 +52,8 @@ BENCH_ACTIONS: tuple[ActionSpec, ...] = (
                help="Bench pane: mark the highlighted history run as baseline A for a compare."),
     ActionSpec(id="bench-compare", key="c", action="bench_compare", description="Compare",
                help="Bench pane: compare the highlighted history run (B) against the marked run (A)."),
+    ActionSpec(id="bench-leave", key="escape", action="leave_input", description="Leave input",
+               help="Bench pane: leave the form field, so the pane and dashboard keys work again."),
 )
 """The Bench pane's own keys: bound on the pane (active while it has focus), listed by the keys
 screen as pane bindings, remappable through ``ui.keymap`` by id like every other action."""
