@@ -71,3 +71,19 @@ async def test_pane_shows_the_latest_stored_run_on_mount(tmp_path: Path) -> None
         await wait_until(pilot, lambda: pane.shown is not None)
         assert pane.shown["tag"] == "cli"
         assert pane.query_one("#bench-results", DataTable).row_count == 4
+
+
+async def test_escape_leaves_a_form_field_so_the_pane_keys_work_again(tmp_path: Path) -> None:
+    gateway = make_gateway(tmp_path)
+    app = ClawtopApp(gateway)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.dashboard.query_one(BenchPane)
+        await wait_until(pilot, lambda: pane.has_class("-ready"))
+        tag = pane.query_one("#bench-tag", Input)
+        tag.focus()
+        await pilot.press("p")
+        assert tag.value == "p" and not app.paused  # typing, not the dashboard's pause
+        await pilot.press("escape")
+        assert app.focused is not tag and app.focused_pane() is pane
+        await pilot.press("p")
+        assert app.paused and tag.value == "p"

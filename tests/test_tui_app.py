@@ -408,3 +408,38 @@ async def test_a_gateway_that_fails_to_start_is_reported_not_fatal(tmp_path: Pat
         assert app.is_running
         assert "gateway stopped" in status_text(app)
         await pilot.press("q")
+
+
+# -- palette Screenshot ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("home_kind", ["no-downloads", "home-is-a-file"])
+async def test_palette_screenshot_lands_in_a_folder_that_exists_and_says_where(
+    gateway: Gateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home_kind: str
+) -> None:
+    home = tmp_path / "user-home"
+    if home_kind == "no-downloads":
+        home.mkdir()
+        expected = home / "Downloads"  # created for the screenshot
+    else:
+        home.write_text("not a folder")  # ~/Downloads cannot be created: the working directory it is
+        expected = tmp_path / "cwd"
+        expected.mkdir()
+        monkeypatch.chdir(expected)
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("XDG_CONFIG_HOME", "XDG_DOWNLOAD_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    messages: list[Message] = []
+    app = ClawtopApp(gateway, start_gateway=False)
+    async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
+        await pilot.press("ctrl+p", *"screenshot")
+        await wait_until(pilot, lambda: "Screenshot" in palette_options(app))
+        await pilot.press("enter")
+
+        def notices() -> list[str]:
+            return [m.notification.message for m in messages if isinstance(m, Notify)]
+
+        await wait_until(pilot, lambda: any("screenshot" in n.lower() for n in notices()))
+        saved = list(expected.glob("*.svg"))
+        assert len(saved) == 1, notices()
+        assert any(str(saved[0]) in n for n in notices())  # the toast names where it went

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from tests.tui_support import gateway_with_config as make_gateway
 from tui.app import ClawtopApp
 from tui.panes import ChatPane
 from tui.panes.chat import ChatDelta
+from tui.screens.help import KeysScreen
 
 SIZE = (120, 40)
 FAST = "models: { fast: { ttftMs: 5, tokensPerSec: 2000, replyTokens: 60 } }"
@@ -97,3 +99,75 @@ async def test_a_turn_cancelled_by_the_gateway_ends_and_frees_the_input(tmp_path
         assert roles[-2:] == ["assistant", "error"]
         assert pane.transcript[-2][1] == pane.streamed_text != ""  # the partial reply is kept
         assert pane.transcript[-1][1].startswith("✗ CancelledError")
+
+
+def _footer_descriptions(app: ClawtopApp) -> list[str]:
+    """What the footer offers right now: the descriptions of the shown, enabled bindings."""
+    return [
+        active.binding.description
+        for active in app.screen.active_bindings.values()
+        if active.binding.show and active.enabled
+    ]
+
+
+async def test_escape_leaves_the_chat_input_so_dashboard_keys_work_again(tmp_path: Path) -> None:
+    gateway = make_gateway(tmp_path, f"{{ simulator: {{ {FAST} }} }}")
+    app = ClawtopApp(gateway)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.dashboard.query_one(ChatPane)
+        chat_input = pane.query_one(Input)
+        await wait_until(pilot, lambda: not chat_input.disabled)
+        chat_input.focus()
+        await pilot.pause()
+        assert "Leave input" in _footer_descriptions(app)  # the footer says how to get out
+        await pilot.press("p")
+        assert chat_input.value == "p" and not app.paused  # typing, not a dashboard key
+        await pilot.press("escape")
+        assert app.focused is not chat_input and app.focused_pane() is pane
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, KeysScreen)
+        rows = {row.binding_id for row in app.key_rows()}
+        assert {"chat-leave", "chat-cancel"} <= rows  # `?` lists the chat's escape keys
+
+
+async def test_escape_cancels_a_running_turn_and_the_chat_takes_the_next_message(tmp_path: Path) -> None:
+    slow = "models: { fast: { ttftMs: 5, tokensPerSec: 20, replyTokens: 400 } }"
+    gateway = make_gateway(tmp_path, f"{{ simulator: {{ {slow} }} }}")
+    app = ClawtopApp(gateway)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.dashboard.query_one(ChatPane)
+        chat_input = pane.query_one(Input)
+        await wait_until(pilot, lambda: not chat_input.disabled)
+        chat_input.focus()
+        await pilot.press(*"story", "enter")
+        await wait_until(pilot, lambda: pane.streamed_text != "")
+        assert pane.busy and "Cancel turn" in _footer_descriptions(app)
+        assert "Leave input" not in _footer_descriptions(app)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not pane.busy)
+        assert app.focused is chat_input  # the first escape cancels; it does not leave
+        assert pane.transcript[-1][1].startswith("✗ CancelledError")
+        await pilot.press(*"again", "enter")
+        await wait_until(pilot, lambda: pane.busy)
+        assert ("user", "you › again") in pane.transcript
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not pane.busy)
+
+
+async def test_context_list_names_only_commands_the_chat_knows(tmp_path: Path) -> None:
+    gateway = make_gateway(tmp_path, f"{{ simulator: {{ {FAST} }} }}")
+    app = ClawtopApp(gateway)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.dashboard.query_one(ChatPane)
+        chat_input = pane.query_one(Input)
+        await wait_until(pilot, lambda: not chat_input.disabled)
+        chat_input.focus()
+        await pilot.press(*"/context list", "enter")
+        await wait_until(pilot, lambda: not pane.busy and pane.transcript[-1][0] == "meta")
+        text = pane.transcript[-1][1]
+        assert text.startswith("🧠 Context breakdown")
+        # A command token: a slash word at a word start, not a path segment.
+        mentioned = set(re.findall(r"(?:^|[\s“\"(])(/[a-z]+)\b(?![/.])", text, flags=re.MULTILINE))
+        assert mentioned and mentioned <= {"/context", "/compact", "/new"}, mentioned
+        await pilot.press(*"/status", "enter")  # the chat itself says no such command exists
+        assert pane.transcript[-1][1].startswith("✗ unknown command /status")

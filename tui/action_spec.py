@@ -10,7 +10,7 @@ import dataclasses
 
 from textual.binding import Binding
 
-__all__ = ["BENCH_ACTIONS", "TUNE_ACTIONS", "ActionSpec"]
+__all__ = ["BENCH_ACTIONS", "CHAT_ACTIONS", "TUNE_ACTIONS", "ActionSpec"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -52,9 +52,22 @@ BENCH_ACTIONS: tuple[ActionSpec, ...] = (
                help="Bench pane: mark the highlighted history run as baseline A for a compare."),
     ActionSpec(id="bench-compare", key="c", action="bench_compare", description="Compare",
                help="Bench pane: compare the highlighted history run (B) against the marked run (A)."),
+    ActionSpec(id="bench-leave", key="escape", action="leave_input", description="Leave input",
+               help="Bench pane: leave the form field, so the pane and dashboard keys work again."),
 )
 """The Bench pane's own keys: bound on the pane (active while it has focus), listed by the keys
 screen as pane bindings, remappable through ``ui.keymap`` by id like every other action."""
+
+
+CHAT_ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec(id="chat-cancel", key="escape", action="cancel_turn", description="Cancel turn",
+               help="Chat pane: cancel the turn in flight (and its tool runs); the input takes the next "
+                    "message at once."),
+    ActionSpec(id="chat-leave", key="escape", action="leave_input", description="Leave input",
+               help="Chat pane: leave the input (when no turn runs), so the dashboard keys work again."),
+)
+"""The Chat pane's own keys: both on escape, only one enabled at a time (a running turn is
+cancelled first), so the footer always says how to get out while typing."""
 
 
 TUNE_ACTIONS: tuple[ActionSpec, ...] = (

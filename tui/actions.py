@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping
 
 from textual.binding import Binding
 
-from tui.action_spec import BENCH_ACTIONS, TUNE_ACTIONS, ActionSpec
+from tui.action_spec import BENCH_ACTIONS, CHAT_ACTIONS, TUNE_ACTIONS, ActionSpec
 from tui.panes import PANES
 from tui.refresh import REFRESH_MAX_MS, REFRESH_MIN_MS
 
-__all__ = ["ACTIONS", "BENCH_ACTIONS", "TUNE_ACTIONS", "ActionSpec", "action_ids", "bindings", "by_id",
+__all__ = ["ACTIONS", "BENCH_ACTIONS", "CHAT_ACTIONS", "TUNE_ACTIONS", "ActionSpec", "action_ids", "bindings", "by_id",
            "unknown_keymap_ids"]
 
 
@@ -140,7 +140,7 @@ def bindings() -> list[Binding]:
 
 
 def action_ids() -> frozenset[str]:
-    return frozenset(spec.id for spec in (*ACTIONS, *BENCH_ACTIONS, *TUNE_ACTIONS))
+    return frozenset(spec.id for spec in (*ACTIONS, *BENCH_ACTIONS, *CHAT_ACTIONS, *TUNE_ACTIONS))
 
 
 def unknown_keymap_ids(keymap: Mapping[str, str]) -> list[str]:

@@ -38,6 +38,7 @@ from tui.refresh import REFRESH_DEFAULT_MS, REFRESH_MAX_MS, REFRESH_MIN_MS
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import KeyRow, KeysScreen, PaneHelpScreen
 from tui.screens.inject_fault import InjectFaultScreen
+from tui.screenshot_dir import screenshot_directory
 from tui.theme_persist import ThemeSaver
 from tui.themes import APP_CSS, DEFAULT_THEME, load_themes
 from tui.widgets.status import StatusInfo
@@ -330,6 +331,11 @@ class ClawtopApp(App[None], inherit_bindings=False):
         if not isinstance(self.screen, InjectFaultScreen):
             self.push_screen(InjectFaultScreen(self.gateway.inject_fault))
 
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's Screenshot, into a folder that exists (Textual's toast says where)."""
+        return super().deliver_screenshot(filename, path or str(screenshot_directory()), time_format)
+
     def action_pane_help(self) -> None:
         pane = self.focused_pane()
         if pane is not None and self.screen is self._dashboard:
@@ -373,8 +379,11 @@ class ClawtopApp(App[None], inherit_bindings=False):
         by_id: dict[str, list[str]] = collections.defaultdict(list)
         others: list[KeyRow] = []
         registry = actions.by_id()
+        pane_listed = {spec.id for spec in actions.CHAT_ACTIONS}
         for active_binding in active.values():
             binding = active_binding.binding
+            if binding.id in pane_listed:
+                continue
             if binding.id in registry:
                 by_id[binding.id].append(self.get_key_display(binding))
             else:
@@ -401,4 +410,11 @@ class ClawtopApp(App[None], inherit_bindings=False):
                    binding_id=spec.id, scope="tune screen")
             for spec in actions.TUNE_ACTIONS
         ]
-        return rows + tune + others
+        # Both chat keys are on escape (one enabled at a time), so the active bindings, keyed by
+        # key, would hold one of them at most: list them from the registry.
+        chat = [
+            KeyRow(keys=self.get_key_display(spec.binding()), description=spec.description, help=spec.help,
+                   binding_id=spec.id, scope="chat pane")
+            for spec in actions.CHAT_ACTIONS
+        ]
+        return rows + chat + tune + others

@@ -26,9 +26,11 @@ CONTEXT_HELP = "\n".join([
     "/context detail per-file, per-tool and per-skill sizes (alias: deep)",
     "/context json   the same data as JSON",
 ])
+# The baseline's note used ``/status`` as its example; clawtop has no such command and runs no
+# command token inside a message, so the note names the commands it has and where they work.
 INLINE_NOTE = (
-    "Inline shortcut = a command token inside a normal message (e.g. “hey /status”). It runs "
-    "immediately (allowlisted senders only) and is stripped before the model sees the remaining text."
+    "Inline shortcuts (a command token inside a normal message) are not run: /context, /compact "
+    "and /new work only at the start of a message; anywhere else they go to the model as text."
 )
 _HISTORY_LABELS = {
     "user": "User",

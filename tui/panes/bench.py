@@ -230,6 +230,15 @@ time to first token, tokens/s and inter-token latency, and a latency histogram.
             self.show(message.doc)
             self.reload()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # "Leave input" is offered (and shown in the footer) only while a form field has focus.
+        if action == "leave_input":
+            return isinstance(self.app.focused, Input) and self.app.focused in self.query(Input)
+        return True
+
+    def action_leave_input(self) -> None:
+        self.focus()
+
     def action_bench_stop(self) -> None:
         if self.runner is not None:
             self.runner.stop()

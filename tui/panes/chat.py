@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
@@ -22,6 +23,7 @@ from textual.widgets import Input, Static
 
 from core.chat.result import TurnResult
 from core.view import GatewayState
+from tui.action_spec import CHAT_ACTIONS
 from tui.models.chat import (
     ChatModel,
     attempts_summary,
@@ -88,6 +90,7 @@ SLASH_HELP = "Commands: /context [list|detail|json], /compact [instructions], /n
 
 
 class ChatPane(Pane):
+    BINDINGS: ClassVar[list[BindingType]] = [spec.binding() for spec in CHAT_ACTIONS]
     PANE_TITLE = "Chat"
     HELP_LINE = "Talk to the agent (enter sends); /context, /compact, /new."
     WAITING = "Waiting for the gateway to start: chat is not available yet."
@@ -106,6 +109,9 @@ is the session `main`, stored as a JSONL transcript, so it survives a restart.
 
 Commands: `/context list|detail|json` shows what fills the context window; `/compact
 [instructions]` summarises older history now; `/new` starts a new session.
+
+`escape` leaves the input so the dashboard keys (`2`, `p`, `q`, `?`) work again; while a
+turn runs, the first `escape` cancels it (with its tool runs) and the input takes the next message.
 
 A failed turn shows its classified error (e.g. `rate_limit`, `ambiguous`). A chat send
 creates a message, so an ambiguous failure is not retried (it may have been received).
@@ -133,6 +139,7 @@ creates a message, so an ambiguous failure is not retried (it may have been rece
         self.model = ChatModel()
         self._turn = 0
         self._busy = False
+        self._turn_running = False
         self._reply: Static | None = None
         self._reply_text = ""
         self.deltas_handled = 0
@@ -178,6 +185,29 @@ creates a message, so an ambiguous failure is not retried (it may have been rece
     def busy(self) -> bool:
         """A turn is in flight (one at a time, like a chat)."""
         return self._busy
+
+    # -- leaving / cancelling ---------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Escape means one thing at a time: cancel a running turn, else leave the input.
+        if action == "cancel_turn":
+            return self._turn_running
+        if action == "leave_input":
+            return not self._turn_running and self.app.focused is self.query_one("#chat-input", Input)
+        return True
+
+    def action_leave_input(self) -> None:
+        self.focus()
+
+    def action_cancel_turn(self) -> None:
+        if self.gateway.cancel_turn() == 0:
+            # The turn has not reached the gateway yet (or is past it): stop the worker itself;
+            # its CancelledError path posts ``ChatDone`` just the same.
+            self.workers.cancel_group(self, "chat")
+
+    def _set_turn_running(self, running: bool) -> None:
+        self._turn_running = running
+        self.refresh_bindings()
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -232,6 +262,7 @@ creates a message, so an ambiguous failure is not retried (it may have been rece
         """Start a turn with ``text`` (what Enter does)."""
         self._turn += 1
         self._busy = True
+        self._set_turn_running(True)
         self._line("user", f"you › {text}", "chat--user")
         self._reply_text = ""
         self._reply = self._line(None, "…", "chat--assistant")
@@ -281,6 +312,7 @@ creates a message, so an ambiguous failure is not retried (it may have been rece
         if message.turn != self._turn:
             return
         self._busy = False
+        self._set_turn_running(False)
         result, error = message.result, message.error
         if result is not None:
             reply = result.reply or self._reply_text
