@@ -73,8 +73,8 @@ class BenchPane(Pane):
 Benchmark models as `clawtop bench` does: per model the median, p95, min and max of latency,
 time to first token, tokens/s and inter-token latency, and a latency histogram.
 
-* The form (each field labelled in its border): models (comma-separated refs), runs, tag; `s` or **Run** starts, `x` stops
-  (finished runs are kept). Progress shows below the form.
+* The form (fields labelled in their borders): models (comma-separated refs), runs, tag;
+  `s` or **Run** starts, `x` stops (finished runs are kept). Progress shows below the form.
 * History lists stored runs (from the CLI too). `enter` shows a run; `m` marks the highlighted
   run as A, `c` compares the highlighted run (B) with A: Δ per metric, regression and noise
   flags, and the config paths that differ.
