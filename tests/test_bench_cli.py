@@ -122,3 +122,21 @@ def test_ctrl_c_keeps_finished_runs(tmp_path: Path) -> None:
         interrupted, = db.execute("SELECT interrupted FROM bench_runs").fetchone()
         done = db.execute("SELECT count(*) FROM bench_samples").fetchone()[0]
     assert interrupted == 1 and 3 <= done < 500
+
+
+def test_rates_from_too_short_intervals_are_null_not_artifacts(tmp_path: Path) -> None:
+    """A reply streamed faster than the 10 ms rate floor has no tokens/s, so p95 is not jitter."""
+    config = tmp_path / "config.json5"
+    config.write_text("{ simulator: { models: { fast: { ttftMs: 5, tokensPerSec: 100000, replyTokens: 30 }, "
+                      "slow: { ttftMs: 5, tokensPerSec: 1000, replyTokens: 30 } } } }", encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "clawtop", "--config", str(config), "bench", "--model", "sim/fast",
+                        "--model", "sim/slow", "--runs", "3", "--warmup", "0", "--json"],
+                       cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    models = {m["ref"]: m for m in json.loads(r.stdout)["models"]}
+    fast = models["sim/fast"]
+    assert all(x["ok"] and x["outputTokens"] == 30 for x in fast["results"])
+    assert [x["outputTokensPerSec"] for x in fast["results"]] == [None] * 3
+    assert [x["tpotMs"] for x in fast["results"]] == [None] * 3
+    slow = models["sim/slow"]  # 30 tokens at 1,000 tok/s: ~30 ms, above the floor, a real rate
+    assert all(x["outputTokensPerSec"] is not None and x["outputTokensPerSec"] < 2000 for x in slow["results"])

@@ -3,6 +3,8 @@ the results table and the history, and compares two runs; a CLI-stored run shows
 
 from __future__ import annotations
 
+import html
+import re
 from functools import partial
 from pathlib import Path
 
@@ -87,3 +89,21 @@ async def test_escape_leaves_a_form_field_so_the_pane_keys_work_again(tmp_path: 
         assert app.focused is not tag and app.focused_pane() is pane
         await pilot.press("p")
         assert app.paused and tag.value == "p"
+
+
+async def test_form_fields_have_labels(tmp_path: Path) -> None:
+    """Each form field shows its label on screen, also once filled in (which hides a placeholder)."""
+    app = ClawtopApp(make_gateway(tmp_path), start_gateway=False)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.pause()
+        pane = app.dashboard.query_one(BenchPane)
+        fields = [pane.query_one(f"#bench-{name}", Input) for name in ("models", "runs", "tag")]
+        assert fields[0].value  # filled in from the config: its placeholder is not shown
+        top = fields[0].region.y  # the fields' top border row, where the labels are drawn
+        svg = app.export_screenshot()
+        cells = re.findall(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', svg)
+        rows = sorted({float(y) for _, y, _ in cells})
+        line = "".join(html.unescape(t) for x, y, t in sorted(cells, key=lambda c: float(c[0]))
+                       if float(y) == rows[top]).replace("\xa0", " ")
+        for field, label in zip(fields, ("models", "runs", "tag"), strict=True):
+            assert field.border_title == label and f" {label} " in line, line

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.bench.compare import compare, parse_threshold
-from core.bench.export import CSV_HEADER, csv_text, summary_lines
+from core.bench.export import CSV_HEADER, compare_lines, csv_text, summary_lines
 from core.bench.presets import PRESETS, filler_text
 from core.bench.stats import Summary, median, p95, summarize
 
@@ -62,6 +62,22 @@ def test_compare_flags_regressions_and_noise() -> None:
     assert near.regression and not near.outside_noise
     # Faster is never a regression.
     assert not compare(slower, {}, a, {}, threshold=0.0).regressions
+
+
+def test_compare_verdict_and_count_agree() -> None:
+    """A within-noise worsening is not a regression: the row verdict and the count say the same."""
+    a = _doc("a", [100, 101, 102])
+    near = compare(a, {}, _doc("c", [95, 106, 120]), {}, threshold=0.01)
+    lines = compare_lines(near)
+    latency = next(line for line in lines if line.startswith("sim/fast") and "latency ms" in line)
+    assert latency.endswith("worse (within noise)")
+    assert not any("REGRESSION" in line for line in lines)
+    assert lines[-1] == "Regressions: 0" and near.as_json()["regressions"] == 0
+    far = compare(a, {}, _doc("b", [150, 151, 152]), {}, threshold=0.10)
+    far_lines = compare_lines(far)
+    flagged = [line for line in far_lines if line.endswith("REGRESSION")]
+    assert len(flagged) == len(far.regressions) == 1 and far_lines[-1] == "Regressions: 1"
+    assert far.as_json()["metrics"][0]["verdict"] == "REGRESSION"
 
 
 def test_parse_threshold() -> None:

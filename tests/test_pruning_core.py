@@ -156,6 +156,24 @@ def test_order_soft_pass_before_hard_pass() -> None:
     assert all(a == "hard_clear" for a in actions[first_hard:])
 
 
+def test_hard_clear_never_grows_a_result() -> None:
+    """A result not longer than the placeholder is left alone: clearing a 7-char result into the
+    33-char placeholder would add to the context it is meant to shrink."""
+    s = dataclasses.replace(ON, soft_trim_max_chars=10_000_000, min_prunable_tool_chars=0,
+                            soft_trim_ratio=0.01, hard_clear_ratio=0.01)
+    msgs = tool_session(6, 20_000)
+    msgs[2:2] = [assistant_call("tiny"), tool_result("tiny", "exit: 0"),
+                 assistant_call("edge"), tool_result("edge", "y" * len(ON.hard_clear_placeholder))]
+    result = run(msgs, s, window=60_000)
+    d = result.decision
+    cleared = {t["index"]: t for t in d.touched if t["action"] == "hard_clear"}
+    assert 3 not in cleared and 5 not in cleared  # the 7-char and the placeholder-sized results
+    assert result.messages[3]["content"][0]["text"] == "exit: 0"
+    assert result.messages[5] == msgs[5]
+    assert cleared and all(t["charsAfter"] < t["charsBefore"] for t in cleared.values())
+    assert "tiny" not in result.sticky and "edge" not in result.sticky
+
+
 def test_hard_clear_gates() -> None:
     base = tool_session(10, 20_000)
     s = dataclasses.replace(ON, soft_trim_max_chars=10_000_000)

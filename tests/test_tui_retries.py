@@ -164,3 +164,24 @@ async def test_a_real_429_turn_shows_up_as_a_retried_row(tmp_path: Path) -> None
         cells = row_text(pane, result.record.op_id)
         assert cells[4] == "429 rate_limit → ok" and cells[5].startswith("✓ ok")
         assert "sim" in pane.gauges
+
+
+async def test_after_a_429_the_row_shows_the_raised_limit_and_why(tmp_path: Path) -> None:
+    """The policy says attempts=4, a rate limit raises the cap to rateLimitAttempts: the row says
+    so, not a bare ``2/10`` that contradicts the policy text."""
+    gateway = make_gateway(tmp_path, config="""{
+      simulator: { faults: { script: "429:retry-after-ms=50" },
+                   models: { fast: { ttftMs: 5, tokensPerSec: 5000, replyTokens: 20 } } },
+      retry: { provider: { attempts: 4, rateLimitAttempts: 10, minDelayMs: 10, maxDelayMs: 100 } },
+    }""")
+    app = ClawtopApp(gateway)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: gateway.providers is not None)
+        result = await gateway.chat.send("hi")
+        pane = pane_of(app)
+        op_id = result.record.op_id
+        await wait_until(pilot, lambda: op_id in pane.ops and pane.ops[op_id].outcome == "ok")
+        op = pane.ops[op_id]
+        assert op.policy is not None and "attempts=4" in op.policy
+        assert row_text(pane, op_id)[3] == "2/10 (rate limit: rateLimitAttempts)"
+        assert (op.max_attempts, op.max_attempts_reason) == (10, "rate_limit")

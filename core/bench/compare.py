@@ -6,8 +6,9 @@ regression, and the config dot-paths that differ between the two runs.
 
 Noise: a change is *outside the noise* when neither median falls inside the other run's min–max
 range — with 10 runs the spread is what run-to-run variation looks like, so a shift smaller than
-it is not evidence of anything. A *regression* is a median that got worse by more than the
-threshold (docs/design/bench.md#clawtop-bench); both are reported, the reader decides.
+it is not evidence of anything. A median that got worse by more than the threshold is *beyond the
+threshold*; it is a *regression* (the verdict, and the count) only when it is also outside the
+noise, so the verdict and the count never disagree (docs/design/bench.md#a-b-comparison).
 """
 
 from __future__ import annotations
@@ -70,14 +71,32 @@ class MetricDelta:
 
     @property
     def regression(self) -> bool:
+        """Worse by more than the threshold — a regression only if also :attr:`significant`."""
         pct = self.pct
         return self.worse and pct is not None and abs(pct) > self.threshold
+
+    @property
+    def significant(self) -> bool:
+        """A regression: beyond the threshold and outside the noise (what the count counts)."""
+        return self.regression and self.outside_noise
+
+    @property
+    def verdict(self) -> str:
+        """One word per row, consistent with :attr:`Comparison.regressions`."""
+        if self.significant:
+            return "REGRESSION"
+        if self.regression:
+            return "worse (within noise)"
+        if self.delta and not self.worse:
+            return "better" if self.outside_noise else "better (within noise)"
+        return "ok"
 
     def as_json(self) -> dict[str, Any]:
         return {"model": self.model, "metric": self.metric, "a": self.a.as_json(), "b": self.b.as_json(),
                 "delta": round(self.delta, 3), "deltaP95": round(self.delta_p95, 3),
                 "pct": None if self.pct is None else round(self.pct * 100, 2),
-                "outsideNoise": self.outside_noise, "regression": self.regression}
+                "outsideNoise": self.outside_noise, "beyondThreshold": self.regression,
+                "regression": self.significant, "verdict": self.verdict}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -92,7 +111,7 @@ class Comparison:
 
     @property
     def regressions(self) -> list[MetricDelta]:
-        return [r for r in self.rows if r.regression]
+        return [r for r in self.rows if r.significant]
 
     def as_json(self) -> dict[str, Any]:
         return {"a": _ident(self.run_a), "b": _ident(self.run_b), "threshold": self.threshold,

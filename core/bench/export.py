@@ -128,8 +128,7 @@ def compare_lines(cmp: Comparison) -> list[str]:
     for r in cmp.rows:
         digits = 1 if r.metric == "outputTokensPerSec" else 0
         pct = "-" if r.pct is None else f"{r.pct * 100:+.1f}%"
-        verdict = "REGRESSION" if r.regression else ("better" if not r.worse and r.delta else "ok")
-        verdict += "" if r.outside_noise else " (within noise)"
+        verdict = r.verdict
         lines.append(f"{r.model:<16} {r.label:<10} {_num(r.a.median, digits):>8} {_num(r.b.median, digits):>8} "
                      f"{r.delta:>+8.{digits}f} {pct:>8} {_num(r.a.p95, digits):>8} {_num(r.b.p95, digits):>8}"
                      f"  {verdict}")

@@ -44,6 +44,12 @@ from core.retry.records import OperationRecord
 __all__ = ["OPERATION", "BenchHost", "BenchRunner", "BenchSpec", "iso", "run_and_store"]
 
 OPERATION = "bench.run"
+
+MIN_DECODE_S = 0.010
+"""Shortest first-output → stream-end interval a rate is computed from (10 ms): below it the
+interval is the size of event-loop scheduling jitter and timer granularity, so tokens/s and TPOT
+would measure the jitter (tens of thousands of tok/s from a few chunks), not the model
+(docs/design/bench.md#measures)."""
 """Retry-engine operation label of bench calls (the Retries pane shows them apart from chat)."""
 
 OnResult = Callable[[str, dict[str, Any]], None]
@@ -237,10 +243,11 @@ class BenchRunner:
         first = streamed.first_output_at
         out = usage.output_tokens if usage is not None else 0
         decode_s = (t_end - first) if first is not None else 0.0
+        rated = out > 1 and first is not None and decode_s >= MIN_DECODE_S
         result.update(_attempts(outcome.record), ok=True, latencyMs=_ms(t_end - t0),
                       ttftMs=_ms(first - t0) if first is not None else None,
-                      outputTokensPerSec=round(out / decode_s, 2) if out > 1 and decode_s > 0 else None,
-                      tpotMs=round(decode_s * 1000 / (out - 1), 3) if out > 1 and first is not None else None,
+                      outputTokensPerSec=round(out / decode_s, 2) if rated else None,
+                      tpotMs=round(decode_s * 1000 / (out - 1), 3) if rated else None,
                       stopReason=end_event.stop_reason if end_event is not None else None)
         if usage is not None:
             result.update(inputTokens=usage.input_tokens, outputTokens=usage.output_tokens,

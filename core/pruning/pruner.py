@@ -275,6 +275,8 @@ def _run(work: _Work, s: PruneSettings, window: int, now_ms: int, touch_ms: int,
                 if (isinstance(content, list) and len(content) == 1
                         and content[0].get("text") == placeholder):
                     continue  # already cleared (replayed): nothing to gain, nothing to record
+                if sizes[i] <= estimate_message_chars(hard_clear_message(work.current[i], placeholder)):
+                    continue  # not longer than the placeholder: "clearing" it would grow the context
                 _, after = work.hard(i, sizes[i])
                 total += after - sizes[i]
                 sizes[i] = after

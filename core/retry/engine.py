@@ -141,6 +141,13 @@ class _Operation:
     def max_attempts(self) -> int:
         return 1 if self.nested_in is not None else self.policy.max_attempts(self.saw_rate_limit)
 
+    @property
+    def max_attempts_reason(self) -> str:
+        """Why :attr:`max_attempts` differs from the policy's ``attempts`` (see ``RetryAttempt``)."""
+        if self.nested_in is not None:
+            return "nested"
+        return "rate_limit" if self.max_attempts != self.policy.attempts else ""
+
     def deadline(self) -> float | None:
         """The earlier of the caller's deadline and the policy window (once a failure started it)."""
         window = (self.first_failure + self.policy.deadline_ms / 1000
@@ -281,6 +288,7 @@ class _Operation:
             duration_ms=round((rec.end_mono - rec.start_mono) * 1000),
             budget_tokens=round(self.bucket.tokens, 3) if self.bucket is not None else None,
             deadline_remaining_ms=None if deadline is None else max(0, int((deadline - self.e.clock()) * 1000)),
+            max_attempts_reason=self.max_attempts_reason,
         ))
 
     def finish(self, outcome: OperationOutcome, error: RetryFailed | None, reason: str) -> None:

@@ -83,6 +83,10 @@ class RetryAttempt(Event):
     duration_ms: int
     budget_tokens: float | None
     deadline_remaining_ms: int | None
+    max_attempts_reason: str = ""
+    """Why ``max_attempts`` is what it is: ``""`` the policy's ``attempts``; ``"rate_limit"`` raised to
+    the policy's ``rateLimitAttempts`` after a rate limit; ``"nested"`` one attempt, because an outer
+    retry scope owns the retries. Empty in rows stored before the field existed."""
 
 
 @register_kind

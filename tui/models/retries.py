@@ -60,6 +60,10 @@ class AttemptView:
         return f"{status}{self.error_class}"
 
 
+_LIMIT_REASONS = {"rate_limit": "rate limit: rateLimitAttempts", "nested": "nested: outer scope retries"}
+"""``RetryAttempt.max_attempts_reason`` → the words shown next to the limit."""
+
+
 @dataclasses.dataclass(slots=True)
 class OpTimeline:
     """Everything known about one retried operation. ``outcome`` is ``running`` until an attempt
@@ -70,6 +74,8 @@ class OpTimeline:
     provider: str = ""
     model: str = ""
     max_attempts: int | None = None
+    max_attempts_reason: str = ""
+    """Why the limit is not the policy's ``attempts`` (``RetryAttempt.max_attempts_reason``)."""
     policy: str | None = None
     attempts: list[AttemptView] = dataclasses.field(default_factory=list)
     outcome: OpOutcome = RUNNING
@@ -87,6 +93,14 @@ class OpTimeline:
     @property
     def end(self) -> float | None:
         return self.attempts[-1].end if self.attempts else None
+
+    def tries_text(self) -> str:
+        """``5/10 (rate limit: rateLimitAttempts)``: attempts made, the effective limit, and why
+        it is not the policy's ``attempts`` when it is not."""
+        if not self.max_attempts:
+            return str(len(self.attempts))
+        why = _LIMIT_REASONS.get(self.max_attempts_reason, self.max_attempts_reason)
+        return f"{len(self.attempts)}/{self.max_attempts}" + (f" ({why})" if why else "")
 
     def duration_ms(self) -> float | None:
         if self.start is None or self.end is None:
@@ -115,6 +129,7 @@ class OpTimeline:
         if event.model is not None:
             self.model = event.model
         self.max_attempts = event.max_attempts
+        self.max_attempts_reason = event.max_attempts_reason
         self.policy = event.policy
         match event.outcome:
             case "ok":

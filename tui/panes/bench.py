@@ -73,8 +73,8 @@ class BenchPane(Pane):
 Benchmark models as `clawtop bench` does: per model the median, p95, min and max of latency,
 time to first token, tokens/s and inter-token latency, and a latency histogram.
 
-* The form: models (comma-separated refs), runs, tag; `s` or **Run** starts, `x` stops
-  (finished runs are kept). Progress shows below the form.
+* The form (fields labelled in their borders): models (comma-separated refs), runs, tag;
+  `s` or **Run** starts, `x` stops (finished runs are kept). Progress shows below the form.
 * History lists stored runs (from the CLI too). `enter` shows a run; `m` marks the highlighted
   run as A, `c` compares the highlighted run (B) with A: Δ per metric, regression and noise
   flags, and the config paths that differ.
@@ -107,9 +107,13 @@ time to first token, tokens/s and inter-token latency, and a latency histogram.
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="bench-form"):
-            yield Input(placeholder="models: sim/fast, sim/slow", id="bench-models")
-            yield Input(placeholder="runs", id="bench-runs", type="integer")
-            yield Input(placeholder="tag", id="bench-tag")
+            # Labelled in the border, not just by placeholders: a filled-in field hides its
+            # placeholder, and a label beside the field would squeeze it out of a narrow pane.
+            for label, field in (("models", Input(placeholder="sim/fast, sim/slow", id="bench-models")),
+                                 ("runs", Input(placeholder="10", id="bench-runs", type="integer")),
+                                 ("tag", Input(placeholder="optional", id="bench-tag"))):
+                field.border_title = label
+                yield field
             yield Button("Run", id="bench-start", compact=True)
         yield ProgressBar(id="bench-progress", show_eta=False)
         table: DataTable[str] = DataTable(id="bench-results", cursor_type="none", zebra_stripes=True)

@@ -169,7 +169,7 @@ under a tuning.
         }
 
     def _op_cells(self, op: OpTimeline, styles: dict[str, str]) -> tuple[object, ...]:
-        tries = f"{len(op.attempts)}/{op.max_attempts}" if op.max_attempts else str(len(op.attempts))
+        tries = op.tries_text()
         outcome = outcome_text(op)
         if op.failovers:
             outcome += f" → {op.failovers[-1]}"

@@ -48,8 +48,7 @@ class RetryDetailScreen(FramedModal):
         op = self.op
         lines = [
             f"{op.operation or 'operation'} · provider {op.provider or '?'} · model {op.model or '?'}",
-            f"outcome {outcome_text(op)} · {len(op.attempts)} attempt(s)"
-            + (f" of at most {op.max_attempts}" if op.max_attempts else "")
+            f"outcome {outcome_text(op)} · attempts {op.tries_text()}"
             + f" · total {human_ms(op.duration_ms())}",
         ]
         if op.failovers:
