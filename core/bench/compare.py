@@ -8,7 +8,7 @@ Noise: a change is *outside the noise* when neither median falls inside the othe
 range — with 10 runs the spread is what run-to-run variation looks like, so a shift smaller than
 it is not evidence of anything. A median that got worse by more than the threshold is *beyond the
 threshold*; it is a *regression* (the verdict, and the count) only when it is also outside the
-noise, so the verdict and the count never disagree (docs/design/bench.md#a-b-comparison).
+noise, so the verdict and the count never disagree (docs/design/bench.md#ab-comparison).
 """
 
 from __future__ import annotations
